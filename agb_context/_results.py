@@ -1,0 +1,74 @@
+"""Result objects: what `ContextManager` returns. Immutable, typed, readable."""
+
+from __future__ import annotations
+
+import attrs
+
+FINAL_STATES = frozenset({"Success", "Failed"})
+SYNC_TASK_TYPES = frozenset({"upload", "download"})
+
+
+@attrs.frozen(kw_only=True)
+class ContextStatusData:
+    """The status of one task of a session's contexts, as `GetContextInfo` reports it.
+
+    Fields missing from the server's report read as ``""`` (strings) or ``0``
+    (times). Times are milliseconds since the Unix epoch, ``0`` when not yet known.
+    """
+
+    context_id: str = ""
+    path: str = ""
+    status: str = ""
+    """``Pending``, ``Running``, ``Success`` or ``Failed``; only the last two are final."""
+    task_type: str = ""
+    """``upload`` or ``download`` for sync tasks; other types are not sync tasks."""
+    start_time: int = 0
+    finish_time: int = 0
+    error_message: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the task has finished (``Success`` or ``Failed``)."""
+        return self.status in FINAL_STATES
+
+    @property
+    def is_sync_task(self) -> bool:
+        """Whether the task is an ``upload`` or ``download`` sync task."""
+        return self.task_type in SYNC_TASK_TYPES
+
+
+@attrs.frozen(kw_only=True)
+class ApiResponse:
+    """What every result carries: the request id of the last call it rests on."""
+
+    request_id: str = ""
+    """The server's id for the request, ``""`` when there is none (e.g. no request was sent)."""
+
+
+@attrs.frozen(kw_only=True)
+class ContextInfoResult(ApiResponse):
+    """The answer of `ContextManager.info`.
+
+    ``success`` is ``False`` when the call failed (HTTP error, ``success: false``
+    from the server, network failure, malformed status); ``error_message`` then
+    says why. On success ``context_status_data`` lists the reported tasks.
+    """
+
+    success: bool
+    context_status_data: tuple[ContextStatusData, ...] = ()
+    error_message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ContextSyncResult(ApiResponse):
+    """The final outcome of `ContextManager.sync`.
+
+    ``success`` is ``True`` only when the server accepted the sync and every
+    sync task it reported then finished with ``Success`` (or there were none).
+    ``request_id`` is that of the accepted ``SyncContext`` call.
+    """
+
+    success: bool
+    error_message: str = ""
+    context_status_data: tuple[ContextStatusData, ...] = ()
+    """The sync tasks as last reported while waiting (empty if none were seen)."""

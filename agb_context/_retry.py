@@ -1,0 +1,162 @@
+"""When to send a request again: one policy, applied by an httpx transport.
+
+``GetContextInfo`` (a read) is retried on connection errors, 429 and
+502/503/504, with exponential backoff and jitter, honouring ``Retry-After``.
+``SyncContext`` (a POST) is retried only when the request cannot have reached
+the server (the connection was never made).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+
+import attrs
+import httpx
+
+logger = logging.getLogger("agb_context")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Errors raised before any byte of the request left this machine.
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How often and how patiently a failed request is sent again.
+
+    Args:
+        max_retries: Retries after the first attempt (0 disables retrying).
+        initial_delay: Seconds before the first retry; doubles each time.
+        max_delay: Upper bound on the backoff delay, in seconds.
+        max_retry_after: A ``Retry-After`` longer than this (seconds) is not
+            waited for: the response is returned as it is.
+    """
+
+    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    initial_delay: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    max_delay: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry number ``attempt + 1``: exponential, capped, with jitter."""
+        delay = min(self.max_delay, self.initial_delay * 2.0**attempt)
+        return delay * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+
+    def delay_after_error(
+        self, request: httpx.Request, attempt: int, error: Exception
+    ) -> float | None:
+        """Seconds to wait before retrying after a transport error, or None to give up."""
+        if attempt >= self.max_retries or not isinstance(error, httpx.TransportError):
+            return None
+        if request.method not in _SAFE_METHODS and not isinstance(error, _NOT_SENT_ERRORS):
+            return None
+        return self.backoff(attempt)
+
+    def delay_after_response(
+        self, request: httpx.Request, attempt: int, response: httpx.Response
+    ) -> float | None:
+        """Seconds to wait before retrying after a response, or None to keep it."""
+        if (
+            attempt >= self.max_retries
+            or request.method not in _SAFE_METHODS
+            or response.status_code not in RETRY_STATUSES
+        ):
+            return None
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is None:
+            return self.backoff(attempt)
+        return retry_after if retry_after <= self.max_retry_after else None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _log_retry(request: httpx.Request, delay: float, attempt: int, reason: str) -> None:
+    logger.debug(
+        "retrying %s %s in %.2fs after %s (retry %d)",
+        request.method,
+        request.url.path,
+        delay,
+        reason,
+        attempt + 1,
+    )
+
+
+class RetryingTransport(httpx.BaseTransport):
+    """A blocking transport that applies a `RetryPolicy` around another transport."""
+
+    def __init__(self, policy: RetryPolicy, inner: httpx.BaseTransport | None = None) -> None:
+        self._policy = policy
+        self._inner = inner if inner is not None else httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._inner.handle_request(request)
+            except httpx.TransportError as exc:
+                delay = self._policy.delay_after_error(request, attempt, exc)
+                if delay is None:
+                    raise
+                reason = type(exc).__name__
+            else:
+                delay = self._policy.delay_after_response(request, attempt, response)
+                if delay is None:
+                    return response
+                response.close()
+                reason = f"HTTP {response.status_code}"
+            _log_retry(request, delay, attempt, reason)
+            time.sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncRetryingTransport(httpx.AsyncBaseTransport):
+    """The asyncio twin of `RetryingTransport`: the same policy, awaited sleeps."""
+
+    def __init__(self, policy: RetryPolicy, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._policy = policy
+        self._inner = inner if inner is not None else httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._inner.handle_async_request(request)
+            except httpx.TransportError as exc:
+                delay = self._policy.delay_after_error(request, attempt, exc)
+                if delay is None:
+                    raise
+                reason = type(exc).__name__
+            else:
+                delay = self._policy.delay_after_response(request, attempt, response)
+                if delay is None:
+                    return response
+                await response.aclose()
+                reason = f"HTTP {response.status_code}"
+            _log_retry(request, delay, attempt, reason)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

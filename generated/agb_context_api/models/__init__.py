@@ -1,0 +1,21 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .api_envelope import ApiEnvelope
+from .context_info_data import ContextInfoData
+from .context_info_response import ContextInfoResponse
+from .context_status_item import ContextStatusItem
+from .empty_body import EmptyBody
+from .sync_mode import SyncMode
+from .task_state import TaskState
+from .task_status import TaskStatus
+
+__all__ = (
+    "ApiEnvelope",
+    "ContextInfoData",
+    "ContextInfoResponse",
+    "ContextStatusItem",
+    "EmptyBody",
+    "SyncMode",
+    "TaskState",
+    "TaskStatus",
+)
