@@ -1,3 +1,35 @@
-"""Python SDK for the context API of the AGB cloud."""
+"""Python SDK for the context API of the AGB cloud.
+
+`ContextManager` reports how a session's context syncs are going (`info`) and
+starts a sync and waits for it (`sync`): awaited, with a callback from plain
+code, or blocking.
+"""
+
+from agb_context._errors import AgbContextError, ConfigurationError
+from agb_context._manager import ContextManager, SessionLike
+from agb_context._operation import SyncOperation
+from agb_context._results import (
+    ApiResponse,
+    ContextInfoResult,
+    ContextStatusData,
+    ContextSyncResult,
+)
+from agb_context._retry import RetryPolicy
+from agb_context._session import Session
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AgbContextError",
+    "ApiResponse",
+    "ConfigurationError",
+    "ContextInfoResult",
+    "ContextManager",
+    "ContextStatusData",
+    "ContextSyncResult",
+    "RetryPolicy",
+    "Session",
+    "SessionLike",
+    "SyncOperation",
+    "__version__",
+]

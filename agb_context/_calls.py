@@ -1,0 +1,173 @@
+"""One request each: the generated client's calls, turned into results.
+
+Nothing here raises for an API or network failure: HTTP errors, an envelope
+with ``success: false``, a body that is not the documented JSON, unusual
+status codes and transport errors all come back as results with
+``success=False`` and a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from agb_context._config import Settings
+from agb_context._results import ContextInfoResult, ContextSyncResult
+from agb_context._status_codec import ContextStatusError, decode_context_status
+from agb_context._validation import SyncRequest
+from agb_context_api import AuthenticatedClient
+from agb_context_api.api.context import get_context_info, sync_context
+from agb_context_api.models import ApiEnvelope, ContextInfoResponse, EmptyBody, SyncMode
+from agb_context_api.types import UNSET, Response, Unset
+
+logger = logging.getLogger("agb_context")
+
+# What a generated call raises on a body it cannot read (json, from_dict) or
+# a status code outside http.HTTPStatus, besides httpx's own errors.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
+
+
+@attrs.frozen(kw_only=True)
+class InfoQuery:
+    """The filters of one ``GetContextInfo`` call (None: not sent)."""
+
+    context_id: str | None = None
+    path: str | None = None
+    task_type: str | None = None
+
+
+@attrs.frozen
+class ApiCalls:
+    """The context API calls of one session, as results."""
+
+    session_id: str
+    settings: Settings
+
+    def info_blocking(self, client: AuthenticatedClient, query: InfoQuery) -> ContextInfoResult:
+        """``GetContextInfo`` on a blocking client."""
+        try:
+            response = get_context_info.sync_detailed(client=client, **self._info_args(query))
+        except (httpx.HTTPError, *_UNREADABLE) as exc:
+            return ContextInfoResult(success=False, error_message=self._describe(exc))
+        return _info_result(response)
+
+    async def info(self, client: AuthenticatedClient, query: InfoQuery) -> ContextInfoResult:
+        """``GetContextInfo`` on an asyncio client."""
+        try:
+            response = await get_context_info.asyncio_detailed(
+                client=client, **self._info_args(query)
+            )
+        except (httpx.HTTPError, *_UNREADABLE) as exc:
+            return ContextInfoResult(success=False, error_message=self._describe(exc))
+        return _info_result(response)
+
+    async def start_sync(
+        self, client: AuthenticatedClient, request: SyncRequest
+    ) -> ContextSyncResult:
+        """``SyncContext``: success means the server accepted the sync, not that it is done."""
+        try:
+            response = await sync_context.asyncio_detailed(
+                client=client,
+                body=EmptyBody(),
+                session_id=self.session_id,
+                context_id=_unset(request.context_id),
+                path=_unset(request.path),
+                mode=UNSET if request.mode is None else SyncMode(request.mode),
+            )
+        except (httpx.HTTPError, *_UNREADABLE) as exc:
+            return ContextSyncResult(
+                success=False, error_message=f"the sync was not started: {self._describe(exc)}"
+            )
+        envelope = _envelope(response)
+        request_id = _request_id(envelope, response.headers)
+        failure = _failure(response.status_code, envelope)
+        if failure:
+            return ContextSyncResult(
+                success=False,
+                request_id=request_id,
+                error_message=f"the sync was not started: {failure}",
+            )
+        logger.debug("sync accepted for session %s (request %s)", self.session_id, request_id)
+        return ContextSyncResult(success=True, request_id=request_id)
+
+    def _info_args(self, query: InfoQuery) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "context_id": _unset(query.context_id),
+            "path": _unset(query.path),
+            "task_type": UNSET if query.task_type is None else SyncMode(query.task_type),
+        }
+
+    def _describe(self, exc: Exception) -> str:
+        where = self.settings.base_url
+        if isinstance(exc, httpx.TimeoutException):
+            seconds = self.settings.timeout
+            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})"
+        if isinstance(exc, httpx.HTTPError):
+            detail = str(exc) or type(exc).__name__
+            return f"could not reach {where}: {detail}"
+        return f"the response from {where} was not the documented JSON envelope ({exc})"
+
+
+def _unset(value: str | None) -> str | Unset:
+    return UNSET if value is None else value
+
+
+def _envelope(response: Response[Any]) -> ApiEnvelope | ContextInfoResponse | None:
+    """The parsed envelope, read from the body when the generated code left it out."""
+    parsed = response.parsed
+    if isinstance(parsed, ApiEnvelope | ContextInfoResponse):
+        return parsed
+    try:
+        body = json.loads(response.content)
+        return ApiEnvelope.from_dict(body) if isinstance(body, Mapping) else None
+    except _UNREADABLE:
+        return None
+
+
+def _request_id(envelope: Any, headers: Mapping[str, str]) -> str:
+    request_id = getattr(envelope, "request_id", UNSET)
+    if isinstance(request_id, str) and request_id:
+        return request_id
+    return str(headers.get("x-request-id", ""))
+
+
+def _failure(status: int, envelope: Any) -> str:
+    """Why the call failed, or ``""`` when it succeeded (HTTP 200 and ``success`` true)."""
+    if status == 200 and envelope is not None and envelope.success is True:
+        return ""
+    message = getattr(envelope, "message", UNSET)
+    code = getattr(envelope, "code", UNSET)
+    text = message if isinstance(message, str) and message else f"HTTP {status} error"
+    details = [f"HTTP {status}"]
+    if isinstance(code, str) and code:
+        details.append(f"code {code}")
+    if envelope is None:
+        details.append("no JSON envelope in the body")
+    return f"{text} ({', '.join(details)})"
+
+
+def _info_result(response: Response[Any]) -> ContextInfoResult:
+    envelope = _envelope(response)
+    request_id = _request_id(envelope, response.headers)
+    failure = _failure(response.status_code, envelope)
+    if failure:
+        return ContextInfoResult(success=False, request_id=request_id, error_message=failure)
+    data = getattr(envelope, "data", UNSET)
+    raw = getattr(data, "context_status", UNSET)
+    if not isinstance(raw, str):
+        raw = ""
+    try:
+        tasks = decode_context_status(raw)
+    except ContextStatusError as exc:
+        return ContextInfoResult(
+            success=False,
+            request_id=request_id,
+            error_message=f"the context status in the response could not be parsed: {exc}",
+        )
+    return ContextInfoResult(success=True, request_id=request_id, context_status_data=tasks)

@@ -1,0 +1,350 @@
+"""`ContextManager`: watch and run the context syncs of one session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from agb_context import _validation as check
+from agb_context._background import background_loop, is_background_thread
+from agb_context._calls import ApiCalls, InfoQuery
+from agb_context._client import build_async_client, build_client
+from agb_context._config import resolve_settings
+from agb_context._errors import ConfigurationError
+from agb_context._operation import SyncOperation
+from agb_context._polling import wait_for_sync
+from agb_context._results import ContextInfoResult, ContextSyncResult
+from agb_context._retry import RetryPolicy
+from agb_context_api import AuthenticatedClient
+
+logger = logging.getLogger("agb_context")
+
+_CLOSE_WAIT = 5.0
+
+
+@runtime_checkable
+class SessionLike(Protocol):
+    """What `ContextManager` needs of a session object (the AGB SDK's ``Session`` fits)."""
+
+    def get_session_id(self) -> str: ...
+
+    def get_api_key(self) -> str: ...
+
+
+class ContextManager:
+    """Manages the context syncs of one session: `info` and `sync`.
+
+    Args:
+        session: The session id, or an object with ``get_session_id()`` and
+            ``get_api_key()`` (such as the AGB SDK's ``Session``; its key is
+            used unless ``api_key`` is given).
+        api_key: The API key; defaults to ``AGB_API_KEY``.
+        endpoint: Host name or URL of the API; defaults to ``AGB_ENDPOINT``,
+            then ``sdk-api.agb.cloud``. ``https://`` is added when no scheme is given.
+        timeout: Seconds allowed for each HTTP request; defaults to
+            ``AGB_TIMEOUT_MS`` (milliseconds), then 60 s.
+        allow_insecure_http: Allow plain ``http`` to a host other than this
+            machine (the key would travel in clear text).
+        retry: How failed requests are retried (see `RetryPolicy`).
+
+    Raises:
+        ConfigurationError: No API key, an invalid session id, endpoint or timeout.
+
+    Connections are pooled and reused. Use ``with`` / ``async with`` or call
+    `close` (`aclose` in async code) to release them; closing cancels syncs
+    still being watched.
+    """
+
+    def __init__(
+        self,
+        session: str | SessionLike,
+        *,
+        api_key: str | None = None,
+        endpoint: str | None = None,
+        timeout: float | None = None,
+        allow_insecure_http: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if isinstance(session, str):
+            raw_id: object = session
+        elif isinstance(session, SessionLike):
+            raw_id = session.get_session_id()
+            if api_key is None:
+                api_key = session.get_api_key()
+        else:
+            raise TypeError(
+                "session must be a session id (str) or an object with get_session_id() "
+                f"and get_api_key(), not {type(session).__name__}"
+            )
+        try:
+            self._session_id = check.session_id(raw_id)
+        except check.InvalidArgument as exc:
+            raise ConfigurationError(str(exc)) from None
+        self._settings = resolve_settings(
+            api_key=api_key,
+            endpoint=endpoint,
+            timeout=timeout,
+            allow_insecure_http=allow_insecure_http,
+            retry=retry,
+        )
+        self._calls = ApiCalls(self._session_id, self._settings)
+        self._lock = threading.Lock()
+        self._client: AuthenticatedClient | None = None
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AuthenticatedClient
+        ] = weakref.WeakKeyDictionary()
+        self._operations: set[SyncOperation] = set()
+        self._closed = False
+
+    @property
+    def session_id(self) -> str:
+        """The id of the session whose contexts this manager syncs."""
+        return self._session_id
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to."""
+        return self._settings.base_url
+
+    def __repr__(self) -> str:
+        return f"ContextManager(session_id={self._session_id!r}, endpoint={self.endpoint!r})"
+
+    # -- info ----------------------------------------------------------------
+
+    def info(
+        self,
+        context_id: str | None = None,
+        path: str | None = None,
+        task_type: str | None = None,
+    ) -> ContextInfoResult:
+        """Get the status of the session's context sync tasks (blocking).
+
+        Args:
+            context_id: Report only tasks of this context.
+            path: Report only tasks of this mount path.
+            task_type: Report only ``"upload"`` or ``"download"`` tasks.
+
+        Returns:
+            A `ContextInfoResult`. It never raises for API or network failures:
+            those give ``success=False`` with ``error_message`` saying why. In
+            async code use `info_async`, which does not block the event loop.
+        """
+        query = self._info_query(context_id, path, task_type)
+        if isinstance(query, ContextInfoResult):
+            return query
+        return self._calls.info_blocking(self._blocking_client(), query)
+
+    async def info_async(
+        self,
+        context_id: str | None = None,
+        path: str | None = None,
+        task_type: str | None = None,
+    ) -> ContextInfoResult:
+        """The non-blocking `info`, for async code: same arguments, same result."""
+        query = self._info_query(context_id, path, task_type)
+        if isinstance(query, ContextInfoResult):
+            return query
+        return await self._calls.info(self._async_client(), query)
+
+    # -- sync ----------------------------------------------------------------
+
+    def sync(
+        self,
+        context_id: str | None = None,
+        path: str | None = None,
+        mode: str | None = None,
+        callback: Callable[[bool], object] | None = None,
+        max_retries: int = 150,
+        retry_interval: int = 1500,
+    ) -> SyncOperation:
+        """Start a sync and wait for it, in whichever style suits the caller.
+
+        * ``result = await cm.sync(...)`` in async code: waits without blocking
+          the event loop and gives the final `ContextSyncResult`.
+        * ``cm.sync(callback=fn)`` from plain code returns at once; ``fn(success)``
+          is called exactly once when the sync is over (also on failure,
+          invalid arguments, timeout or cancellation), on the SDK's background
+          thread ``agb-context-loop``. Called inside a running event loop, the
+          sync runs on that loop and ``fn`` is called there.
+        * ``cm.sync(...).result(timeout=None)`` from plain code blocks until the end.
+
+        Args:
+            context_id: The context to sync; give ``path`` too, or neither to
+                sync every context mounted in the session.
+            path: The mount path of that context in the session.
+            mode: ``"upload"`` (session to context store, the server's default)
+                or ``"download"``.
+            callback: Called with ``True`` or ``False`` once the sync is over.
+            max_retries: How many times to poll for the outcome (>= 1).
+            retry_interval: Milliseconds between polls (> 0).
+
+        Returns:
+            A `SyncOperation` handle: awaitable, with ``result(timeout)``,
+            ``done()``, ``cancel()``, ``add_done_callback()`` and ``request_id``
+            (set once the server accepts the sync). Invalid arguments give an
+            operation that is already over, with ``success=False`` and a message
+            naming the argument; no request is sent.
+        """
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        self._check_open()
+        try:
+            request = check.sync_request(context_id, path, mode, max_retries, retry_interval)
+        except check.InvalidArgument as exc:
+            logger.debug("sync not started: %s", exc)
+            operation = SyncOperation.finished(
+                ContextSyncResult(success=False, error_message=str(exc))
+            )
+            if callback is not None:
+                operation.add_done_callback(lambda op: callback(op.succeeded()))
+            return operation
+        operation = SyncOperation()
+        if callback is not None:
+            operation.add_done_callback(lambda op: callback(op.succeeded()))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = background_loop()
+        with self._lock:
+            self._operations.add(operation)
+        operation.add_done_callback(self._forget)
+        operation.start(self._run_sync(operation, request), loop)
+        return operation
+
+    async def _run_sync(
+        self, operation: SyncOperation, request: check.SyncRequest
+    ) -> ContextSyncResult:
+        client = self._async_client()
+        accepted = await self._calls.start_sync(client, request)
+        if not accepted.success:
+            return accepted
+        operation._set_request_id(accepted.request_id)
+        query = InfoQuery(context_id=request.context_id, path=request.path)
+        return await wait_for_sync(
+            lambda: self._calls.info(client, query),
+            request_id=accepted.request_id,
+            max_retries=request.max_retries,
+            retry_interval=request.retry_interval,
+        )
+
+    def _forget(self, operation: SyncOperation) -> None:
+        with self._lock:
+            self._operations.discard(operation)
+
+    # -- lifetime ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Cancel syncs still being watched and release the connections. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            operations = list(self._operations)
+            client, self._client = self._client, None
+            async_clients = list(self._async_clients.items())
+            self._async_clients.clear()
+        for operation in operations:
+            operation.cancel()
+        if client is not None:
+            client.get_httpx_client().close()
+        for loop, async_client in async_clients:
+            _close_on_loop(loop, async_client)
+
+    async def aclose(self) -> None:
+        """`close` for async code: the current loop's connections are closed awaited."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            async_client = self._async_clients.pop(loop, None)
+        self.close()
+        if async_client is not None:
+            await async_client.get_async_httpx_client().aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- internals -----------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ContextManager is closed")
+
+    def _info_query(
+        self, context_id: object, path: object, task_type: object
+    ) -> InfoQuery | ContextInfoResult:
+        self._check_open()
+        try:
+            return InfoQuery(
+                context_id=check.optional_text("context_id", context_id),
+                path=check.optional_text("path", path),
+                task_type=check.sync_mode("task_type", task_type),
+            )
+        except check.InvalidArgument as exc:
+            return ContextInfoResult(success=False, error_message=str(exc))
+
+    def _blocking_client(self) -> AuthenticatedClient:
+        with self._lock:
+            self._check_open()
+            if self._client is None:
+                self._client = build_client(self._settings)
+            return self._client
+
+    def _async_client(self) -> AuthenticatedClient:
+        """The client of the running loop: httpx connections belong to one loop."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._check_open()
+            client = self._async_clients.get(loop)
+            if client is None:
+                client = self._async_clients[loop] = build_async_client(self._settings)
+            return client
+
+
+def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
+    """Close an async client on the loop its connections belong to, if it still runs."""
+    if loop.is_closed() or not loop.is_running():
+        return
+    closing = client.get_async_httpx_client().aclose
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        task = loop.create_task(closing())
+        task.add_done_callback(_log_close_failure)
+        return
+    future = asyncio.run_coroutine_threadsafe(closing(), loop)
+    if is_background_thread():
+        return
+    try:
+        future.result(_CLOSE_WAIT)
+    except Exception:
+        logger.warning("could not close connections cleanly", exc_info=True)
+
+
+def _log_close_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("could not close connections cleanly", exc_info=task.exception())

@@ -1,0 +1,68 @@
+"""`Session`: a small session object, so that ``session.context.sync()`` reads literally."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from agb_context._manager import ContextManager
+from agb_context._retry import RetryPolicy
+
+
+class Session:
+    """A session of the AGB cloud, reduced to what the context API needs.
+
+    ``session.context`` is its `ContextManager`; ``get_session_id()`` and
+    ``get_api_key()`` match the AGB SDK's ``Session``. The arguments are those
+    of `ContextManager`.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        api_key: str | None = None,
+        endpoint: str | None = None,
+        timeout: float | None = None,
+        allow_insecure_http: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.context = ContextManager(
+            session_id,
+            api_key=api_key,
+            endpoint=endpoint,
+            timeout=timeout,
+            allow_insecure_http=allow_insecure_http,
+            retry=retry,
+        )
+
+    @property
+    def session_id(self) -> str:
+        """The session's id."""
+        return self.context.session_id
+
+    def get_session_id(self) -> str:
+        """The session's id."""
+        return self.context.session_id
+
+    def get_api_key(self) -> str:
+        """The API key the session's requests carry."""
+        return self.context._settings.api_key
+
+    def close(self) -> None:
+        """Release the session's connections (see `ContextManager.close`)."""
+        self.context.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Session(session_id={self.session_id!r}, endpoint={self.context.endpoint!r})"

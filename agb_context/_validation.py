@@ -1,0 +1,90 @@
+"""Argument checks, done before any request is sent."""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+SYNC_MODES = ("upload", "download")
+
+
+class InvalidArgument(ValueError):
+    """An argument is unusable; the message names it and says what is expected."""
+
+
+@attrs.frozen(kw_only=True)
+class SyncRequest:
+    """The checked arguments of one ``sync`` call."""
+
+    context_id: str | None
+    path: str | None
+    mode: str | None
+    max_retries: int
+    retry_interval: float
+    """Milliseconds between polls."""
+
+
+def optional_text(name: str, value: object) -> str | None:
+    """``None`` for None or a blank string; the string itself otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string or None, not {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidArgument(f"{name} must not contain NUL bytes")
+    return value if value.strip() else None
+
+
+def session_id(value: object) -> str:
+    """A session id: a non-blank string without NUL bytes."""
+    text = optional_text("session_id", value)
+    if text is None:
+        raise InvalidArgument("session_id must be a non-empty string")
+    return text
+
+
+def sync_mode(name: str, value: object) -> str | None:
+    """``upload``, ``download`` or None (blank counts as None)."""
+    text = optional_text(name, value)
+    if text is not None and text not in SYNC_MODES:
+        raise InvalidArgument(f"{name} must be 'upload', 'download' or None, not {text!r}")
+    return text
+
+
+def context_scope(context_id: object, path: object) -> tuple[str | None, str | None]:
+    """``context_id`` and ``path`` for a sync: both given, or both omitted."""
+    cid = optional_text("context_id", context_id)
+    mount = optional_text("path", path)
+    if (cid is None) != (mount is None):
+        given, missing = ("context_id", "path") if mount is None else ("path", "context_id")
+        raise InvalidArgument(
+            f"{given} was given without {missing}: give both context_id and path "
+            "to sync one context, or neither to sync every context of the session"
+        )
+    return cid, mount
+
+
+def sync_request(
+    context_id: object, path: object, mode: object, max_retries: object, retry_interval: object
+) -> SyncRequest:
+    """Check every argument of ``sync`` (the callback aside)."""
+    cid, mount = context_scope(context_id, path)
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 1:
+        raise InvalidArgument(f"max_retries must be an int >= 1, not {max_retries!r}")
+    if (
+        isinstance(retry_interval, bool)
+        or not isinstance(retry_interval, int | float)
+        or not math.isfinite(retry_interval)
+        or retry_interval <= 0
+    ):
+        raise InvalidArgument(
+            f"retry_interval must be a positive number of milliseconds, not {retry_interval!r}"
+        )
+    return SyncRequest(
+        context_id=cid,
+        path=mount,
+        mode=sync_mode("mode", mode),
+        max_retries=max_retries,
+        retry_interval=float(retry_interval),
+    )
