@@ -1,0 +1,33 @@
+"""A local emulator of the AGB context API, for developing and testing offline.
+
+Like moto or Azurite, it speaks the cloud's wire format over real HTTP and
+moves real files, so code written against it runs unchanged against the
+cloud. It needs the optional server dependencies::
+
+    pip install 'agb-context[emulator]'
+
+In-process::
+
+    from agb_context.emulator import Emulator
+
+    with Emulator(task_delay=0.2) as emu:
+        sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+        ...  # point the SDK at emu.endpoint, with emu.api_key
+
+Standalone: ``python -m agb_context.emulator --help``.
+"""
+
+try:
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        f"agb_context.emulator needs its server dependencies ({exc.name} is missing): "
+        "pip install 'agb-context[emulator]'"
+    ) from exc
+
+from agb_context.emulator._faults import ENDPOINTS, Faults
+from agb_context.emulator._records import RecordedRequest, TaskRecord
+from agb_context.emulator._server import Emulator
+
+__all__ = ["ENDPOINTS", "Emulator", "Faults", "RecordedRequest", "TaskRecord"]

@@ -1,0 +1,333 @@
+"""The emulator's data folder: stored contexts, sessions, their mounts and task history.
+
+Layout of the data folder::
+
+    contexts/<contextId>/                 the stored content of each context
+    sessions/<sessionId>/session.json     the session's mounts and task history
+    sessions/<sessionId>/mounts/<NN-name>/ the folder behind each mount
+
+Folder names are never taken from a client as they are: context ids are
+checked (letters, digits, ``.``, ``_``, ``-``), session ids are made here,
+and mount folders are numbered. Everything survives a restart on the same
+data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from agb_context.emulator import _validation as check
+from agb_context.emulator._copy import recover
+from agb_context.emulator._records import TaskRecord
+from agb_context.emulator._validation import NotFound
+
+logger = logging.getLogger("agb_context.emulator")
+
+HISTORY_LIMIT = 100
+"""Tasks kept per session; the oldest finished ones go first."""
+
+FINAL = ("Success", "Failed")
+
+_FORMAT = 1
+_SESSION_ID = re.compile(r"session-[0-9a-f]{16}\Z")
+_MOUNT_FOLDER = re.compile(r"[0-9]{2,}-[A-Za-z0-9._-]*\Z")
+
+
+def epoch_ms() -> int:
+    """Now, in milliseconds since the Unix epoch."""
+    return time.time_ns() // 1_000_000
+
+
+@attrs.define(kw_only=True)
+class Mount:
+    """A context mounted into a session, and the local folder behind it."""
+
+    context_id: str
+    path: str
+    folder: Path
+
+
+@attrs.define(kw_only=True, eq=False)
+class Task:
+    """One sync task (mutable; change it through `Store.update_task`)."""
+
+    id: str
+    context_id: str
+    path: str
+    task_type: str
+    status: str = "Pending"
+    start_time: int = 0
+    finish_time: int = 0
+    error_message: str = ""
+    final_monotonic: float | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+    def record(self) -> TaskRecord:
+        return TaskRecord(
+            context_id=self.context_id,
+            path=self.path,
+            task_type=self.task_type,
+            status=self.status,
+            start_time=self.start_time,
+            finish_time=self.finish_time,
+            error_message=self.error_message,
+            final_monotonic=self.final_monotonic,
+        )
+
+
+@attrs.define(kw_only=True, eq=False)
+class Session:
+    """A session: its mounts and its task history (oldest first)."""
+
+    id: str
+    folder: Path
+    mounts: list[Mount]
+    tasks: list[Task] = attrs.field(factory=list)
+
+    def mount(self, context_id: str, path: str) -> Mount:
+        for mount in self.mounts:
+            if mount.context_id == context_id and mount.path == path:
+                return mount
+        listed = ", ".join(f"{m.context_id} at {m.path}" for m in self.mounts) or "none"
+        raise NotFound(
+            "MountNotFound",
+            f"session {self.id} has no mount of context {context_id!r} at {path!r}; "
+            f"its mounts: {listed}",
+        )
+
+    def mount_at(self, path: str) -> Mount:
+        for mount in self.mounts:
+            if mount.path == path:
+                return mount
+        listed = ", ".join(m.path for m in self.mounts) or "none"
+        raise NotFound(
+            "MountNotFound",
+            f"session {self.id} has nothing mounted at {path!r}; its mounts: {listed}",
+        )
+
+
+class Store:
+    """Sessions and stored contexts in one data folder; safe to use from any thread."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.contexts = root / "contexts"
+        self.sessions_folder = root / "sessions"
+        self.lock = threading.RLock()
+        self._sessions: dict[str, Session] = {}
+
+    def open(self) -> None:
+        """Create the layout, put right interrupted copies, and load the sessions."""
+        with self.lock:
+            self.contexts.mkdir(parents=True, exist_ok=True)
+            self.sessions_folder.mkdir(parents=True, exist_ok=True)
+            recover(self.contexts)
+            self._sessions.clear()
+            for folder in sorted(self.sessions_folder.iterdir()):
+                session = self._load(folder)
+                if session is not None:
+                    recover(folder / "mounts")
+                    for mount in session.mounts:
+                        mount.folder.mkdir(parents=True, exist_ok=True)
+                    self._sessions[session.id] = session
+
+    def create_session(self, mounts: Mapping[str, str]) -> Session:
+        """A new session with these mounts (context id -> mount path); folders created.
+
+        Raises:
+            InvalidValue: A context id or path is unusable, or a path is used twice.
+        """
+        checked = check.mounts(dict(mounts) if isinstance(mounts, Mapping) else mounts)
+        with self.lock:
+            sid = f"session-{secrets.token_hex(8)}"
+            while sid in self._sessions:
+                sid = f"session-{secrets.token_hex(8)}"
+            folder = self.sessions_folder / sid
+            session = Session(
+                id=sid,
+                folder=folder,
+                mounts=[
+                    Mount(context_id=cid, path=path, folder=_mount_folder(folder, i, path))
+                    for i, (cid, path) in enumerate(checked.items())
+                ],
+            )
+            for mount in session.mounts:
+                mount.folder.mkdir(parents=True)
+            self._save(session)
+            self._sessions[sid] = session
+            return session
+
+    def session(self, session_id: str) -> Session:
+        """The session with this id.
+
+        Raises:
+            NotFound: There is none.
+        """
+        with self.lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            raise NotFound(
+                "SessionNotFound",
+                f"no session {session_id!r}: create one first (POST /emulator/sessions)",
+            )
+        return session
+
+    def context_path(self, context_id: str) -> Path:
+        """The folder holding a stored context (absent until its first upload)."""
+        return self.contexts / check.context_id(context_id)
+
+    def add_task(self, session: Session, mount: Mount, task_type: str) -> Task:
+        """A new ``Pending`` task for ``mount``, added to the session's history."""
+        task = Task(
+            id=secrets.token_hex(8),
+            context_id=mount.context_id,
+            path=mount.path,
+            task_type=task_type,
+        )
+        with self.lock:
+            session.tasks.append(task)
+            while len(session.tasks) > HISTORY_LIMIT:
+                oldest = next((t for t in session.tasks if t.is_final), session.tasks[0])
+                session.tasks.remove(oldest)
+            self._save(session)
+        return task
+
+    def update_task(self, session: Session, task: Task, **changes: Any) -> None:
+        """Change a task and write its session down."""
+        with self.lock:
+            for name, value in changes.items():
+                setattr(task, name, value)
+            if task in session.tasks:
+                self._save(session)
+
+    def records(self, session: Session) -> list[TaskRecord]:
+        """Snapshots of the session's task history, oldest first."""
+        with self.lock:
+            return [task.record() for task in session.tasks]
+
+    def latest_tasks(
+        self,
+        session: Session,
+        context_id: str | None = None,
+        path: str | None = None,
+        task_type: str | None = None,
+    ) -> list[TaskRecord]:
+        """The newest task of each mount that matches the filters, in mount order."""
+        with self.lock:
+            report: list[TaskRecord] = []
+            for mount in session.mounts:
+                if context_id is not None and mount.context_id != context_id:
+                    continue
+                if path is not None and mount.path != path:
+                    continue
+                for task in reversed(session.tasks):
+                    if (task.context_id, task.path) != (mount.context_id, mount.path):
+                        continue
+                    if task_type is None or task.task_type == task_type:
+                        report.append(task.record())
+                        break
+            return report
+
+    def unfinished(self) -> Iterator[tuple[Session, Task]]:
+        """Tasks that were not final when the emulator last stopped."""
+        with self.lock:
+            pending = [
+                (session, task)
+                for session in self._sessions.values()
+                for task in session.tasks
+                if not task.is_final
+            ]
+        return iter(pending)
+
+    def _save(self, session: Session) -> None:
+        document = {
+            "format": _FORMAT,
+            "sessionId": session.id,
+            "mounts": [
+                {"contextId": m.context_id, "path": m.path, "folder": m.folder.name}
+                for m in session.mounts
+            ],
+            "tasks": [
+                {
+                    "id": t.id,
+                    "contextId": t.context_id,
+                    "path": t.path,
+                    "taskType": t.task_type,
+                    "status": t.status,
+                    "startTime": t.start_time,
+                    "finishTime": t.finish_time,
+                    "errorMessage": t.error_message,
+                }
+                for t in session.tasks
+            ],
+        }
+        session.folder.mkdir(parents=True, exist_ok=True)
+        target = session.folder / "session.json"
+        scratch = session.folder / f".session.json.{secrets.token_hex(4)}"
+        scratch.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(scratch, target)
+
+    def _load(self, folder: Path) -> Session | None:
+        if not _SESSION_ID.match(folder.name) or not folder.is_dir() or folder.is_symlink():
+            return None
+        for leftover in folder.glob(".session.json.*"):
+            leftover.unlink(missing_ok=True)
+        try:
+            document = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+            mounts = [
+                Mount(
+                    context_id=check.context_id(item["contextId"]),
+                    path=check.mount_path(item["path"]),
+                    folder=folder / "mounts" / _checked_folder(item["folder"]),
+                )
+                for item in document["mounts"]
+            ]
+            tasks = [_task_from_json(item) for item in document["tasks"]]
+            if document["sessionId"] != folder.name:
+                raise ValueError("the session id does not match its folder")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("ignoring session folder %s: %s", folder, exc)
+            return None
+        return Session(id=folder.name, folder=folder, mounts=mounts, tasks=tasks)
+
+
+def _mount_folder(session_folder: Path, index: int, path: str) -> Path:
+    """A numbered folder, named after the path with unsafe characters replaced."""
+    name = f"{index:02d}-" + re.sub(r"[^A-Za-z0-9._-]+", "_", path.strip("/"))[:48]
+    return session_folder / "mounts" / name
+
+
+def _checked_folder(name: object) -> str:
+    if not isinstance(name, str) or not _MOUNT_FOLDER.match(name):
+        raise ValueError(f"bad mount folder name {name!r}")
+    return name
+
+
+def _task_from_json(item: dict[str, Any]) -> Task:
+    task = Task(
+        id=str(item["id"]),
+        context_id=check.context_id(item["contextId"]),
+        path=check.mount_path(item["path"]),
+        task_type=str(item["taskType"]),
+        status=str(item["status"]),
+        start_time=int(item["startTime"]),
+        finish_time=int(item["finishTime"]),
+        error_message=str(item["errorMessage"]),
+    )
+    if task.task_type not in ("upload", "download"):
+        raise ValueError(f"bad task type {task.task_type!r}")
+    return task

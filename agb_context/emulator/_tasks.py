@@ -1,0 +1,163 @@
+"""Running sync tasks: Pending -> Running -> Success or Failed, in the background.
+
+A task is ``Pending`` for the first half of the task delay and while it waits
+for another sync of the same context to finish (syncs of one context never
+overlap), ``Running`` while its files are copied, and becomes final no sooner
+than the task delay after it was created. Copies run on a few worker threads
+so that the event loop keeps answering requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from agb_context.emulator._copy import (
+    CopyCancelled,
+    CopyFailed,
+    CopyStats,
+    count_files,
+    replace_tree,
+)
+from agb_context.emulator._faults import Faults, TaskPlan
+from agb_context.emulator._store import Mount, Session, Store, Task, epoch_ms
+from agb_context.emulator._validation import NotFound
+
+logger = logging.getLogger("agb_context.emulator")
+
+COPY_THREADS = 4
+
+
+class TaskRunner:
+    """Starts and runs the sync tasks of every session, on the running event loop."""
+
+    def __init__(self, store: Store, faults: Faults, task_delay: float) -> None:
+        self._store = store
+        self._faults = faults
+        self._delay = task_delay
+        self._cancel = threading.Event()
+        self._executor = ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="agb-emulator-copy")
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    def submit(self, session: Session, mounts: Iterable[Mount], task_type: str) -> list[Task]:
+        """Create one ``Pending`` task per mount and start running them."""
+        created = []
+        for mount in mounts:
+            plan = self._faults.plan_task()
+            task = self._store.add_task(session, mount, task_type)
+            self._spawn(session, task, plan)
+            created.append(task)
+        return created
+
+    def resume(self) -> None:
+        """Run again the tasks left unfinished when the emulator last stopped."""
+        for session, task in self._store.unfinished():
+            logger.info(
+                "re-running %s task of %s at %s", task.task_type, task.context_id, task.path
+            )
+            self._store.update_task(session, task, status="Pending", start_time=0)
+            self._spawn(session, task, TaskPlan())
+
+    async def aclose(self) -> None:
+        """Stop every task and copy; targets of interrupted copies keep their content.
+
+        Interrupted tasks stay unfinished in the data folder, to be run again
+        by `resume` on the next start.
+        """
+        self._cancel.set()
+        for running in self._running:
+            running.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        self._executor.shutdown(wait=True)
+
+    def _spawn(self, session: Session, task: Task, plan: TaskPlan) -> None:
+        running = asyncio.get_running_loop().create_task(self._run(session, task, plan))
+        self._running.add(running)
+        running.add_done_callback(self._running.discard)
+
+    async def _run(self, session: Session, task: Task, plan: TaskPlan) -> None:
+        loop = asyncio.get_running_loop()
+        not_before = loop.time() + self._delay
+        await asyncio.sleep(self._delay / 2)
+        if plan.hang:
+            self._start(session, task)
+            await loop.create_future()
+        if plan.fail_message is not None:
+            self._start(session, task)
+            await _sleep_until(not_before)
+            self._finish(session, task, plan.fail_message)
+            return
+        # the lock is held until the task is final: syncs of one context never overlap
+        async with self._locks.setdefault(task.context_id, asyncio.Lock()):
+            self._start(session, task)
+            try:
+                error = await self._copy(session, task, plan.fail_copy_midway)
+            except CopyCancelled:
+                return  # the emulator is stopping: the task stays unfinished, to be run again
+            except Exception as exc:
+                logger.exception("sync task of %s at %s broke", task.context_id, task.path)
+                error = f"the emulator failed to run the task: {exc!r}"
+            await _sleep_until(not_before)
+            self._finish(session, task, error)
+
+    def _finish(self, session: Session, task: Task, error: str | None) -> None:
+        self._store.update_task(
+            session,
+            task,
+            status="Success" if error is None else "Failed",
+            finish_time=epoch_ms(),
+            error_message=error or "",
+            final_monotonic=time.monotonic(),
+        )
+        outcome = task.status + (f" ({error})" if error else "")
+        logger.info("%s of %s at %s: %s", task.task_type, task.context_id, task.path, outcome)
+
+    def _start(self, session: Session, task: Task) -> None:
+        self._store.update_task(session, task, status="Running", start_time=epoch_ms())
+
+    async def _copy(self, session: Session, task: Task, fail_midway: bool) -> str | None:
+        """Copy the files of one task; the error message, or None on success."""
+        what = f"{task.task_type} of context {task.context_id} at {task.path}"
+        try:
+            mount = session.mount(task.context_id, task.path)
+        except NotFound as exc:
+            return f"{what} failed: {exc}"
+        stored = self._store.context_path(task.context_id)
+        if task.task_type == "upload":
+            source, target = mount.folder, stored
+        else:
+            if not stored.is_dir():
+                return (
+                    f"{what} failed: context {task.context_id} has no stored content yet; "
+                    "upload to it before downloading"
+                )
+            source, target = stored, mount.folder
+        copy = functools.partial(self._copy_blocking, source, target, fail_midway)
+        try:
+            stats = await asyncio.get_running_loop().run_in_executor(self._executor, copy)
+        except CopyFailed as exc:
+            return f"{what} failed: {exc}"
+        except OSError as exc:
+            return f"{what} failed: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        if stats.skipped:
+            logger.info("%s: skipped links and special files: %s", what, ", ".join(stats.skipped))
+        return None
+
+    def _copy_blocking(self, source: Path, target: Path, fail_midway: bool) -> CopyStats:
+        fail_after = None
+        if fail_midway:
+            fail_after = max(1, count_files(source) // 2) if source.is_dir() else 1
+        return replace_tree(source, target, cancel=self._cancel, fail_after_files=fail_after)
+
+
+async def _sleep_until(deadline: float) -> None:
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining > 0:
+        await asyncio.sleep(remaining)

@@ -1,0 +1,41 @@
+"""Shared fixtures: running emulators and HTTP clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from emulator_support import API_KEY, Api, client_for
+
+from agb_context.emulator import Emulator
+
+
+@pytest.fixture(scope="module")
+def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator for a whole test module (sessions keep tests apart)."""
+    with Emulator(data_dir=tmp_path_factory.mktemp("emulator-data"), api_key=API_KEY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(shared_emulator: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, with no faults and no recorded requests left from other tests."""
+    shared_emulator.faults.clear()
+    shared_emulator.clear_requests()
+    yield shared_emulator
+    shared_emulator.faults.clear()
+
+
+@pytest.fixture
+def api(emu: Emulator) -> Iterator[Api]:
+    with client_for(emu) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder inside a parent folder that must stay untouched."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder

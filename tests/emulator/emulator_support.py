@@ -1,0 +1,80 @@
+"""Helpers for the emulator tests: calls as the SDK makes them, waits with a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from agb_context._results import ContextStatusData
+from agb_context._status_codec import decode_context_status
+from agb_context.emulator import Emulator, TaskRecord
+
+API_KEY = "emulator-test-key"
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+def wait_final(emu: Emulator, sid: str, count: int = 1, timeout: float = 10.0) -> list[TaskRecord]:
+    """Wait until the session has at least ``count`` tasks, all final; return them."""
+
+    def done() -> list[TaskRecord] | None:
+        tasks = emu.tasks(sid)
+        return tasks if len(tasks) >= count and all(t.is_final for t in tasks) else None
+
+    return wait_until(done, timeout, f"{count} final task(s) in {sid}")
+
+
+class Api:
+    """The cloud endpoints over real HTTP, as the SDK calls them."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def sync(self, sid: str | None = None, **params: str) -> httpx.Response:
+        query = {"sessionId": sid, **params} if sid is not None else params
+        return self.client.post("/sdk/SyncContext", params=query, json={})
+
+    def info(self, sid: str | None = None, **params: str) -> httpx.Response:
+        query = {"sessionId": sid, **params} if sid is not None else params
+        return self.client.get("/sdk/GetContextInfo", params=query)
+
+    def tasks(self, sid: str, **params: str) -> tuple[ContextStatusData, ...]:
+        response = self.info(sid, **params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["success"] is True
+        return decode_context_status(body["data"]["contextStatus"])
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, f"/emulator/{path}", **kwargs)
+
+
+def client_for(emu: Emulator, key: str | None = API_KEY) -> httpx.Client:
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["authorization"] = key
+    return httpx.Client(base_url=emu.endpoint, headers=headers, timeout=10.0)
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every entry below ``root``: relative path -> file bytes (None for folders)."""
+    entries: dict[str, bytes | None] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        entries[relative] = None if path.is_dir() else path.read_bytes()
+    return entries
