@@ -1,0 +1,162 @@
+"""Building a ContextManager: configuration sources, session objects, lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agb_context import ConfigurationError, ContextManager, Session
+from agb_context._config import DEFAULT_ENDPOINT, normalize_endpoint, resolve_settings
+from agb_context.emulator import Emulator
+
+
+class AgbLikeSession:
+    """What the public AGB SDK's Session offers."""
+
+    def __init__(self, session_id: str, api_key: str) -> None:
+        self._session_id, self._api_key = session_id, api_key
+
+    def get_session_id(self) -> str:
+        return self._session_id
+
+    def get_api_key(self) -> str:
+        return self._api_key
+
+
+def test_environment_variables_are_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGB_API_KEY", "env-key")
+    monkeypatch.setenv("AGB_ENDPOINT", "api.example.test")
+    monkeypatch.setenv("AGB_TIMEOUT_MS", "2500")
+    settings = resolve_settings()
+    assert settings.api_key == "env-key"
+    assert settings.base_url == "https://api.example.test"
+    assert settings.timeout == 2.5
+    explicit = resolve_settings(api_key="arg-key", endpoint="other.test", timeout=7)
+    assert (explicit.api_key, explicit.base_url, explicit.timeout) == (
+        "arg-key",
+        "https://other.test",
+        7.0,
+    )
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AGB_ENDPOINT", "AGB_TIMEOUT_MS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = resolve_settings(api_key="k")
+    assert settings.base_url == f"https://{DEFAULT_ENDPOINT}"
+    assert settings.timeout == 60.0
+
+
+def test_missing_api_key_is_a_clear_error_at_construction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AGB_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="AGB_API_KEY"):
+        ContextManager("session-1")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("abc", "milliseconds"), ("-5", "positive"), ("0", "positive"), ("nan", "positive")],
+)
+def test_bad_timeout_variable(monkeypatch: pytest.MonkeyPatch, value: str, message: str) -> None:
+    monkeypatch.setenv("AGB_TIMEOUT_MS", value)
+    with pytest.raises(ConfigurationError, match=message):
+        resolve_settings(api_key="k")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("sdk-api.agb.cloud", "https://sdk-api.agb.cloud"),
+        ("https://sdk-api.agb.cloud/", "https://sdk-api.agb.cloud"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://localhost:9000/", "http://localhost:9000"),
+        ("http://[::1]:9000", "http://[::1]:9000"),
+    ],
+)
+def test_endpoint_normalisation(endpoint: str, expected: str) -> None:
+    assert normalize_endpoint(endpoint) == expected
+
+
+def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
+    with pytest.raises(ConfigurationError, match="plain http"):
+        ContextManager("s", api_key="k", endpoint="http://api.example.test")
+    cm = ContextManager(
+        "s", api_key="k", endpoint="http://api.example.test", allow_insecure_http=True
+    )
+    assert cm.endpoint == "http://api.example.test"
+    cm.close()
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://host", "https://", "http://"])
+def test_invalid_endpoints(endpoint: str) -> None:
+    with pytest.raises(ConfigurationError, match="endpoint"):
+        ContextManager("s", api_key="k", endpoint=endpoint)
+
+
+@pytest.mark.parametrize("session_id", ["", "   ", "a\x00b"])
+def test_invalid_session_id(session_id: str) -> None:
+    with pytest.raises(ConfigurationError, match="session_id"):
+        ContextManager(session_id, api_key="k")
+
+
+def test_session_must_be_an_id_or_session_object() -> None:
+    with pytest.raises(TypeError, match="get_session_id"):
+        ContextManager(42, api_key="k")  # type: ignore[arg-type]
+
+
+def test_built_from_an_agb_sdk_style_session(emu: Emulator) -> None:
+    sid = emu.create_session(mounts={"ctx-s": "/home/s"})
+    with ContextManager(AgbLikeSession(sid, emu.api_key), endpoint=emu.endpoint) as cm:
+        assert cm.session_id == sid
+        assert cm.info().success
+
+
+def test_session_object_reads_like_the_seed_api(emu: Emulator) -> None:
+    sid = emu.create_session(mounts={"ctx-s": "/home/s"})
+    with Session(sid, api_key=emu.api_key, endpoint=emu.endpoint) as session:
+        assert session.get_session_id() == sid
+        assert session.get_api_key() == emu.api_key
+        result = session.context.sync(retry_interval=20).result(timeout=30)
+        assert result.success, result.error_message
+        assert emu.api_key not in repr(session)
+
+
+def test_repr_names_the_session_but_not_the_key(emu: Emulator) -> None:
+    with ContextManager("sess-r", api_key="very-secret-key", endpoint=emu.endpoint) as cm:
+        assert "sess-r" in repr(cm)
+        assert "very-secret-key" not in repr(cm)
+        assert "very-secret-key" not in repr(cm._settings)
+
+
+def test_connections_are_reused(emu: Emulator, cm: ContextManager) -> None:
+    for _ in range(5):
+        assert cm.info().success
+    pool = cm._client.get_httpx_client()._transport._inner._pool  # type: ignore[union-attr]
+    assert len(pool.connections) == 1
+
+
+def test_closed_manager_refuses_work(emu: Emulator, session_id: str) -> None:
+    cm = ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint)
+    assert cm.info().success
+    cm.close()
+    cm.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        cm.info()
+    with pytest.raises(RuntimeError, match="closed"):
+        cm.sync()
+
+
+def test_async_with_closes_the_loop_connections(emu: Emulator, session_id: str) -> None:
+    async def main() -> ContextManager:
+        async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+            assert (await cm.info_async()).success
+            client = cm._async_client().get_async_httpx_client()
+        assert client.is_closed
+        return cm
+
+    cm = asyncio.run(main())
+    with pytest.raises(RuntimeError, match="closed"):
+        cm.info()

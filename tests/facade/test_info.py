@@ -1,0 +1,157 @@
+"""ContextManager.info against the emulator: decoding, filters and every failure as a result."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from support import CONTEXT_ID, MOUNT
+
+from agb_context import ContextManager, ContextStatusData, RetryPolicy
+from agb_context.emulator import Emulator
+
+
+def test_no_tasks_is_success_with_no_items(cm: ContextManager) -> None:
+    result = cm.info()
+    assert result.success, result.error_message
+    assert result.context_status_data == ()
+    assert result.request_id
+    assert result.error_message == ""
+
+
+def test_reports_the_tasks_of_a_finished_sync(emu: Emulator, cm: ContextManager) -> None:
+    assert cm.sync(CONTEXT_ID, MOUNT, retry_interval=20).result(timeout=30).success
+    result = cm.info(context_id=CONTEXT_ID, path=MOUNT)
+    assert result.success
+    (task,) = result.context_status_data
+    assert isinstance(task, ContextStatusData)
+    assert (task.context_id, task.path, task.status, task.task_type) == (
+        CONTEXT_ID,
+        MOUNT,
+        "Success",
+        "upload",
+    )
+    assert task.start_time > 1_600_000_000_000
+    assert task.finish_time >= task.start_time
+    assert task.is_final
+    assert task.is_sync_task
+
+
+def test_filters_are_sent_and_applied(emu: Emulator, make_cm: object) -> None:
+    sid = emu.create_session(mounts={"ctx-1": "/m/one", "ctx-2": "/m/two"})
+    cm = make_cm(sid)  # type: ignore[operator]
+    assert cm.sync(retry_interval=20).result(timeout=30).success
+    assert cm.sync("ctx-2", "/m/two", mode="download", retry_interval=20).result(30).success
+    every = cm.info()
+    # The emulator reports the newest task of each mount.
+    assert {(t.context_id, t.task_type) for t in every.context_status_data} == {
+        ("ctx-1", "upload"),
+        ("ctx-2", "download"),
+    }
+    only = cm.info(context_id="ctx-2", path="/m/two", task_type="upload")
+    assert only.success
+    assert [(t.context_id, t.task_type) for t in only.context_status_data] == [("ctx-2", "upload")]
+    last = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"][-1]
+    assert last.query == {
+        "sessionId": sid,
+        "contextId": "ctx-2",
+        "path": "/m/two",
+        "taskType": "upload",
+    }
+
+
+def test_blank_filters_are_left_out(emu: Emulator, cm: ContextManager, session_id: str) -> None:
+    assert cm.info(context_id=" ", path="", task_type="").success
+    (request,) = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"]
+    assert request.query == {"sessionId": session_id}
+
+
+def test_malformed_status_is_a_failure_not_an_exception(emu: Emulator, cm: ContextManager) -> None:
+    emu.faults.malformed_status(count=1)
+    result = cm.info()
+    assert not result.success
+    assert "could not be parsed" in result.error_message
+    assert result.request_id
+    assert cm.info().success
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+def test_http_errors_are_results_with_the_server_message(
+    emu: Emulator, cm: ContextManager, status: int
+) -> None:
+    emu.faults.fail_requests("GetContextInfo", status=status, count=1)
+    result = cm.info()
+    assert not result.success
+    assert f"HTTP {status}" in result.error_message
+    assert result.request_id
+
+
+def test_success_false_in_a_200_is_a_failure(emu: Emulator, cm: ContextManager) -> None:
+    emu.faults.respond_success_false("GetContextInfo", count=1)
+    result = cm.info()
+    assert not result.success
+    assert "HTTP 200" in result.error_message
+
+
+def test_body_that_is_not_json_is_a_failure(emu: Emulator, cm: ContextManager) -> None:
+    emu.faults.invalid_json("GetContextInfo", count=1)
+    result = cm.info()
+    assert not result.success
+    assert "JSON" in result.error_message
+
+
+def test_unknown_session_says_so(emu: Emulator, make_cm: object) -> None:
+    result = make_cm("no-such-session").info()  # type: ignore[operator]
+    assert not result.success
+    assert "HTTP 404" in result.error_message
+
+
+def test_wrong_key_is_a_401_result(emu: Emulator, make_cm: object, session_id: str) -> None:
+    result = make_cm(session_id, api_key="wrong-key").info()  # type: ignore[operator]
+    assert not result.success
+    assert "HTTP 401" in result.error_message
+    assert "wrong-key" not in result.error_message
+
+
+def test_unreachable_endpoint_is_a_failure_naming_it() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    with ContextManager(
+        "s", api_key="k", endpoint=endpoint, retry=RetryPolicy(max_retries=0)
+    ) as cm:
+        result = cm.info()
+        assert not result.success
+        assert result.error_message.startswith(f"could not reach {endpoint}")
+        via_async = asyncio.run(cm.info_async())
+        assert not via_async.success
+        assert via_async.error_message.startswith(f"could not reach {endpoint}")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"task_type": "sideways"}, "task_type"),
+        ({"context_id": 5}, "context_id"),
+        ({"path": "a\x00b"}, "path"),
+    ],
+)
+def test_invalid_arguments_send_nothing(
+    emu: Emulator, cm: ContextManager, kwargs: dict[str, object], argument: str
+) -> None:
+    result = cm.info(**kwargs)  # type: ignore[arg-type]
+    assert not result.success
+    assert argument in result.error_message
+    assert asyncio.run(cm.info_async(**kwargs)).error_message == result.error_message  # type: ignore[arg-type]
+    assert emu.requests == []
+
+
+def test_info_async_does_the_same_without_blocking(emu: Emulator, cm: ContextManager) -> None:
+    async def main() -> list[bool]:
+        results = await asyncio.gather(*(cm.info_async() for _ in range(20)))
+        await cm.aclose()
+        return [r.success for r in results]
+
+    assert asyncio.run(main()) == [True] * 20

@@ -1,0 +1,40 @@
+"""Logging goes to the `agb_context` logger, adds no handlers, and never shows the key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from support import CallbackRecorder
+
+from agb_context import ContextManager, RetryPolicy
+from agb_context.emulator import Emulator
+
+SECRET = "sk-test-secret-value-0123456789"
+
+
+def test_the_library_configures_no_handlers() -> None:
+    assert logging.getLogger("agb_context").handlers == []
+
+
+def test_the_key_is_in_no_log_record_repr_or_message(
+    emu: Emulator, caplog: pytest.LogCaptureFixture, callback: CallbackRecorder
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+    emu.faults.fail_requests("GetContextInfo", status=503, count=1)
+    retry = RetryPolicy(initial_delay=0.01)
+    texts: list[str] = []
+    with ContextManager(sid, api_key=SECRET, endpoint=emu.endpoint, retry=retry) as wrong:
+        texts += [repr(wrong), str(wrong), repr(wrong._settings)]
+        failed = wrong.info()
+        texts += [repr(failed), failed.error_message]
+        operation = wrong.sync(callback=callback, retry_interval=10)
+        texts += [repr(operation.result(timeout=30)), repr(operation)]
+        texts.append(repr(asyncio.run(wrong.info_async())))
+    assert callback.wait() == [False]
+    assert any(r.name.startswith(("httpx", "httpcore", "agb_context")) for r in caplog.records)
+    texts += [r.getMessage() for r in caplog.records]
+    texts += [str(r.args) for r in caplog.records]
+    assert not [t for t in texts if SECRET in t]

@@ -1,0 +1,130 @@
+"""One test each: the six defects of the public SDK (wire-format.md) are absent here."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
+
+from agb_context import ContextManager, ContextSyncResult, _manager
+from agb_context.emulator import Emulator
+
+
+def _requests(emu: Emulator, path: str) -> int:
+    return sum(1 for r in emu.requests if r.path == path)
+
+
+def test_1_callback_from_plain_code_sends_the_request_and_calls_back(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    operation = cm.sync(callback=callback, retry_interval=20)
+    assert callback.wait() == [True]
+    assert operation.result(timeout=5).success
+    assert _requests(emu, "/sdk/SyncContext") == 1
+    assert _requests(emu, "/sdk/GetContextInfo") >= 1
+
+
+def test_2_finishing_on_the_last_allowed_poll_calls_back_once_with_true(
+    make_cm: object, callback: CallbackRecorder
+) -> None:
+    # Tasks take 0.4 s; polls come at about 0 s and 1.0 s: the second and
+    # last allowed poll is the first to see the task final.
+    with Emulator(task_delay=0.4) as slow:
+        sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
+        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)  # type: ignore[operator]
+        operation = cm.sync(callback=callback, max_retries=2, retry_interval=1000)
+        result = operation.result(timeout=30)
+        drain_background()
+        polls = _requests(slow, "/sdk/GetContextInfo")
+        cm.close()
+    assert polls == 2, "the sync did not finish on the last allowed poll"
+    assert result.success, result.error_message
+    assert callback.calls == [True]
+
+
+@pytest.mark.parametrize("fault", ["http_500", "success_false", "dropped_connection"])
+def test_3_failed_polls_are_never_read_as_success(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder, fault: str
+) -> None:
+    if fault == "http_500":
+        emu.faults.fail_requests("GetContextInfo", status=500, count=1000)
+    elif fault == "success_false":
+        emu.faults.respond_success_false("GetContextInfo", count=1000)
+    else:
+        emu.faults.drop_connections("GetContextInfo", count=1000)
+    operation = cm.sync(callback=callback, max_retries=3, retry_interval=10)
+    result = operation.result(timeout=60)
+    assert not result.success
+    assert "all 3 status polls failed" in result.error_message
+    assert callback.wait() == [False]
+
+
+def test_4_max_retries_zero_with_a_callback_calls_back_false(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    operation = cm.sync(callback=callback, max_retries=0)
+    assert callback.calls == [False]
+    result = operation.result(timeout=0)
+    assert not result.success
+    assert "max_retries" in result.error_message
+    assert emu.requests == []
+
+
+def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(make_cm: object) -> None:
+    n, task_delay = 50, 0.3
+    with Emulator(task_delay=task_delay) as slow:
+        sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
+        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)  # type: ignore[operator]
+
+        async def main() -> tuple[float, float, list[ContextSyncResult]]:
+            gaps: list[float] = []
+            stop = asyncio.Event()
+
+            async def ticker() -> None:
+                last = time.perf_counter()
+                while not stop.is_set():
+                    await asyncio.sleep(0.005)
+                    now = time.perf_counter()
+                    gaps.append(now - last)
+                    last = now
+
+            ticking = asyncio.create_task(ticker())
+            started = time.perf_counter()
+            results = await asyncio.gather(*(cm.sync(retry_interval=50) for _ in range(n)))
+            wall = time.perf_counter() - started
+            stop.set()
+            await ticking
+            await cm.aclose()
+            return wall, max(gaps), results
+
+        wall, worst_gap, results = asyncio.run(main())
+    assert all(r.success for r in results)
+    serial = n * task_delay
+    # One after another would take >= 15 s, and a blocked loop would stall
+    # for most of that time; both bounds sit far from either outcome.
+    assert wall < serial / 3, f"{n} syncs took {wall:.1f}s: they did not overlap"
+    assert worst_gap < 1.0, f"the event loop stalled for {worst_gap:.2f}s"
+
+
+def test_6_one_polling_routine_serves_every_calling_style(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    original = _manager.wait_for_sync
+
+    async def counting(*args: object, **kwargs: object) -> ContextSyncResult:
+        calls.append("poll")
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_manager, "wait_for_sync", counting)
+
+    async def awaited() -> ContextSyncResult:
+        return await cm.sync(retry_interval=20)
+
+    assert asyncio.run(awaited()).success
+    assert cm.sync(retry_interval=20).result(timeout=30).success
+    cm.sync(callback=callback, retry_interval=20)
+    assert callback.wait() == [True]
+    assert calls == ["poll"] * 3

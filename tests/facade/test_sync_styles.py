@@ -1,0 +1,233 @@
+"""sync() in each calling style, against the emulator over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+
+import pytest
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
+
+from agb_context import ContextManager, ContextSyncResult, SyncOperation
+from agb_context._background import THREAD_NAME, background_loop
+from agb_context.emulator import Emulator
+
+
+def test_awaited_sync_returns_the_final_result(emu: Emulator, cm: ContextManager) -> None:
+    async def main() -> ContextSyncResult:
+        return await cm.sync(CONTEXT_ID, MOUNT, retry_interval=20)
+
+    result = asyncio.run(main())
+    assert result.success, result.error_message
+    assert result.request_id
+    assert [t.status for t in result.context_status_data] == ["Success"]
+
+
+def test_blocking_sync_from_plain_code(emu: Emulator, cm: ContextManager) -> None:
+    operation = cm.sync(CONTEXT_ID, MOUNT, retry_interval=20)
+    result = operation.result(timeout=30)
+    assert result.success, result.error_message
+    assert operation.done()
+    assert not operation.running()
+    assert operation.request_id == result.request_id
+    posts = [r for r in emu.requests if r.path == "/sdk/SyncContext"]
+    assert len(posts) == 1
+    assert posts[0].query["contextId"] == CONTEXT_ID
+
+
+def test_callback_from_plain_code_returns_at_once_then_calls_back_once(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    emu.faults.hang_tasks(True)
+    operation = cm.sync(callback=callback, retry_interval=20, max_retries=1000)
+    assert not operation.done(), "sync(callback=...) waited for the outcome"
+    deadline = time.monotonic() + 10
+    while operation.request_id is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert operation.request_id, "the handle never got the request id"
+    assert callback.calls == []
+    assert operation.cancel()
+    assert callback.wait() == [False]
+    drain_background()
+    assert callback.calls == [False]
+
+
+def test_callback_gets_the_real_outcome_on_the_background_thread(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
+    assert callback.wait() == [True]
+    assert operation.result(timeout=5).success
+    drain_background()
+    assert callback.calls == [True]
+    assert callback.threads == [THREAD_NAME]
+
+
+def test_callback_reports_failure_once(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    emu.faults.fail_tasks(message="disk full")
+    operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
+    assert callback.wait() == [False]
+    result = operation.result(timeout=5)
+    assert not result.success
+    assert "disk full" in result.error_message
+    drain_background()
+    assert callback.calls == [False]
+
+
+def test_rejected_trigger_calls_back_false(
+    emu: Emulator, make_cm: object, callback: CallbackRecorder
+) -> None:
+    cm = make_cm("unknown-session")  # type: ignore[operator]
+    operation = cm.sync(callback=callback)
+    assert callback.wait() == [False]
+    result = operation.result(timeout=5)
+    assert "not started" in result.error_message
+    assert "HTTP 404" in result.error_message
+    assert operation.request_id is None
+
+
+def test_timeout_says_how_long_was_waited(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    emu.faults.hang_tasks(True)
+    operation = cm.sync(callback=callback, max_retries=3, retry_interval=10)
+    result = operation.result(timeout=30)
+    assert not result.success
+    assert "timed out after" in result.error_message
+    assert "3 polls" in result.error_message
+    assert [t.status for t in result.context_status_data] in (["Running"], ["Pending"])
+    assert callback.wait() == [False]
+
+
+def test_result_timeout_raises_and_leaves_the_sync_running(
+    emu: Emulator, cm: ContextManager
+) -> None:
+    emu.faults.hang_tasks(True)
+    operation = cm.sync(retry_interval=20, max_retries=1000)
+    with pytest.raises(TimeoutError, match="still running"):
+        operation.result(timeout=0.05)
+    assert operation.running()
+    assert not operation.wait(timeout=0.01)
+    operation.cancel()
+    with pytest.raises(concurrent.futures.CancelledError):
+        operation.result()
+    assert operation.cancelled()
+
+
+def test_callback_inside_a_running_loop_runs_on_that_loop(
+    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+) -> None:
+    async def main() -> tuple[str, ContextSyncResult]:
+        operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
+        assert not operation.done()
+        result = await operation
+        await asyncio.sleep(0)
+        await cm.aclose()
+        return threading.current_thread().name, result
+
+    thread, result = asyncio.run(main())
+    assert result.success
+    assert callback.calls == [True]
+    assert callback.threads == [thread]
+
+
+def test_result_on_the_loop_running_the_sync_refuses_to_deadlock(
+    emu: Emulator, cm: ContextManager
+) -> None:
+    async def main() -> None:
+        operation = cm.sync(retry_interval=20)
+        with pytest.raises(RuntimeError, match="await"):
+            operation.result()
+        assert (await operation).success
+        await cm.aclose()
+
+    asyncio.run(main())
+
+
+def test_cancelling_an_awaiting_task_stops_the_polling(emu: Emulator, cm: ContextManager) -> None:
+    emu.faults.hang_tasks(True)
+
+    async def main() -> SyncOperation:
+        operation = cm.sync(retry_interval=10, max_retries=10_000)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(_awaited(operation)), timeout=0.2)
+        waiter = asyncio.ensure_future(_awaited(operation))
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await cm.aclose()
+        return operation
+
+    operation = asyncio.run(main())
+    assert operation.cancelled()
+    emu.clear_requests()
+    time.sleep(0.1)
+    assert emu.requests == [], "polling went on after cancellation"
+
+
+async def _awaited(operation: SyncOperation) -> ContextSyncResult:
+    return await operation
+
+
+def test_done_callbacks_run_once_even_when_added_late(emu: Emulator, cm: ContextManager) -> None:
+    operation = cm.sync(retry_interval=20)
+    operation.result(timeout=30)
+    seen: list[SyncOperation] = []
+    operation.add_done_callback(seen.append)
+    assert seen == [operation]
+
+
+def test_a_raising_callback_is_logged_and_harms_nothing(
+    emu: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(success: bool) -> None:
+        raise ValueError("callback bug")
+
+    after: list[bool] = []
+    operation = cm.sync(callback=broken, retry_interval=20)
+    operation.add_done_callback(lambda op: after.append(op.succeeded()))
+    assert operation.result(timeout=30).success
+    drain_background()
+    assert after == [True]
+    logged = [r for r in caplog.records if r.name == "agb_context" and r.exc_info]
+    assert any("callback bug" in str(r.exc_info[1]) for r in logged if r.exc_info)
+    assert cm.sync(retry_interval=20).result(timeout=30).success
+
+
+def _sdk_threads() -> int:
+    """Threads of this process, less the in-process emulator's own."""
+    return sum(1 for t in threading.enumerate() if not t.name.startswith("agb-emulator"))
+
+
+def test_many_callback_syncs_share_one_background_thread(
+    emu: Emulator, cm: ContextManager
+) -> None:
+    background_loop()
+    baseline = _sdk_threads()
+    done = threading.Semaphore(0)
+    results: list[bool] = []
+    peak = baseline
+    for _ in range(200):
+        cm.sync(callback=lambda ok: (results.append(ok), done.release()), retry_interval=20)
+        peak = max(peak, _sdk_threads())
+    for _ in range(200):
+        assert done.acquire(timeout=60)
+        peak = max(peak, _sdk_threads())
+    assert results == [True] * 200
+    assert peak - baseline <= 1, f"{peak - baseline} threads added"
+
+
+def test_hundreds_of_awaited_syncs_run_concurrently(emu: Emulator, cm: ContextManager) -> None:
+    async def main() -> list[ContextSyncResult]:
+        results = await asyncio.gather(*(cm.sync(retry_interval=20) for _ in range(300)))
+        await cm.aclose()
+        return results
+
+    results = asyncio.run(main())
+    assert all(r.success for r in results), [r.error_message for r in results if not r.success]
+    assert len({r.request_id for r in results}) == 300

@@ -1,0 +1,136 @@
+"""Retries: reads are retried on transient failures, the sync trigger only when unsent."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from agb_context import ContextManager, RetryPolicy
+from agb_context._retry import parse_retry_after
+from agb_context.emulator import Emulator
+
+FAST = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
+
+
+def _count(emu: Emulator, path: str) -> int:
+    return sum(1 for r in emu.requests if r.path == path)
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_info_is_retried_on_transient_statuses(
+    emu: Emulator, make_cm: object, session_id: str, status: int
+) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    emu.faults.fail_requests("GetContextInfo", status=status, count=2)
+    result = cm.info()
+    assert result.success, result.error_message
+    assert _count(emu, "/sdk/GetContextInfo") == 3
+
+
+def test_retries_are_bounded(emu: Emulator, make_cm: object, session_id: str) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    emu.faults.fail_requests("GetContextInfo", status=503, count=10)
+    result = cm.info()
+    assert not result.success
+    assert "HTTP 503" in result.error_message
+    assert _count(emu, "/sdk/GetContextInfo") == 3
+
+
+def test_500_is_not_retried(emu: Emulator, make_cm: object, session_id: str) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    emu.faults.fail_requests("GetContextInfo", status=500, count=1)
+    assert not cm.info().success
+    assert _count(emu, "/sdk/GetContextInfo") == 1
+
+
+def test_retry_after_is_honoured(emu: Emulator, make_cm: object, session_id: str) -> None:
+    cm = make_cm(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))  # type: ignore[operator]
+    emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=0.5)
+    started = time.monotonic()
+    assert cm.info().success
+    assert time.monotonic() - started >= 0.45
+
+
+def test_a_retry_after_beyond_the_bound_is_not_waited_for(
+    emu: Emulator, make_cm: object, session_id: str
+) -> None:
+    policy = RetryPolicy(max_retries=2, initial_delay=0.0, max_retry_after=1.0)
+    cm = make_cm(session_id, retry=policy)  # type: ignore[operator]
+    emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=120)
+    started = time.monotonic()
+    result = cm.info()
+    assert not result.success
+    assert "HTTP 429" in result.error_message
+    assert time.monotonic() - started < 5
+
+
+def test_dropped_connections_are_retried_for_reads(
+    emu: Emulator, make_cm: object, session_id: str
+) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    emu.faults.drop_connections("GetContextInfo", count=2)
+    assert cm.info().success
+
+
+@pytest.mark.parametrize("fault", ["status_503", "dropped_connection"])
+def test_the_sync_trigger_is_not_resent_once_it_may_have_arrived(
+    emu: Emulator, make_cm: object, session_id: str, fault: str
+) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    if fault == "status_503":
+        emu.faults.fail_requests("SyncContext", status=503, count=1)
+    else:
+        emu.faults.drop_connections("SyncContext", count=1)
+    result = cm.sync(retry_interval=20).result(timeout=30)
+    assert not result.success
+    assert "not started" in result.error_message
+    assert _count(emu, "/sdk/SyncContext") == 1
+
+
+def _request(method: str) -> httpx.Request:
+    return httpx.Request(method, "https://api.example.test/sdk/x")
+
+
+def test_policy_retries_a_post_only_when_the_connection_was_never_made() -> None:
+    # A real server cannot be made to refuse a connection and then accept the
+    # retried one within one request, so the decision itself is checked here.
+    policy = RetryPolicy(max_retries=2)
+    post = _request("POST")
+    assert policy.delay_after_error(post, 0, httpx.ConnectError("refused")) is not None
+    assert policy.delay_after_error(post, 0, httpx.ConnectTimeout("slow")) is not None
+    assert policy.delay_after_error(post, 0, httpx.ReadError("reset")) is None
+    assert policy.delay_after_error(post, 0, httpx.ReadTimeout("slow")) is None
+    assert policy.delay_after_error(_request("GET"), 0, httpx.ReadError("reset")) is not None
+    assert policy.delay_after_error(_request("GET"), 2, httpx.ReadError("reset")) is None
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0)
+    for attempt, ceiling in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = {policy.backoff(attempt) for _ in range(50)}
+        assert all(0.75 * ceiling <= d <= ceiling for d in delays)
+        assert len(delays) > 1
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("3", 3.0), ("0.5", 0.5), ("-2", 0.0), ("", None), ("soon", None)],
+)
+def test_retry_after_parsing(header: str, seconds: float | None) -> None:
+    assert parse_retry_after(header) == seconds
+
+
+def test_retry_after_as_an_http_date() -> None:
+    when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
+    parsed = parse_retry_after(when)
+    assert parsed is not None
+    assert 25 <= parsed <= 31
+
+
+def test_unusual_status_codes_are_results(emu: Emulator, cm: ContextManager) -> None:
+    emu.faults.fail_requests("GetContextInfo", status=599, count=1)
+    result = cm.info()
+    assert not result.success
+    assert result.error_message

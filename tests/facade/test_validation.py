@@ -1,0 +1,70 @@
+"""Arguments are checked before any request is sent; failures name the argument."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from support import CallbackRecorder
+
+from agb_context import ContextManager, ContextSyncResult
+from agb_context.emulator import Emulator
+
+INVALID_SYNC_ARGUMENTS = [
+    ({"context_id": "ctx-a"}, "path"),
+    ({"path": "/home/data"}, "context_id"),
+    ({"context_id": "ctx-a", "path": "  "}, "path"),
+    ({"context_id": "", "path": "/home/data"}, "context_id"),
+    ({"mode": "sideways"}, "mode"),
+    ({"mode": "UPLOAD"}, "mode"),
+    ({"max_retries": 0}, "max_retries"),
+    ({"max_retries": -1}, "max_retries"),
+    ({"max_retries": 2.5}, "max_retries"),
+    ({"max_retries": True}, "max_retries"),
+    ({"retry_interval": 0}, "retry_interval"),
+    ({"retry_interval": -10}, "retry_interval"),
+    ({"retry_interval": math.inf}, "retry_interval"),
+    ({"retry_interval": "1500"}, "retry_interval"),
+    ({"context_id": "ctx\x00a", "path": "/home/data"}, "context_id"),
+    ({"context_id": "ctx-a", "path": "/home/\x00data"}, "path"),
+    ({"context_id": 7, "path": "/home/data"}, "context_id"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "argument"), INVALID_SYNC_ARGUMENTS)
+def test_invalid_sync_arguments_fail_before_any_request(
+    emu: Emulator,
+    cm: ContextManager,
+    callback: CallbackRecorder,
+    kwargs: dict[str, object],
+    argument: str,
+) -> None:
+    operation = cm.sync(callback=callback, **kwargs)  # type: ignore[arg-type]
+    assert operation.done()
+    assert callback.calls == [False]
+    result = operation.result()
+    assert not result.success
+    assert argument in result.error_message
+    assert result.request_id == ""
+
+    async def awaited() -> ContextSyncResult:
+        return await cm.sync(**kwargs)  # type: ignore[arg-type]
+
+    assert asyncio.run(awaited()) == result
+    assert emu.requests == []
+
+
+def test_blank_scope_counts_as_omitted(emu: Emulator, cm: ContextManager) -> None:
+    result = cm.sync(context_id=" ", path="", mode="", retry_interval=20).result(timeout=30)
+    assert result.success, result.error_message
+    (post,) = [r for r in emu.requests if r.path == "/sdk/SyncContext"]
+    assert set(post.query) == {"sessionId"}
+
+
+def test_a_callback_that_is_not_callable_is_a_type_error(
+    emu: Emulator, cm: ContextManager
+) -> None:
+    with pytest.raises(TypeError, match="callback"):
+        cm.sync(callback="not a function")  # type: ignore[arg-type]
+    assert emu.requests == []

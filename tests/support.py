@@ -1,0 +1,42 @@
+"""Helpers for the tests (importable as `support`: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from agb_context._background import background_loop
+
+CONTEXT_ID = "ctx-a"
+MOUNT = "/home/data"
+"""The one mount of the `session_id` fixture's session."""
+
+
+def drain_background() -> None:
+    """Wait until the background loop has run everything scheduled so far.
+
+    Done-callbacks of callback-mode syncs run on that loop, so after this no
+    callback of an operation that is already over is still to come.
+    """
+    for _ in range(3):
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), background_loop()).result(10)
+
+
+class CallbackRecorder:
+    """A sync callback that records every call and lets a test wait for the first."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+        self.threads: list[str] = []
+        self.called = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, success: bool) -> None:
+        with self._lock:
+            self.calls.append(success)
+            self.threads.append(threading.current_thread().name)
+        self.called.set()
+
+    def wait(self, timeout: float = 30.0) -> list[bool]:
+        assert self.called.wait(timeout), "the callback was not called"
+        return self.calls
