@@ -7,6 +7,9 @@ import threading
 
 from agb_context._background import background_loop
 
+SECRETS: set[str] = set()
+"""API keys used by tests; the suite-wide log check fails a test that logs one."""
+
 CONTEXT_ID = "ctx-a"
 MOUNT = "/home/data"
 """The one mount of the `session_id` fixture's session."""

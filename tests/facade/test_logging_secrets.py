@@ -6,12 +6,13 @@ import asyncio
 import logging
 
 import pytest
-from support import CallbackRecorder
+from support import SECRETS, CallbackRecorder
 
 from agb_context import ContextManager, RetryPolicy
 from agb_context.emulator import Emulator
 
-SECRET = "sk-test-secret-value-0123456789"
+SECRET = "test-secret-value-0123456789"
+SECRETS.add(SECRET)
 
 
 def test_the_library_configures_no_handlers() -> None:
