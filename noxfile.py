@@ -92,6 +92,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: the whole story on the embedded emulator (`agb-context demo`)."""
+    session.install(".[cli]")
+    session.run("agb-context", "demo", *session.posargs)
+
+
+@nox.session
 def regenerate(session: nox.Session) -> None:
     """Rewrite generated/ from openapi.yaml."""
     _generate(session, GENERATED)

@@ -1,0 +1,353 @@
+"""Argument parsing, dispatch and the one-line error policy of ``agb-context``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import math
+import os
+import sys
+import textwrap
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from agb_context import ConfigurationError, __version__
+
+PROG = "agb-context"
+ENV_API_KEY = "AGB_API_KEY"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """The command line is wrong: one line on stderr, exit code 2."""
+
+    def __init__(self, message: str, prog: str = PROG) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class CommandFailed(Exception):
+    """An expected failure (API error, unreachable endpoint...): one line on stderr."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the usage block too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')", self.prog)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
+def _non_negative_seconds(text: str) -> float:
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _positive_seconds(text)
+
+
+def _non_blank(text: str) -> str:
+    if not text.strip() or "\x00" in text:
+        raise argparse.ArgumentTypeError("must not be blank")
+    return text
+
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _para(text: str) -> str:
+    """One paragraph, wrapped for the help (the formatter keeps line breaks as they are)."""
+    return textwrap.fill(" ".join(text.split()), width=78)
+
+
+DESCRIPTION = """\
+Watch and run the context syncs of an AGB cloud session.
+
+A context is persistent storage mounted into a session at a path. `info`
+shows the session's sync tasks, `sync` starts a sync and shows its progress
+until it is over, `emulator` serves the API locally for tests, and `demo`
+tells the whole story against that emulator in a few seconds.
+"""
+
+EPILOG = """\
+examples:
+  agb-context demo
+  export AGB_API_KEY=...            # the key is read from here (or --api-key)
+  agb-context info --session s-123
+  agb-context sync --session s-123 --context-id ctx-1 --path /home/data --mode upload
+  agb-context sync --session s-123 --timeout 120 --json
+
+exit codes: 0 success, 1 the operation failed or timed out, 2 usage or
+configuration error, 130 interrupted.
+"""
+
+
+def _connection_options() -> _Parser:
+    """Options shared by the commands that talk to the API."""
+    parent = _Parser(add_help=False)
+    group = parent.add_argument_group("connection")
+    group.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="host name or URL of the API (default: $AGB_ENDPOINT, else sdk-api.agb.cloud); "
+        "https:// is added when no scheme is given",
+    )
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the API key (default: $AGB_API_KEY; prefer the variable, "
+        "a flag is visible in the process list). Never printed",
+    )
+    group.add_argument(
+        "--request-timeout",
+        metavar="S",
+        type=_positive_seconds,
+        help="seconds allowed for each HTTP request (default: $AGB_TIMEOUT_MS in ms, else 60)",
+    )
+    group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow plain http to a host other than this machine (sends the key in clear text)",
+    )
+    output = parent.add_argument_group("output")
+    output.add_argument(
+        "--json", action="store_true", help="print the result as JSON on stdout, nothing else"
+    )
+    output.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what the SDK does (the 'agb_context' logger) to stderr",
+    )
+    return parent
+
+
+def _scope_options(parser: argparse.ArgumentParser, *, for_sync: bool) -> None:
+    parser.add_argument(
+        "--session", required=True, metavar="ID", type=_non_blank, help="the session id"
+    )
+    both = " (give --path too, or neither to cover every mounted context)" if for_sync else ""
+    parser.add_argument(
+        "--context-id", metavar="C", type=_non_blank, help="only this context" + both
+    )
+    parser.add_argument(
+        "--path", metavar="P", type=_non_blank, help="only the context mounted at this path"
+    )
+
+
+def build_parser(*, with_emulator: bool = True) -> _Parser:
+    """The ``agb-context`` parser, every subcommand included.
+
+    ``with_emulator=False`` lists ``emulator`` without importing its options
+    (the server libraries take a while to import); use it when another
+    command was chosen.
+    """
+    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=_FORMATTER)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    connection = _connection_options()
+
+    info = commands.add_parser(
+        "info",
+        parents=[connection],
+        formatter_class=_FORMATTER,
+        help="show the session's context sync tasks",
+        description=_para(
+            "Show the status of the session's context sync tasks as a table "
+            "(or as JSON with --json). Exit code 0, or 1 when the server could not be asked."
+        ),
+        epilog="example:\n  agb-context info --session s-123 --task-type upload",
+    )
+    _scope_options(info, for_sync=False)
+    info.add_argument(
+        "--task-type", choices=("upload", "download"), help="only tasks of this type"
+    )
+    info.set_defaults(handler=_lazy("agb_context.cli._commands", "info_command"))
+
+    sync = commands.add_parser(
+        "sync",
+        parents=[connection],
+        formatter_class=_FORMATTER,
+        help="start a sync and show its progress until it is over",
+        description=_para(
+            "Start a sync of one context (--context-id and --path) or of every "
+            "context mounted in the session, and show each task's progress live until the "
+            "sync is over. Exit code 0 on success, 1 when the sync failed or timed out."
+        ),
+        epilog="examples:\n"
+        "  agb-context sync --session s-123 --context-id ctx-1 --path /home/data\n"
+        "  agb-context sync --session s-123 --mode download --timeout 60 --json",
+    )
+    _scope_options(sync, for_sync=True)
+    sync.add_argument(
+        "--mode",
+        choices=("upload", "download"),
+        help="upload: session to context store (the server's default); "
+        "download: context store to session",
+    )
+    sync.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_positive_seconds,
+        help="give up waiting after S seconds (exit code 1; the sync goes on on the server). "
+        "Default: up to 150 polls",
+    )
+    sync.add_argument(
+        "--interval",
+        metavar="S",
+        type=_positive_seconds,
+        default=1.0,
+        help="seconds between status polls (default: %(default)s)",
+    )
+    sync.set_defaults(handler=_lazy("agb_context.cli._commands", "sync_command"))
+
+    if with_emulator:
+        _add_emulator(commands)
+    else:
+        commands.add_parser("emulator", help=EMULATOR_HELP)
+
+    demo = commands.add_parser(
+        "demo",
+        formatter_class=_FORMATTER,
+        help="the whole story, end to end, on the embedded emulator",
+        description=_para(
+            "Start the emulator in a temporary folder, create a session with a "
+            "mounted context, write files, upload them (once awaited, once with a callback), "
+            "show info, download them into a second session and check they are "
+            "byte-identical. Cleans up after itself; exit code 0 when every check passed."
+        ),
+    )
+    demo.add_argument(
+        "--task-delay",
+        metavar="S",
+        type=_non_negative_seconds,
+        default=0.4,
+        help="how long each emulated sync task takes (default: %(default)s)",
+    )
+    demo.add_argument(
+        "-v", "--verbose", action="store_true", help="log what the SDK does to stderr"
+    )
+    demo.set_defaults(handler=_lazy("agb_context.cli._demo", "demo_command"))
+    return parser
+
+
+def _lazy(module: str, name: str) -> Handler:
+    """A handler imported when it runs, so that ``--help`` stays quick."""
+
+    def handler(args: argparse.Namespace) -> int:
+        function: Handler = getattr(importlib.import_module(module), name)
+        return function(args)
+
+    return handler
+
+
+EMULATOR_HELP = "serve the context API locally (for tests and the demo)"
+
+
+def _add_emulator(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """Mount the emulator's own command line as ``agb-context emulator``."""
+    try:
+        emulator_cli = importlib.import_module("agb_context.emulator._cli")
+    except ImportError as exc:
+        reason = str(exc)
+        parser = commands.add_parser("emulator", help=EMULATOR_HELP)
+
+        def unavailable(_: argparse.Namespace) -> int:
+            raise CommandFailed(reason, code=2)
+
+        parser.set_defaults(handler=unavailable)
+        return
+    parser = commands.add_parser(
+        "emulator",
+        help=EMULATOR_HELP,
+        description=_para(
+            "Serve the AGB context API on this machine, backed by plain folders. "
+            "Point the SDK or this command line at it with --endpoint / AGB_ENDPOINT."
+        ),
+        formatter_class=_FORMATTER,
+    )
+    emulator_cli.add_arguments(parser)
+    run: Handler = emulator_cli.run
+    parser.set_defaults(handler=run)
+
+
+def _enable_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("agb_context")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with the API key masked: it must never reach the terminal."""
+    secret = (secret or "").strip()
+    if len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return text
+
+
+def error_line(prog: str, message: str, secret: str | None = None) -> None:
+    """Print the one line an expected failure gets, on stderr."""
+    line = " ".join(redact(message, secret).split())
+    print(f"{prog}: error: {line}", file=sys.stderr, flush=True)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, turn expected failures into one line and a code."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in arguments if not arg.startswith("-")), None)
+    parser = build_parser(with_emulator=command == "emulator")
+    secret = os.environ.get(ENV_API_KEY)
+    try:
+        args = parser.parse_args(arguments)
+    except UsageError as exc:
+        error_line(exc.prog, str(exc), secret)
+        return 2
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        error_line(PROG, f"choose a command: info, sync, emulator, demo (see '{PROG} --help')")
+        return 2
+    secret = getattr(args, "api_key", None) or secret
+    verbose = bool(getattr(args, "verbose", False))
+    if verbose and args.command != "emulator":  # the emulator sets up its own logging
+        _enable_logging()
+    prog = f"{PROG} {args.command}"
+    try:
+        return handler(args)
+    except UsageError as exc:
+        error_line(exc.prog, str(exc), secret)
+        return 2
+    except ConfigurationError as exc:
+        error_line(prog, str(exc), secret)
+        return 2
+    except CommandFailed as exc:
+        error_line(prog, str(exc), secret)
+        return exc.code
+    except KeyboardInterrupt:
+        error_line(prog, "interrupted", secret)
+        return 130
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        detail = f"unexpected {type(exc).__name__}: {exc}"
+        if not verbose:
+            detail += " (run with --verbose for details)"
+        error_line(prog, detail, secret)
+        return 1

@@ -1,0 +1,179 @@
+"""``agb-context info`` and ``agb-context sync``."""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import math
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+
+from agb_context import ContextManager, ContextStatusData, ContextSyncResult, SyncOperation
+from agb_context.cli._app import CommandFailed, UsageError
+from agb_context.cli._views import SyncProgress, result_json, tasks_table
+
+DEFAULT_MAX_POLLS = 150
+"""The SDK's default number of status polls, used when no --timeout is given."""
+
+
+def stdout_console() -> Console:
+    """Where tables go: stdout, without guessing at highlights."""
+    return Console(highlight=False)
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """One JSON document on stdout, and nothing else."""
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def open_manager(args: argparse.Namespace) -> ContextManager:
+    """A `ContextManager` from the connection options (flags first, then ``AGB_*``)."""
+    return ContextManager(
+        args.session,
+        api_key=args.api_key,
+        endpoint=args.endpoint,
+        timeout=args.request_timeout,
+        allow_insecure_http=args.allow_insecure_http,
+    )
+
+
+def info_command(args: argparse.Namespace) -> int:
+    """Show the session's tasks; exit code 1 when the server could not be asked."""
+    with open_manager(args) as cm:
+        result = cm.info(context_id=args.context_id, path=args.path, task_type=args.task_type)
+    if args.json:
+        print_json(result_json(cm.session_id, result))
+    elif result.success:
+        console = stdout_console()
+        if result.context_status_data:
+            console.print(
+                tasks_table(result.context_status_data, title=f"Session {cm.session_id}")
+            )
+        else:
+            console.print(f"No tasks reported for session {cm.session_id}.")
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    """Start a sync and follow it; exit code 0 on success, 1 on failure or timeout."""
+    if (args.context_id is None) != (args.path is None):
+        raise UsageError(
+            "--context-id and --path go together: give both to sync one context, "
+            "or neither to sync every mounted context (see 'agb-context sync --help')",
+            "agb-context sync",
+        )
+    interval: float = args.interval
+    timeout: float | None = args.timeout
+    polls = DEFAULT_MAX_POLLS if timeout is None else math.ceil(timeout / interval) + 1
+    console = stdout_console()
+    live = not args.json and console.is_terminal
+    with open_manager(args) as cm:
+        progress = SyncProgress(cm.session_id, args.mode)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        operation = cm.sync(
+            context_id=args.context_id,
+            path=args.path,
+            mode=args.mode,
+            max_retries=polls,
+            retry_interval=max(1, round(interval * 1000)),
+        )
+        try:
+            if live:
+                with Live(progress, console=console, refresh_per_second=8, transient=False):
+                    over = watch(
+                        cm,
+                        operation,
+                        progress,
+                        args.context_id,
+                        args.path,
+                        args.mode,
+                        interval=interval,
+                        deadline=deadline,
+                    )
+            else:
+                over = operation.wait(None if deadline is None else deadline - time.monotonic())
+        except KeyboardInterrupt:
+            operation.cancel()
+            raise CommandFailed("interrupted; the sync goes on on the server", 130) from None
+        result = outcome(operation) if over else _timed_out(operation, timeout, progress.tasks)
+        progress.finish(result)
+    elapsed = progress.elapsed
+    if args.json:
+        print_json(result_json(cm.session_id, result, elapsed_seconds=round(elapsed, 3)))
+    else:
+        if not live and result.context_status_data:
+            console.print(tasks_table(result.context_status_data))
+        if result.success:
+            where = f" (request {result.request_id})" if result.request_id else ""
+            done = "nothing to sync" if not result.context_status_data else "sync succeeded"
+            console.print(f"[bold green]OK[/] {done} in {elapsed:.1f}s{where}")
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+def outcome(operation: SyncOperation) -> ContextSyncResult:
+    """The result of an operation that is over (a cancelled one reads as a failure)."""
+    try:
+        return operation.result(0)
+    except concurrent.futures.CancelledError:
+        return ContextSyncResult(
+            success=False,
+            request_id=operation.request_id or "",
+            error_message="the sync was cancelled",
+        )
+
+
+def watch(
+    cm: ContextManager,
+    operation: SyncOperation,
+    progress: SyncProgress,
+    context_id: str | None,
+    path: str | None,
+    mode: str | None,
+    *,
+    interval: float,
+    deadline: float | None = None,
+) -> bool:
+    """Update ``progress`` from ``info`` every ``interval`` seconds until the sync is over.
+
+    Returns True once the operation is over, False if ``deadline`` (a
+    `time.monotonic` value) came first. What ``info`` shows is only for the
+    person watching: the outcome is the operation's own result.
+    """
+    while not operation.done():
+        info = cm.info(context_id=context_id, path=path, task_type=mode)
+        if info.success:
+            tasks = [task for task in info.context_status_data if task.is_sync_task]
+            progress.update(tasks, request_id=operation.request_id, note="")
+        else:
+            progress.update(request_id=operation.request_id, note=info.error_message)
+        wait = interval
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                return operation.done()
+        operation.wait(wait)
+    return True
+
+
+def _timed_out(
+    operation: SyncOperation, timeout: float | None, seen: tuple[ContextStatusData, ...]
+) -> ContextSyncResult:
+    operation.cancel()
+    return ContextSyncResult(
+        success=False,
+        request_id=operation.request_id or "",
+        error_message=f"timed out after {timeout:g}s waiting for the sync to finish "
+        "(it goes on on the server)",
+        context_status_data=seen,
+    )

@@ -1,0 +1,61 @@
+"""Helpers of the command-line tests (importable as `cli_support`): run the CLI, check errors.
+
+The CLI always runs as a subprocess (``python -m agb_context.cli``), so what is
+tested is what a user gets: exit codes, stdout, stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import attrs
+
+CTX = "ctx-cli"
+MOUNT = "/home/cli"
+
+
+@attrs.frozen
+class Run:
+    """The outcome of one CLI run."""
+
+    args: tuple[str, ...]
+    code: int
+    out: str
+    err: str
+
+    def error_line(self) -> str:
+        """The single line an expected failure prints on stderr (asserted to be one line)."""
+        assert "Traceback" not in self.err, self.err
+        lines = self.err.splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got:\n{self.err}"
+        assert lines[0].startswith("agb-context"), lines[0]
+        return lines[0]
+
+
+RunCli = Callable[..., Run]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """The environment of a CLI run: no ``AGB_*`` from outside, a wide terminal."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGB_")}
+    env.update(COLUMNS="200", LINES="50", PYTHONIOENCODING="utf-8")
+    env.pop("FORCE_COLOR", None)
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Run:
+    """Run ``agb-context ARGS`` in a subprocess and collect what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "agb_context.cli", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=base_env() if env is None else env,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(tuple(args), done.returncode, done.stdout, done.stderr)

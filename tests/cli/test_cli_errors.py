@@ -1,0 +1,96 @@
+"""Expected failures: one line on stderr, a non-zero exit code, never a traceback."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from cli_support import RunCli, base_env, run_cli
+
+from agb_context.emulator import Emulator
+
+WRONG_KEY = "wrong-key-d41d8cd98f00b204"
+
+
+def test_bad_key_gives_the_401_message(cli: RunCli, session_id: str) -> None:
+    run = cli("info", "--session", session_id, "--api-key", WRONG_KEY)
+    assert run.code == 1
+    line = run.error_line()
+    assert "401" in line
+    assert WRONG_KEY not in run.out + run.err
+
+
+def test_bad_key_from_the_environment_fails_sync_too(cli: RunCli, session_id: str) -> None:
+    run = cli("sync", "--session", session_id, AGB_API_KEY=WRONG_KEY)
+    assert run.code == 1
+    assert "401" in run.error_line()
+    assert WRONG_KEY not in run.out + run.err
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("command", ["info", "sync"])
+def test_unreachable_endpoint(cli: RunCli, command: str) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    run = cli(command, "--session", "s-1", "--endpoint", endpoint)
+    assert run.code == 1
+    line = run.error_line()
+    assert "could not reach" in line
+    assert endpoint in line
+
+
+@pytest.mark.parametrize("command", ["info", "sync"])
+def test_unknown_session(cli: RunCli, command: str) -> None:
+    run = cli(command, "--session", "no-such-session")
+    assert run.code == 1
+    assert "no-such-session" in run.error_line() or "not found" in run.error_line().lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), "choose a command"),
+        (("bogus",), "invalid choice"),
+        (("info",), "--session"),
+        (("info", "--session", "  "), "blank"),
+        (("sync", "--session", "s-1", "--context-id", "c"), "--path"),
+        (("sync", "--session", "s-1", "--mode", "sideways"), "invalid choice"),
+        (("sync", "--session", "s-1", "--timeout", "-1"), "positive"),
+        (("info", "--session", "s-1", "--endpoint", "http://203.0.113.9"), "plain http"),
+        (("info", "--session", "s-1", "--endpoint", "ftp://x"), "invalid endpoint"),
+    ],
+)
+def test_usage_errors_exit_2(cli: RunCli, args: tuple[str, ...], expected: str) -> None:
+    run = cli(*args)
+    assert run.code == 2, run
+    assert expected in run.error_line()
+    assert run.out == ""
+
+
+def test_missing_key_is_a_usage_error(emulator: Emulator) -> None:
+    run = run_cli("info", "--session", "s-1", "--endpoint", emulator.endpoint, env=base_env())
+    assert run.code == 2
+    assert "AGB_API_KEY" in run.error_line()
+
+
+@pytest.mark.parametrize(
+    "command", [(), ("info",), ("sync",), ("emulator",), ("demo",)], ids=lambda c: " ".join(c)
+)
+def test_help_at_every_level_never_shows_the_key(command: tuple[str, ...]) -> None:
+    secret = "help-must-not-show-this-key"
+    run = run_cli(*command, "--help", env=base_env(AGB_API_KEY=secret))
+    assert run.code == 0, run.err
+    assert run.out.startswith("usage: agb-context")
+    assert secret not in run.out + run.err
+    assert run.err == ""
+
+
+def test_version() -> None:
+    run = run_cli("--version")
+    assert run.code == 0
+    assert run.out.startswith("agb-context ")

@@ -1,0 +1,75 @@
+"""``agb-context info``: the session's sync tasks as a table or as JSON."""
+
+from __future__ import annotations
+
+import json
+
+from cli_support import CTX, MOUNT, RunCli
+
+from agb_context import ContextManager
+from agb_context.emulator import Emulator
+
+
+def _upload(emulator: Emulator, session_id: str) -> None:
+    with ContextManager(session_id, api_key=emulator.api_key, endpoint=emulator.endpoint) as cm:
+        result = cm.sync(CTX, MOUNT, mode="upload", retry_interval=20).result(timeout=30)
+    assert result.success, result.error_message
+
+
+def test_table_lists_the_sync_tasks(cli: RunCli, emulator: Emulator, session_id: str) -> None:
+    _upload(emulator, session_id)
+    run = cli("info", "--session", session_id)
+    assert run.code == 0, run.err
+    assert run.err == ""
+    row = next(line for line in run.out.splitlines() if CTX in line)
+    for cell in (MOUNT, "upload", "Success"):
+        assert cell in row, run.out
+    assert session_id in run.out
+    assert emulator.api_key not in run.out
+
+
+def test_json_is_the_only_output_and_mirrors_the_result(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    _upload(emulator, session_id)
+    run = cli("info", "--session", session_id, "--context-id", CTX, "--path", MOUNT, "--json")
+    assert run.code == 0, run.err
+    assert run.err == ""
+    document = json.loads(run.out)
+    assert document["success"] is True
+    assert document["session_id"] == session_id
+    assert document["request_id"]
+    assert document["error_message"] == ""
+    (task,) = document["context_status_data"]
+    assert task["context_id"] == CTX
+    assert task["path"] == MOUNT
+    assert task["task_type"] == "upload"
+    assert task["status"] == "Success"
+    assert task["start_time"] > 0
+    assert task["finish_time"] >= task["start_time"]
+
+
+def test_task_type_filter_is_applied(cli: RunCli, emulator: Emulator, session_id: str) -> None:
+    _upload(emulator, session_id)
+    run = cli("info", "--session", session_id, "--task-type", "download", "--json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["context_status_data"] == []
+
+
+def test_flags_work_without_environment_variables(
+    emulator: Emulator, session_id: str, cli: RunCli
+) -> None:
+    run = cli(
+        "info",
+        "--session",
+        session_id,
+        "--endpoint",
+        emulator.endpoint,
+        "--api-key",
+        emulator.api_key,
+        AGB_ENDPOINT="",
+        AGB_API_KEY="",
+    )
+    assert run.code == 0, run.err
+    assert f"No tasks reported for session {session_id}" in run.out
+    assert emulator.api_key not in run.out + run.err

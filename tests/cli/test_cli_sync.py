@@ -1,0 +1,105 @@
+"""``agb-context sync``: progress, outcome, exit codes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cli_support import CTX, MOUNT, RunCli
+
+from agb_context.emulator import Emulator
+
+
+def test_upload_succeeds_and_the_files_reach_the_context(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    run = cli(
+        "sync",
+        "--session",
+        session_id,
+        "--context-id",
+        CTX,
+        "--path",
+        MOUNT,
+        "--mode",
+        "upload",
+        "--interval",
+        "0.05",
+    )
+    assert run.code == 0, run.err
+    assert run.err == ""
+    row = next(line for line in run.out.splitlines() if CTX in line)
+    assert "upload" in row
+    assert "Success" in row
+    assert "sync succeeded" in run.out
+    stored = emulator.context_path(CTX) / "hello.txt"
+    assert stored.read_text() == "hello from the CLI tests\n"
+
+
+def test_json_upload_then_download_into_a_second_session(
+    cli: RunCli, emulator: Emulator, session_id: str, mount_of: Callable[[str], Path]
+) -> None:
+    (mount_of(session_id) / "data.bin").write_bytes(bytes(range(256)) * 64)
+    up = cli("sync", "--session", session_id, "--interval", "0.05", "--json")
+    assert up.code == 0, up.err
+    assert up.err == ""
+    document = json.loads(up.out)
+    assert document["success"] is True
+    assert document["request_id"]
+    assert document["elapsed_seconds"] >= 0
+    assert [t["status"] for t in document["context_status_data"]] == ["Success"]
+
+    other = emulator.create_session(mounts={CTX: MOUNT})
+    down = cli(
+        "sync",
+        "--session",
+        other,
+        "--context-id",
+        CTX,
+        "--path",
+        MOUNT,
+        "--mode",
+        "download",
+        "--interval",
+        "0.05",
+        "--json",
+    )
+    assert down.code == 0, down.err
+    assert json.loads(down.out)["context_status_data"][0]["task_type"] == "download"
+    assert (mount_of(other) / "data.bin").read_bytes() == bytes(range(256)) * 64
+    assert (mount_of(other) / "hello.txt").read_bytes() == (
+        mount_of(session_id) / "hello.txt"
+    ).read_bytes()
+
+
+def test_a_failed_sync_exits_1_with_the_reason(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    emulator.faults.fail_tasks(message="disk full")
+    run = cli("sync", "--session", session_id, "--interval", "0.05")
+    assert run.code == 1
+    assert "disk full" in run.error_line()
+    assert "Failed" in run.out
+
+
+def test_a_failed_sync_in_json_still_gives_a_json_result(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    emulator.faults.fail_tasks(message="disk full")
+    run = cli("sync", "--session", session_id, "--interval", "0.05", "--json")
+    assert run.code == 1
+    document = json.loads(run.out)
+    assert document["success"] is False
+    assert "disk full" in document["error_message"]
+    assert "disk full" in run.error_line()
+
+
+def test_timeout_exits_1_quickly(cli: RunCli, emulator: Emulator, session_id: str) -> None:
+    emulator.faults.hang_tasks(True)
+    started = time.monotonic()
+    run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "0.5")
+    assert run.code == 1
+    assert "timed out after 0.5s" in run.error_line()
+    assert time.monotonic() - started < 15
