@@ -108,7 +108,7 @@ def request_id(request: Request) -> str:
 
 def build_app(
     *, store: Store, runner: TaskRunner, faults: Faults, api_key: str, log: RequestLog
-) -> ASGIApp:
+) -> Gateway:
     """The emulator's ASGI application."""
     api = _Routes(store, runner, faults)
     app = Starlette(
@@ -130,7 +130,7 @@ def build_app(
         },
     )
     app.router.redirect_slashes = False
-    return _Gateway(app, api_key=api_key, faults=faults, log=log)
+    return Gateway(app, api_key=api_key, faults=faults, log=log)
 
 
 class _Routes:
@@ -301,13 +301,14 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return failure(request_id(request), 500, f"the emulator failed: {exc!r}")
 
 
-class _Gateway:
+class Gateway:
     """What stands in front of every route: request ids, API key, recording, faults."""
 
     def __init__(self, app: ASGIApp, *, api_key: str, faults: Faults, log: RequestLog) -> None:
         self._app = app
         self._key = api_key.encode()
         self._faults = faults
+        self._stopping = asyncio.Event()
         self._log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -341,8 +342,10 @@ class _Gateway:
                 return
             if endpoint is not None:
                 delay = self._faults.latency(endpoint)
-                if delay:
-                    await asyncio.sleep(delay)
+                if delay and await self._stopped_within(delay):
+                    message = "the emulator is stopping: try again once it runs again"
+                    await failure(rid, 503, message)(scope, receive, send_with_id)
+                    return
                 fault = self._faults.take_request_fault(endpoint)
                 if fault is not None:
                     logger.info("injecting %s into %s %s", fault.kind, endpoint, rid)
@@ -355,6 +358,17 @@ class _Gateway:
             await self._app(scope, receive, send_with_id)
         finally:
             record(0)
+
+    def begin_shutdown(self) -> None:
+        """Let requests held back by an injected latency answer at once (call on the loop)."""
+        self._stopping.set()
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     def _auth_problem(self, scope: Scope) -> str | None:
         keys = [value for name, value in scope["headers"] if name == b"authorization"]

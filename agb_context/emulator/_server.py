@@ -17,7 +17,7 @@ from typing import Self
 
 import uvicorn
 
-from agb_context.emulator._app import RequestLog, build_app
+from agb_context.emulator._app import Gateway, RequestLog, build_app
 from agb_context.emulator._faults import Faults
 from agb_context.emulator._records import RecordedRequest, TaskRecord
 from agb_context.emulator._store import Store
@@ -246,7 +246,7 @@ class Emulator:
             server_header=False,
             timeout_graceful_shutdown=1,
         )
-        server = _Server(config)
+        server = _Server(config, app)
         loop = asyncio.new_event_loop()
         failure: list[BaseException] = []
 
@@ -297,15 +297,17 @@ class Emulator:
 class _Server(uvicorn.Server):
     """uvicorn's server, telling when it accepts connections and stopping on request."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: uvicorn.Config, gateway: Gateway) -> None:
         super().__init__(config)
         self.ready = threading.Event()
+        self.gateway = gateway
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         self.ready.set()
 
     def request_exit(self, force: bool = False) -> None:
+        self.gateway.begin_shutdown()
         self.should_exit = True
         self.force_exit = self.force_exit or force
 

@@ -7,6 +7,7 @@ that nothing a client sends can reach outside the data folder.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 MAX_ID_LENGTH = 128
 MAX_PATH_LENGTH = 1024
@@ -80,6 +81,14 @@ def mount_path(value: object, name: str = "path") -> str:
         )
     if text == "/":
         raise InvalidValue(f"{name} must name a folder below '/', e.g. /home/data, not '/' itself")
+    decoded = text
+    for _ in range(3):
+        decoded = unquote(decoded)
+    if decoded != text and ("\\" in decoded or _CONTROL.search(decoded) or ".." in decoded):
+        raise InvalidValue(
+            f"{name} {_shown(text)} hides '..', '\\' or control characters in %-escapes: "
+            "give the plain path"
+        )
     segments = text[1:].split("/")
     if "" in segments:
         raise InvalidValue(

@@ -12,19 +12,19 @@ from agb_context.emulator import Emulator
 
 
 @pytest.fixture(scope="module")
-def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def module_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """One emulator for a whole test module (sessions keep tests apart)."""
     with Emulator(data_dir=tmp_path_factory.mktemp("emulator-data"), api_key=API_KEY) as emu:
         yield emu
 
 
 @pytest.fixture
-def emu(shared_emulator: Emulator) -> Iterator[Emulator]:
+def emu(module_emulator: Emulator) -> Iterator[Emulator]:
     """The module's emulator, with no faults and no recorded requests left from other tests."""
-    shared_emulator.faults.clear()
-    shared_emulator.clear_requests()
-    yield shared_emulator
-    shared_emulator.faults.clear()
+    module_emulator.faults.clear()
+    module_emulator.clear_requests()
+    yield module_emulator
+    module_emulator.faults.clear()
 
 
 @pytest.fixture

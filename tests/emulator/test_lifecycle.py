@@ -1,0 +1,211 @@
+"""In-process use: start and stop are clean, and the facade never needs the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from emulator_support import API_KEY, Api, client_for, wait_final, wait_until
+
+from agb_context.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_loops() -> int:
+    return sum(
+        1
+        for o in gc.get_objects()
+        if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()
+    )
+
+
+def open_fds() -> int | None:
+    fd_dir = Path("/proc/self/fd")
+    return len(list(fd_dir.iterdir())) if fd_dir.is_dir() else None
+
+
+def refused(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
+    threads, loops, fds = threading.active_count(), open_loops(), open_fds()
+    emu = Emulator(data_dir=tmp_path)
+    emu.start()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emu.endpoint)
+    port = int(emu.endpoint.rsplit(":", 1)[1])
+    assert port > 0
+    with client_for(emu, emu.api_key) as client:
+        api = Api(client)
+        sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+        (emu.session_path(sid, "/home/data") / "f").write_text("x")
+        api.sync(sid)
+        wait_final(emu, sid)
+        assert api.admin("GET", "health").json()["status"] == "ok"
+    assert threading.active_count() > threads
+    emu.stop()
+    emu.stop()
+    gc.collect()
+    assert threading.active_count() == threads
+    assert not [t for t in threading.enumerate() if t.name.startswith("agb-")]
+    assert open_loops() == loops
+    if fds is not None:
+        assert open_fds() == fds
+    assert refused(port)
+
+
+def test_a_new_emulator_can_take_the_same_port_at_once(tmp_path: Path):
+    with Emulator(data_dir=tmp_path, api_key=API_KEY) as first, client_for(first) as client:
+        port = int(first.endpoint.rsplit(":", 1)[1])
+        sid = first.create_session(mounts={})
+        for _ in range(3):
+            assert Api(client).info(sid).status_code == 200
+    with Emulator(data_dir=tmp_path, api_key=API_KEY, port=port) as second:
+        assert second.endpoint == f"http://127.0.0.1:{port}"
+        with client_for(second) as client:
+            assert Api(client).info(sid).status_code == 200
+
+
+def test_a_taken_port_is_an_error(tmp_path: Path):
+    with Emulator() as first:
+        port = int(first.endpoint.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            Emulator(port=port).start()
+
+
+def test_the_same_object_can_start_again_after_stop(tmp_path: Path):
+    emu = Emulator(data_dir=tmp_path, api_key=API_KEY)
+    with emu:
+        sid = emu.create_session(mounts={"a": "/a"})
+    assert not emu.running
+    with emu, client_for(emu) as client:
+        assert Api(client).info(sid).status_code == 200
+
+
+def test_start_twice_is_an_error_and_use_before_start_is_explained():
+    emu = Emulator()
+    with pytest.raises(RuntimeError, match="not been started"):
+        _ = emu.endpoint
+    with pytest.raises(RuntimeError, match="start"):
+        emu.create_session(mounts={})
+    with pytest.raises(RuntimeError, match="start"):
+        emu.context_path("a")
+    emu.stop()
+    with emu, pytest.raises(RuntimeError, match="already running"):
+        emu.start()
+
+
+def test_a_temporary_data_dir_is_removed_on_stop():
+    with Emulator() as emu:
+        data = emu.data_dir
+        sid = emu.create_session(mounts={"a": "/a"})
+        (emu.session_path(sid, "/a") / "f").write_text("x")
+        assert data.is_dir()
+    assert not data.exists()
+
+
+def test_a_random_key_is_made_when_none_is_given():
+    first, second = Emulator(), Emulator()
+    assert len(first.api_key) >= 32
+    assert first.api_key != second.api_key
+    assert first.api_key not in repr(first)
+    assert Emulator(api_key="given").api_key == "given"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"api_key": ""}, "api_key"),
+        ({"api_key": "bad\nkey"}, "api_key"),
+        ({"task_delay": -1}, "task_delay"),
+        ({"task_delay": float("nan")}, "task_delay"),
+        ({"port": 70000}, "port"),
+        ({"port": True}, "port"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        Emulator(**kwargs)
+
+
+def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
+    threads = threading.active_count()
+    emu = Emulator(data_dir=tmp_path, api_key=API_KEY)
+    emu.start()
+    sid = emu.create_session(mounts={"a": "/a", "b": "/b"})
+    emu.faults.hang_tasks(True)
+    with client_for(emu) as client:
+        Api(client).sync(sid)
+        wait_until(lambda: all(t.status == "Running" for t in emu.tasks(sid)), what="hung tasks")
+    emu.faults.set_latency("GetContextInfo", 30)
+    sent = threading.Event()
+    outcome: list[object] = []
+
+    def slow_request() -> None:
+        hooks = {"request": [lambda request: sent.set()]}
+        auth = {"authorization": API_KEY}
+        with httpx.Client(base_url=emu.endpoint, headers=auth, event_hooks=hooks) as client:
+            try:
+                outcome.append(Api(client).info(sid).status_code)
+            except httpx.HTTPError as exc:
+                outcome.append(exc)
+
+    waiting = threading.Thread(target=slow_request)
+    waiting.start()
+    assert sent.wait(10)
+    started = time.monotonic()
+    emu.stop()
+    assert time.monotonic() - started < 5
+    waiting.join(10)
+    assert outcome, "the waiting request did not end"
+    assert outcome[0] == 503
+    assert threading.active_count() == threads
+
+
+def test_the_facade_never_imports_the_emulator():
+    code = (
+        "import sys, agb_context\n"
+        "assert 'agb_context.emulator' not in sys.modules\n"
+        "assert 'starlette' not in sys.modules and 'uvicorn' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    for module in (ROOT / "agb_context").glob("_*.py"):
+        assert "emulator" not in module.read_text(), f"{module.name} mentions the emulator"
+
+
+@pytest.mark.parametrize("missing", ["starlette", "uvicorn"])
+def test_without_the_extra_the_import_error_says_what_to_install(missing: str):
+    code = (
+        f"import sys; sys.modules[{missing!r}] = None\n"
+        "try:\n"
+        "    import agb_context.emulator\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "pip install 'agb-context[emulator]'" in run.stdout
+    assert missing in run.stdout
+
+
+def test_the_api_key_in_the_environment_is_not_needed():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGB_")}
+    code = "from agb_context.emulator import Emulator\nwith Emulator() as e: print(e.endpoint)"
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert run.stdout.startswith("http://127.0.0.1:")
