@@ -88,7 +88,7 @@ def sync_command(args: argparse.Namespace) -> int:
         )
         try:
             if live:
-                with Live(progress, console=console, refresh_per_second=8, transient=False):
+                with Live(progress, console=console, refresh_per_second=8) as view:
                     over = watch(
                         cm,
                         operation,
@@ -99,13 +99,14 @@ def sync_command(args: argparse.Namespace) -> int:
                         interval=interval,
                         deadline=deadline,
                     )
+                    result = _conclude(operation, over, timeout, progress)
+                    view.refresh()
             else:
                 over = operation.wait(None if deadline is None else deadline - time.monotonic())
+                result = _conclude(operation, over, timeout, progress)
         except KeyboardInterrupt:
             operation.cancel()
             raise CommandFailed("interrupted; the sync goes on on the server", 130) from None
-        result = outcome(operation) if over else _timed_out(operation, timeout, progress.tasks)
-        progress.finish(result)
     elapsed = progress.elapsed
     if args.json:
         print_json(result_json(cm.session_id, result, elapsed_seconds=round(elapsed, 3)))
@@ -164,6 +165,14 @@ def watch(
                 return operation.done()
         operation.wait(wait)
     return True
+
+
+def _conclude(
+    operation: SyncOperation, over: bool, timeout: float | None, progress: SyncProgress
+) -> ContextSyncResult:
+    result = outcome(operation) if over else _timed_out(operation, timeout, progress.tasks)
+    progress.finish(result)
+    return result
 
 
 def _timed_out(

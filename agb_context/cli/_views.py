@@ -111,7 +111,7 @@ class SyncProgress:
     def __init__(self, session_id: str, mode: str | None) -> None:
         self._lock = threading.Lock()
         self._session_id = session_id
-        self._mode = mode or "upload (server default)"
+        self._mode = mode or "default mode"
         self._started = time.monotonic()
         self._ended: float | None = None
         self._tasks: tuple[ContextStatusData, ...] = ()
@@ -162,14 +162,13 @@ class SyncProgress:
         with self._lock:
             tasks, request_id, note = self._tasks, self._request_id, self._note
             over = self._ended is not None
-        title = f"Sync of session {self._session_id} ({self._mode}), {elapsed:.1f}s"
+        header = f"Sync of session {self._session_id} ({self._mode}), {elapsed:.1f}s"
         if request_id:
-            title += f", request {request_id}"
+            header += f", request {request_id}"
+        yield Text(header, style="bold")
         if tasks:
-            yield tasks_table(tasks, title=title)
-        else:
-            yield Text(title)
-            if not over:
-                yield Text("waiting for the server to report the sync tasks...", style="dim")
+            yield tasks_table(tasks)
+        elif not over:
+            yield Text("waiting for the server to report the sync tasks...", style="dim")
         if note and not over:
             yield Text(note, style="dim")

@@ -11,8 +11,9 @@ from cli_support import CTX, MOUNT, Run, RunCli, base_env, run_cli
 from agb_context.emulator import Emulator
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cli_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator per test module (stopped at its end: no server threads outlive it)."""
     with Emulator(data_dir=tmp_path_factory.mktemp("cli-emulator"), task_delay=0.1) as emu:
         yield emu
 

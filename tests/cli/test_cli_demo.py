@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import io
+import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import pytest
 from cli_support import base_env, run_cli
-from rich.console import Console
-
-from agb_context.cli import _demo
-from agb_context.emulator import Emulator
 
 
 def test_demo_tells_the_story_and_cleans_up(tmp_path: Path) -> None:
@@ -39,22 +34,38 @@ def test_demo_tells_the_story_and_cleans_up(tmp_path: Path) -> None:
     assert took < 30
 
 
-class FailingEmulator(Emulator):
-    """An emulator whose sync tasks all fail, to show the demo notices."""
+FAILING_DEMO = """
+import sys
 
-    def __enter__(self) -> Any:
+from agb_context.cli import _demo, main
+from agb_context.emulator import Emulator
+
+
+class FailingEmulator(Emulator):
+    def __enter__(self):
         emu = super().__enter__()
-        self.faults.fail_tasks(message="injected failure")
+        emu.faults.fail_tasks(message="injected failure")
         return emu
 
 
-def test_demo_exits_1_when_a_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_demo, "Emulator", FailingEmulator)
-    output = io.StringIO()
-    code = _demo.run_demo(Console(file=output, width=200), task_delay=0)
-    text = output.getvalue()
-    assert code == 1
-    assert "FAILED awaited upload: sync failed:" in text
-    assert "injected failure" in text
-    assert "Demo failed" in text
-    assert "Demo passed" not in text
+_demo.Emulator = FailingEmulator
+sys.exit(main(["demo", "--task-delay", "0"]))
+"""
+
+
+def test_demo_exits_1_when_a_check_fails(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING_DEMO],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=base_env(TMPDIR=str(tmp_path)),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED awaited upload: sync failed:" in done.stdout
+    assert "injected failure" in done.stdout
+    assert "Demo failed" in done.stdout
+    assert "Demo passed" not in done.stdout
+    assert list(tmp_path.iterdir()) == [], "the failed demo left files behind"

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from cli_support import CTX, MOUNT, RunCli
 
-from agb_context import ContextManager
+from agb_context import ContextManager, ContextSyncResult
 from agb_context.emulator import Emulator
 
 
 def _upload(emulator: Emulator, session_id: str) -> None:
-    with ContextManager(session_id, api_key=emulator.api_key, endpoint=emulator.endpoint) as cm:
-        result = cm.sync(CTX, MOUNT, mode="upload", retry_interval=20).result(timeout=30)
+    """An upload through the SDK, awaited (no background thread is left running)."""
+
+    async def upload() -> ContextSyncResult:
+        key, endpoint = emulator.api_key, emulator.endpoint
+        async with ContextManager(session_id, api_key=key, endpoint=endpoint) as cm:
+            return await cm.sync(CTX, MOUNT, mode="upload", retry_interval=20)
+
+    result = asyncio.run(upload())
     assert result.success, result.error_message
 
 
