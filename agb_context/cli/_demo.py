@@ -112,12 +112,13 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
         )
         t0 = time.monotonic()
         session_a = emu.create_session(mounts={CONTEXT_ID: MOUNT})
+        story.say(f"Session A ({session_a}) has context {CONTEXT_ID} mounted at {MOUNT}.")
         mount_a = emu.session_path(session_a, MOUNT)
         written = _write(mount_a, FIRST_FILES)
         story.check(
             "files written",
             _tree(mount_a) == FIRST_FILES,
-            f"{len(FIRST_FILES)} files ({written:,} bytes) into {MOUNT} of session {session_a}",
+            f"{len(FIRST_FILES)} files ({written:,} bytes) into {MOUNT} of session A",
             t0,
         )
 
@@ -148,8 +149,7 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
             story.check(
                 "callback upload",
                 called and outcomes == [True],
-                f"on_done({outcomes[0] if outcomes else 'never called'})"
-                f" (request {operation.request_id})",
+                f"on_done({outcomes[0] if outcomes else 'never called'}) was called",
                 t0,
             )
 
@@ -171,7 +171,7 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
     expected = {**FIRST_FILES, **LATER_FILES}
     with story.step("5. A second session downloads, blocking on the result"):
         session_b = emu.create_session(mounts={CONTEXT_ID: MOUNT})
-        story.say(f"Session {session_b} mounts the same context at {MOUNT}.")
+        story.say(f"Session B ({session_b}) mounts the same context at {MOUNT}.")
         story.say("result = session.context.sync(..., mode='download').result()")
         t0 = time.monotonic()
         with Session(session_b, api_key=emu.api_key, endpoint=emu.endpoint) as session:
@@ -188,7 +188,7 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
         got = _tree(mount_b) if mount_b.is_dir() else {}
         same = got == expected
         if same:
-            detail = f"{len(got)} files byte-identical in session {session_b}"
+            detail = f"{len(got)} files in session B byte-identical to session A's"
         else:
             missing = sorted(set(expected) - set(got))
             differing = sorted(n for n in set(expected) & set(got) if expected[n] != got[n])
@@ -235,7 +235,7 @@ def _describe(result: ContextSyncResult) -> str:
     if not result.success:
         return result.error_message
     tasks = ", ".join(f"{t.task_type} {t.status}" for t in result.context_status_data)
-    return f"{tasks or 'no tasks'} (request {result.request_id})"
+    return f"{tasks or 'no tasks'}, request id {result.request_id}"
 
 
 def _summary(story: Story, seconds: float) -> None:

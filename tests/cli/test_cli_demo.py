@@ -21,10 +21,10 @@ def test_demo_tells_the_story_and_cleans_up(tmp_path: Path) -> None:
     for expected in (
         "ok awaited upload",
         "ok callback upload",
-        "on_done(True)",
+        "on_done(True) was called",
         "ok info",
         "ok blocking download",
-        "byte-identical in session",
+        "files in session B byte-identical",
         "ok clean-up",
         "Demo passed",
     ):
