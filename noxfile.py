@@ -68,11 +68,11 @@ def _tree_diff(old: Path, new: Path) -> list[str]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (check and format) and validation of the OpenAPI spec."""
+    """ruff (check and format) and validation of the OpenAPI specs (cloud and emulator admin)."""
     _install_group(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("openapi-spec-validator", str(SPEC))
+    session.run("openapi-spec-validator", str(SPEC), str(ROOT / "openapi-emulator.yaml"))
 
 
 @nox.session

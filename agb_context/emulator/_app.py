@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -119,8 +119,7 @@ def build_app(
             Route("/emulator/sessions", api.create_session, methods=["POST"]),
             Route("/emulator/sessions/{session_id}", api.get_session, methods=["GET"]),
             Route("/emulator/contexts/{context_id}", api.get_context, methods=["GET"]),
-            Route("/emulator/faults", api.add_fault, methods=["POST"]),
-            Route("/emulator/faults", api.clear_faults, methods=["DELETE"]),
+            Route("/emulator/faults", api.faults, methods=["POST", "DELETE"]),
         ],
         exception_handlers={
             InvalidValue: _invalid_value,
@@ -206,12 +205,11 @@ class _Routes:
             exists=folder.is_dir(),
         )
 
-    async def add_fault(self, request: Request) -> Response:
-        self._faults.apply(_parse_json(await _body(request)))
-        return success(request_id(request))
-
-    async def clear_faults(self, request: Request) -> Response:
-        self._faults.clear()
+    async def faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self._faults.clear()
+        else:
+            self._faults.apply(_parse_json(await _body(request)))
         return success(request_id(request))
 
 
@@ -327,37 +325,59 @@ class Gateway:
                 unrecorded = False
                 self._record(scope, status, arrived, rid)
 
+        answered = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
+                answered = True
                 record(message["status"])
                 headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
-        endpoint = CLOUD_ENDPOINTS.get((scope["method"], scope["path"]))
         try:
-            problem = self._auth_problem(scope)
-            if problem is not None:
-                await failure(rid, 401, problem)(scope, receive, send_with_id)
+            await self._dispatch(scope, receive, send, send_with_id, record)
+        except Exception:
+            # errors inside the routes were answered and logged by the app already
+            if answered:
                 return
-            if endpoint is not None:
-                delay = self._faults.latency(endpoint)
-                if delay and await self._stopped_within(delay):
-                    message = "the emulator is stopping: try again once it runs again"
-                    await failure(rid, 503, message)(scope, receive, send_with_id)
-                    return
-                fault = self._faults.take_request_fault(endpoint)
-                if fault is not None:
-                    logger.info("injecting %s into %s %s", fault.kind, endpoint, rid)
-                    if fault.kind == "drop":
-                        record(0)
-                        await _drop_connection(send)
-                        return
-                    await _faulty_response(fault, rid)(scope, receive, send_with_id)
-                    return
-            await self._app(scope, receive, send_with_id)
+            logger.exception("request %s failed", rid)
+            message = "the emulator failed; its log says why"
+            await failure(rid, 500, message)(scope, receive, send_with_id)
         finally:
             record(0)
+
+    async def _dispatch(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        send_with_id: Send,
+        record: Callable[[int], None],
+    ) -> None:
+        rid = scope["state"]["request_id"]
+        problem = self._auth_problem(scope)
+        if problem is not None:
+            await failure(rid, 401, problem)(scope, receive, send_with_id)
+            return
+        endpoint = CLOUD_ENDPOINTS.get((scope["method"], scope["path"]))
+        if endpoint is not None:
+            delay = self._faults._latency(endpoint)
+            if delay and await self._stopped_within(delay):
+                message = "the emulator is stopping: try again once it runs again"
+                await failure(rid, 503, message)(scope, receive, send_with_id)
+                return
+            fault = self._faults._take_request_fault(endpoint)
+            if fault is not None:
+                logger.info("injecting %s into %s %s", fault.kind, endpoint, rid)
+                if fault.kind == "drop":
+                    record(0)
+                    await _drop_connection(receive, send)
+                    return
+                await _faulty_response(fault, rid)(scope, receive, send_with_id)
+                return
+        await self._app(scope, receive, send_with_id)
 
     def begin_shutdown(self) -> None:
         """Let requests held back by an injected latency answer at once (call on the loop)."""
@@ -419,23 +439,25 @@ def _faulty_response(fault: RequestFault, rid: str) -> Response:
     return success(rid, data={"contextStatus": _MALFORMED_STATUS})
 
 
-async def _drop_connection(send: Send) -> None:
+async def _drop_connection(receive: Receive, send: Send) -> None:
     """Close the connection without answering.
 
-    Under uvicorn the connection's transport is reachable from ``send``;
-    aborting it closes the socket before a byte of the answer is written.
-    Elsewhere, the answer is started and then broken off.
+    The request body is read first, so the client sees the connection closed
+    (not reset). Under uvicorn the connection's transport is reachable from
+    ``send``; closing it ends the connection before a byte of an answer is
+    written. Elsewhere, an answer is started and then broken off.
     """
+    while (await receive()).get("more_body", False):
+        pass
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if isinstance(transport, asyncio.Transport):
-        transport.abort()
+        transport.close()
         for _ in range(100):
             if getattr(cycle, "disconnected", True):
                 return
             await asyncio.sleep(0)
         return
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
-    )
+    headers = [(b"content-length", b"64")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     raise ConnectionAbortedError("injected fault: connection dropped")

@@ -61,7 +61,7 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queues: dict[str, deque[_Queued]] = {name: deque() for name in ENDPOINTS}
-        self._latency: dict[str, float] = dict.fromkeys(ENDPOINTS, 0.0)
+        self._latencies: dict[str, float] = dict.fromkeys(ENDPOINTS, 0.0)
         self._task_failure: tuple[str, int | None] | None = None
         self._hang = False
         self._copy_failures = 0
@@ -107,7 +107,7 @@ class Faults:
         name = _endpoint(endpoint)
         delay = _seconds("seconds", seconds, MAX_LATENCY)
         with self._lock:
-            self._latency[name] = delay
+            self._latencies[name] = delay
 
     def malformed_status(self, count: int = 1) -> None:
         """Answer the next ``count`` ``GetContextInfo`` requests with HTTP 200,
@@ -152,7 +152,7 @@ class Faults:
         with self._lock:
             for queue in self._queues.values():
                 queue.clear()
-            self._latency = dict.fromkeys(ENDPOINTS, 0.0)
+            self._latencies = dict.fromkeys(ENDPOINTS, 0.0)
             self._task_failure = None
             self._hang = False
             self._copy_failures = 0
@@ -188,12 +188,12 @@ class Faults:
         except TypeError as exc:
             raise InvalidValue(f"fault {name}: {exc}") from None
 
-    def latency(self, endpoint: str) -> float:
+    def _latency(self, endpoint: str) -> float:
         """The added delay of ``endpoint``, in seconds."""
         with self._lock:
-            return self._latency[endpoint]
+            return self._latencies[endpoint]
 
-    def take_request_fault(self, endpoint: str) -> RequestFault | None:
+    def _take_request_fault(self, endpoint: str) -> RequestFault | None:
         """The fault the next request of ``endpoint`` is to get, if any (used up)."""
         with self._lock:
             queue = self._queues[endpoint]
@@ -205,7 +205,7 @@ class Faults:
                 queue.popleft()
             return head.fault
 
-    def plan_task(self) -> TaskPlan:
+    def _plan_task(self) -> TaskPlan:
         """How the sync task being created is to end (task faults are used up)."""
         with self._lock:
             if self._hang:

@@ -50,7 +50,7 @@ class TaskRunner:
         """Create one ``Pending`` task per mount and start running them."""
         created = []
         for mount in mounts:
-            plan = self._faults.plan_task()
+            plan = self._faults._plan_task()
             task = self._store.add_task(session, mount, task_type)
             self._spawn(session, task, plan)
             created.append(task)

@@ -1,0 +1,124 @@
+"""The ``/emulator/`` admin routes drive an emulator over HTTP (see openapi-emulator.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from emulator_support import Api, client_for, wait_final
+
+from agb_context.emulator import Emulator
+
+ADMIN_ROUTES = [
+    ("GET", "health", None),
+    ("POST", "sessions", {"mounts": {}}),
+    ("GET", "sessions/session-0000000000000000", None),
+    ("GET", "contexts/ctx-a", None),
+    ("POST", "faults", {"fault": "hang_tasks"}),
+    ("DELETE", "faults", None),
+]
+
+
+def test_health(api: Api):
+    response = api.admin("GET", "health")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["success"], body["status"], body["httpStatusCode"]) == (True, "ok", 200)
+    assert body["requestId"] == response.headers["x-request-id"]
+
+
+def test_create_a_session_and_find_its_folders(emu: Emulator, api: Api):
+    response = api.admin(
+        "POST", "sessions", json={"mounts": {"adm-a": "/home/data", "adm-b": "/mnt/b"}}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    sid = body["sessionId"]
+    assert [(m["contextId"], m["path"]) for m in body["mounts"]] == [
+        ("adm-a", "/home/data"),
+        ("adm-b", "/mnt/b"),
+    ]
+    for mount in body["mounts"]:
+        local = Path(mount["localPath"])
+        assert local == emu.session_path(sid, mount["path"])
+        assert local.is_dir()
+        assert emu.data_dir in local.parents
+    assert emu.tasks(sid) == []
+    assert emu.requests == []
+
+
+def test_describe_a_session_with_its_task_history(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"adm-hist": "/home/data"})
+    api.sync(sid)
+    api.sync(sid, contextId="adm-hist", path="/home/data", mode="download")
+    records = wait_final(emu, sid, 2)
+    body = api.admin("GET", f"sessions/{sid}").json()
+    assert body["sessionId"] == sid
+    assert body["mounts"][0]["localPath"] == str(emu.session_path(sid, "/home/data"))
+    assert [(t["taskType"], t["status"]) for t in body["tasks"]] == [
+        (r.task_type, r.status) for r in records
+    ]
+    assert set(body["tasks"][0]) == {
+        "contextId",
+        "path",
+        "status",
+        "taskType",
+        "startTime",
+        "finishTime",
+        "errorMessage",
+    }
+
+
+def test_describe_a_context(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"adm-ctx": "/home/data"})
+    before = api.admin("GET", "contexts/adm-ctx").json()
+    assert (before["contextId"], before["exists"]) == ("adm-ctx", False)
+    assert before["localPath"] == str(emu.context_path("adm-ctx"))
+    api.sync(sid)
+    wait_final(emu, sid)
+    assert api.admin("GET", "contexts/adm-ctx").json()["exists"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 400, "MissingParameter"),
+        ({"mounts": {}, "extra": 1}, 400, "InvalidParameter"),
+        ({"mounts": ["ctx-a"]}, 400, "InvalidParameter"),
+        ({"mounts": {"ctx-a": 1}}, 400, "InvalidParameter"),
+        ([], 400, "InvalidParameter"),
+        ("not an object", 400, "InvalidParameter"),
+    ],
+)
+def test_bad_session_requests_are_400(api: Api, body, status: int, code: str):
+    response = api.admin("POST", "sessions", json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+    assert "mount" in response.json()["message"]
+
+
+def test_a_body_that_is_not_json_is_400(api: Api):
+    response = api.admin("POST", "sessions", content=b"{mounts")
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["message"]
+
+
+def test_unknown_session_is_404(api: Api):
+    response = api.admin("GET", "sessions/session-ffffffffffffffff")
+    assert response.status_code == 404
+    assert response.json()["code"] == "SessionNotFound"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
+def test_admin_routes_need_the_key(emu: Emulator, api: Api, method: str, path: str, body):
+    with client_for(emu, key=None) as client:
+        response = client.request(method, f"/emulator/{path}", json=body)
+    assert response.status_code == 401
+    assert response.json()["success"] is False
+    sid = emu.create_session(mounts={})
+    assert emu.tasks(sid) == []
+    if path == "faults":
+        hang_probe = emu.create_session(mounts={"not-hung": "/p"})
+        api.sync(hang_probe)
+        assert wait_final(emu, hang_probe)[0].status == "Success"

@@ -1,0 +1,161 @@
+"""Standalone use: ``python -m agb_context.emulator`` serves until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from emulator_support import tree, wait_until
+
+from agb_context.emulator import _cli
+
+ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGB_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "agb_context.emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def announced(server: subprocess.Popen[str]) -> tuple[str, list[str]]:
+    assert server.stdout is not None
+    lines = [server.stdout.readline()]
+    while not lines[-1].startswith("Press Ctrl-C"):
+        assert lines[-1], (
+            f"the emulator exited early: {server.stderr.read() if server.stderr else ''}"
+        )
+        lines.append(server.stdout.readline())
+    found = ENDPOINT.search(lines[0])
+    assert found, lines
+    return found.group(), lines
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_serves_until_interrupted_and_syncs_real_files(tmp_path: Path, stop_signal: int):
+    key = "standalone-key-0123"
+    data = tmp_path / "data"
+    server = start(
+        "--data-dir", str(data), "--port", "0", "--api-key", key, "--task-delay", "0.05"
+    )
+    try:
+        endpoint, lines = announced(server)
+        assert not any(key in line for line in lines)
+        auth = {"authorization": key}
+        with httpx.Client(base_url=endpoint, headers=auth, timeout=10) as client:
+            created = client.post("/emulator/sessions", json={"mounts": {"cli-ctx": "/home/data"}})
+            assert created.status_code == 200, created.text
+            sid = created.json()["sessionId"]
+            mount = Path(created.json()["mounts"][0]["localPath"])
+            assert data in mount.parents
+            (mount / "nested").mkdir()
+            (mount / "nested" / "ü.txt").write_text("standalone")
+            synced = client.post("/sdk/SyncContext", params={"sessionId": sid}, json={})
+            assert synced.status_code == 200
+
+            def finished() -> bool:
+                tasks = client.get(f"/emulator/sessions/{sid}").json()["tasks"]
+                return bool(tasks) and tasks[0]["status"] == "Success"
+
+            wait_until(finished, what="the upload over HTTP")
+            stored = client.get("/emulator/contexts/cli-ctx").json()
+            assert stored["exists"] is True
+            assert tree(Path(stored["localPath"])) == {
+                "nested": None,
+                "nested/ü.txt": b"standalone",
+            }
+    finally:
+        server.send_signal(stop_signal)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "stopped" in out
+    assert "Traceback" not in err
+    assert key not in out + err
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{endpoint}/emulator/health", timeout=2)
+    assert (data / "contexts" / "cli-ctx" / "nested" / "ü.txt").read_text() == "standalone"
+
+
+def test_prints_a_generated_key_and_removes_its_temporary_folder():
+    server = start()
+    try:
+        endpoint, lines = announced(server)
+        key = next(line.split(": ", 1)[1].strip() for line in lines if line.startswith("api key"))
+        data = Path(
+            next(line.split(": ", 1)[1].strip() for line in lines if line.startswith("data"))
+        )
+        assert data.is_dir()
+        health = httpx.get(
+            f"{endpoint}/emulator/health", headers={"authorization": key}, timeout=10
+        )
+        assert health.json()["status"] == "ok"
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert not data.exists()
+
+
+def test_a_taken_port_is_a_clear_error():
+    with socket_on_free_port() as port:
+        run = subprocess.run(
+            [sys.executable, "-m", "agb_context.emulator", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--port", "70000"], ["--port", "x"], ["--task-delay", "-1"], ["--nope"]]
+)
+def test_bad_arguments_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        _cli.main(args)
+    assert exited.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_the_options_can_be_mounted_in_another_parser():
+    parser = argparse.ArgumentParser(prog="agb-context emulator")
+    _cli.add_arguments(parser)
+    args = parser.parse_args(
+        ["--data-dir", "d", "--port", "8080", "--api-key", "k", "--task-delay", "0.5"]
+    )
+    assert (args.data_dir, args.port, args.api_key, args.task_delay, args.host) == (
+        "d",
+        8080,
+        "k",
+        0.5,
+        "127.0.0.1",
+    )
+    assert callable(_cli.run)
+
+
+class socket_on_free_port:
+    """A port some other listener holds for the duration of a ``with``."""
+
+    def __enter__(self) -> int:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()

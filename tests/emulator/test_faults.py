@@ -1,0 +1,308 @@
+"""Fault injection, from Python and over the admin routes; off by default."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from emulator_support import Api, wait_final, wait_until
+
+from agb_context._status_codec import ContextStatusError, decode_context_status
+from agb_context.emulator import Emulator
+
+ENDPOINTS = ["SyncContext", "GetContextInfo"]
+
+
+def call(api: Api, endpoint: str, sid: str) -> httpx.Response:
+    return api.sync(sid) if endpoint == "SyncContext" else api.info(sid)
+
+
+@pytest.fixture
+def sid(emu: Emulator) -> str:
+    return emu.create_session(mounts={"faulty": "/home/data"})
+
+
+def test_faults_are_off_by_default(emu: Emulator, api: Api, sid: str):
+    for _ in range(3):
+        assert api.sync(sid).status_code == 200
+        assert api.info(sid).status_code == 200
+    assert all(t.status == "Success" for t in wait_final(emu, sid, 3))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 400, 404])
+def test_fail_requests_answers_the_next_n_with_an_error_envelope(
+    emu: Emulator, api: Api, sid: str, endpoint: str, status: int
+):
+    emu.faults.fail_requests(endpoint, status=status, count=2)
+    for _ in range(2):
+        response = call(api, endpoint, sid)
+        assert response.status_code == status
+        body = response.json()
+        assert body["success"] is False
+        assert body["httpStatusCode"] == status
+        assert "injected fault" in body["message"]
+        assert body["requestId"] == response.headers["x-request-id"]
+        assert "retry-after" not in response.headers
+    assert call(api, endpoint, sid).status_code == 200
+    assert len(emu.tasks(sid)) == (1 if endpoint == "SyncContext" else 0)
+
+
+def test_a_failed_sync_request_creates_no_task(emu: Emulator, api: Api, sid: str):
+    emu.faults.fail_requests("SyncContext", status=500)
+    assert api.sync(sid).status_code == 500
+    assert emu.tasks(sid) == []
+
+
+def test_429_with_retry_after(emu: Emulator, api: Api, sid: str):
+    emu.faults.fail_requests("GetContextInfo", status=429, retry_after=2)
+    response = api.info(sid)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["code"] == "Throttling"
+    emu.faults.fail_requests("GetContextInfo", status=503, retry_after=0.25)
+    assert api.info(sid).headers["retry-after"] == "0.25"
+
+
+def test_the_other_endpoint_is_not_affected(emu: Emulator, api: Api, sid: str):
+    emu.faults.fail_requests("SyncContext", status=500, count=5)
+    assert api.info(sid).status_code == 200
+    assert api.sync(sid).status_code == 500
+
+
+def test_unauthenticated_requests_do_not_use_up_faults(emu: Emulator, api: Api, sid: str):
+    emu.faults.fail_requests("GetContextInfo", status=500)
+    unauthenticated = api.client.get(
+        "/sdk/GetContextInfo", params={"sessionId": sid}, headers={"authorization": "nope"}
+    )
+    assert unauthenticated.status_code == 401
+    assert api.info(sid).status_code == 500
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_respond_success_false(emu: Emulator, api: Api, sid: str, endpoint: str):
+    emu.faults.respond_success_false(endpoint, count=1)
+    response = call(api, endpoint, sid)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is False
+    assert body["code"] == "InjectedFault"
+    assert body["message"]
+    assert call(api, endpoint, sid).json()["success"] is True
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_invalid_json(emu: Emulator, api: Api, sid: str, endpoint: str):
+    emu.faults.invalid_json(endpoint)
+    response = call(api, endpoint, sid)
+    assert response.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.content)
+    assert call(api, endpoint, sid).json()["success"] is True
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_drop_connections(emu: Emulator, api: Api, sid: str, endpoint: str):
+    emu.faults.drop_connections(endpoint, count=2)
+    for _ in range(2):
+        with pytest.raises(httpx.RemoteProtocolError):
+            call(api, endpoint, sid)
+    assert call(api, endpoint, sid).status_code == 200
+    recorded = [r.status for r in emu.requests]
+    assert recorded == [0, 0, 200]
+    if endpoint == "SyncContext":
+        assert len(emu.tasks(sid)) == 1
+
+
+def test_latency_delays_answers_until_cleared(emu: Emulator, api: Api, sid: str):
+    emu.faults.set_latency("GetContextInfo", 0.3)
+    started = time.monotonic()
+    assert api.info(sid).status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    assert api.sync(sid).status_code == 200
+    assert time.monotonic() - started < 0.3
+    emu.faults.set_latency("GetContextInfo", 0)
+    started = time.monotonic()
+    api.info(sid)
+    assert time.monotonic() - started < 0.3
+
+
+def test_malformed_status(emu: Emulator, api: Api, sid: str):
+    emu.faults.malformed_status(count=1)
+    body = api.info(sid).json()
+    assert body["success"] is True
+    with pytest.raises(ContextStatusError):
+        decode_context_status(body["data"]["contextStatus"])
+    decode_context_status(api.info(sid).json()["data"]["contextStatus"])
+
+
+def test_faults_queue_in_the_order_they_were_asked_for(emu: Emulator, api: Api, sid: str):
+    emu.faults.fail_requests("GetContextInfo", status=500)
+    emu.faults.malformed_status()
+    emu.faults.respond_success_false("GetContextInfo")
+    first, second, third, fourth = (api.info(sid) for _ in range(4))
+    assert first.status_code == 500
+    assert second.json()["success"] is True
+    with pytest.raises(ContextStatusError):
+        decode_context_status(second.json()["data"]["contextStatus"])
+    assert third.json()["success"] is False
+    assert fourth.json()["success"] is True
+
+
+def test_fail_tasks_with_a_count(emu: Emulator, api: Api, sid: str):
+    emu.faults.fail_tasks(message="disk full", count=2)
+    for _ in range(3):
+        api.sync(sid)
+    tasks = wait_final(emu, sid, 3)
+    assert [(t.status, t.error_message) for t in tasks] == [
+        ("Failed", "disk full"),
+        ("Failed", "disk full"),
+        ("Success", ""),
+    ]
+    reported = api.tasks(sid)
+    assert [(t.status, t.error_message) for t in reported] == [("Success", "")]
+
+
+def test_fail_tasks_until_cleared_and_copies_nothing(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"never-copied": "/home/data"})
+    (emu.session_path(sid, "/home/data") / "f").write_text("x")
+    emu.faults.fail_tasks("quota exceeded")
+    for _ in range(3):
+        api.sync(sid)
+    assert all(t.error_message == "quota exceeded" for t in wait_final(emu, sid, 3))
+    assert not emu.context_path("never-copied").exists()
+    [reported] = api.tasks(sid)
+    assert (reported.status, reported.error_message) == ("Failed", "quota exceeded")
+    emu.faults.clear()
+    api.sync(sid)
+    assert wait_final(emu, sid, 4)[-1].status == "Success"
+
+
+def test_hang_tasks(emu: Emulator, api: Api, sid: str):
+    emu.faults.hang_tasks(True)
+    api.sync(sid)
+    wait_until(lambda: emu.tasks(sid)[0].status == "Running", what="a running task")
+    emu.faults.hang_tasks(False)
+    other = emu.create_session(mounts={"not-hung": "/x"})
+    api.sync(other)
+    assert wait_final(emu, other)[0].status == "Success"
+    [hung] = emu.tasks(sid)
+    assert (hung.status, hung.finish_time, hung.final_monotonic) == ("Running", 0, None)
+    assert [t.status for t in api.tasks(sid)] == ["Running"]
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("fail_requests", ("SyncContex",)),
+        ("fail_requests", ("SyncContext", 200)),
+        ("fail_requests", ("SyncContext", 500, 0)),
+        ("fail_requests", ("SyncContext", 500, 1, -1)),
+        ("respond_success_false", ("syncContext",)),
+        ("invalid_json", ("GetContextInfos",)),
+        ("drop_connections", ("",)),
+        ("set_latency", ("GetContextInfo", -1)),
+        ("set_latency", ("GetContextInfo", float("inf"))),
+        ("set_latency", ("Nope", 1)),
+        ("malformed_status", (0,)),
+        ("fail_tasks", ("m", 0)),
+        ("hang_tasks", ("yes",)),
+        ("fail_copy_midway", (True,)),
+    ],
+)
+def test_bad_fault_arguments_are_value_errors(emu: Emulator, method: str, args: tuple):
+    with pytest.raises(ValueError):
+        getattr(emu.faults, method)(*args)
+
+
+# --- the same over the admin routes -------------------------------------------------------
+
+
+def post_fault(api: Api, **body: object) -> httpx.Response:
+    return api.admin("POST", "faults", json=body)
+
+
+def test_admin_fail_requests_with_retry_after(emu: Emulator, api: Api, sid: str):
+    response = post_fault(
+        api, fault="fail_requests", endpoint="SyncContext", status=429, count=2, retryAfter=1
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["success"] is True
+    for _ in range(2):
+        answer = api.sync(sid)
+        assert (answer.status_code, answer.headers["retry-after"]) == (429, "1")
+    assert api.sync(sid).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "check"),
+    [
+        ({"fault": "respond_success_false", "endpoint": "GetContextInfo"}, "success_false"),
+        ({"fault": "invalid_json", "endpoint": "GetContextInfo"}, "not_json"),
+        ({"fault": "drop_connections", "endpoint": "GetContextInfo"}, "dropped"),
+        ({"fault": "malformed_status"}, "malformed"),
+        ({"fault": "set_latency", "endpoint": "GetContextInfo", "seconds": 0.2}, "slow"),
+    ],
+)
+def test_admin_request_faults(emu: Emulator, api: Api, sid: str, body: dict, check: str):
+    assert post_fault(api, **body).status_code == 200
+    started = time.monotonic()
+    if check == "dropped":
+        with pytest.raises(httpx.RemoteProtocolError):
+            api.info(sid)
+        return
+    response = api.info(sid)
+    if check == "success_false":
+        assert response.json()["success"] is False
+    elif check == "not_json":
+        with pytest.raises(json.JSONDecodeError):
+            response.json()
+    elif check == "malformed":
+        with pytest.raises(ContextStatusError):
+            decode_context_status(response.json()["data"]["contextStatus"])
+    else:
+        assert time.monotonic() - started >= 0.2
+
+
+def test_admin_task_faults_and_clear(emu: Emulator, api: Api, sid: str):
+    assert post_fault(api, fault="fail_tasks", message="no space", count=1).status_code == 200
+    api.sync(sid)
+    assert wait_final(emu, sid)[0].error_message == "no space"
+
+    assert post_fault(api, fault="hang_tasks", enabled=True).status_code == 200
+    assert post_fault(api, fault="fail_requests", endpoint="GetContextInfo").status_code == 200
+    assert api.admin("DELETE", "faults").json()["success"] is True
+    assert api.info(sid).status_code == 200
+    api.sync(sid)
+    assert wait_final(emu, sid, 2)[-1].status == "Success"
+
+    (emu.session_path(sid, "/home/data") / "f").write_text("x")
+    assert post_fault(api, fault="fail_copy_midway", count=1).status_code == 200
+    api.sync(sid)
+    assert "injected fault" in wait_final(emu, sid, 3)[-1].error_message
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, "naming the fault"),
+        ({"fault": "explode"}, "unknown fault"),
+        ({"fault": "fail_requests"}, "endpoint"),
+        ({"fault": "fail_requests", "endpoint": "SyncContex"}, "unknown endpoint"),
+        ({"fault": "fail_requests", "endpoint": "SyncContext", "status": 99}, "status"),
+        ({"fault": "fail_requests", "endpoint": "SyncContext", "retry_after": 1}, "retry_after"),
+        ({"fault": "set_latency", "endpoint": "SyncContext"}, "seconds"),
+        ({"fault": "hang_tasks", "enabled": "yes"}, "enabled"),
+        ({"fault": "fail_tasks", "count": 0}, "count"),
+    ],
+)
+def test_admin_bad_faults_are_400(emu: Emulator, api: Api, sid: str, body: dict, words: str):
+    response = api.admin("POST", "faults", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "InvalidParameter"
+    assert words in response.json()["message"]
+    assert api.sync(sid).status_code == 200
+    assert wait_final(emu, sid)[0].status == "Success"
