@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -94,3 +95,24 @@ def test_version() -> None:
     run = run_cli("--version")
     assert run.code == 0
     assert run.out.startswith("agb-context ")
+
+
+def test_a_failure_in_json_mode_is_still_one_json_document(cli: RunCli, session_id: str) -> None:
+    run = cli("info", "--session", session_id, "--json", AGB_API_KEY=WRONG_KEY)
+    assert run.code == 1
+    document = json.loads(run.out)
+    assert document["success"] is False
+    assert "401" in document["error_message"]
+    assert "401" in run.error_line()
+    assert WRONG_KEY not in run.out + run.err
+
+
+def test_verbose_logs_the_sdk_to_stderr_without_the_key(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    run = cli("sync", "--session", session_id, "--interval", "0.05", "--json", "--verbose")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["success"] is True
+    assert "agb_context" in run.err
+    assert "sync accepted" in run.err
+    assert emulator.api_key not in run.out + run.err
