@@ -338,6 +338,8 @@ class Gateway:
 
         try:
             await self._dispatch(scope, receive, send, send_with_id, record)
+        except _ConnectionDropped:
+            raise
         except Exception:
             # errors inside the routes were answered and logged by the app already
             if answered:
@@ -460,4 +462,8 @@ async def _drop_connection(receive: Receive, send: Send) -> None:
         return
     headers = [(b"content-length", b"64")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    raise ConnectionAbortedError("injected fault: connection dropped")
+    raise _ConnectionDropped
+
+
+class _ConnectionDropped(Exception):
+    """Raised to make a server other than uvicorn break off an answer it started."""

@@ -39,8 +39,10 @@ class Emulator:
     mount's content. A download of a context never uploaded to fails with a
     message saying so. Symbolic links and special files are never copied.
 
-    ``GetContextInfo`` reports, for each mount matching its filters, the most
-    recent sync task of that mount (`tasks` gives the whole history).
+    Syncs of one context run one after the other. ``GetContextInfo``
+    reports, for each mount matching its filters, the most recent sync task
+    of that mount (`tasks` gives the whole history). `requests` records what
+    clients sent, and `faults` makes the emulator misbehave on purpose.
 
     Args:
         data_dir: Where contexts and sessions are kept; they survive a restart
@@ -72,8 +74,16 @@ class Emulator:
     ) -> None:
         if api_key is None:
             api_key = secrets.token_urlsafe(24)
-        if not isinstance(api_key, str) or not api_key or not api_key.isprintable():
-            raise ValueError("api_key must be a non-empty string of printable characters")
+        if (
+            not isinstance(api_key, str)
+            or not api_key
+            or not (api_key.isascii() and api_key.isprintable())
+            or api_key != api_key.strip()
+        ):
+            raise ValueError(
+                "api_key must be a non-empty string of printable ASCII characters, "
+                "without spaces at either end"
+            )
         if (
             isinstance(task_delay, bool)
             or not isinstance(task_delay, int | float)
@@ -221,8 +231,9 @@ class Emulator:
             thread, loop, server = self._thread, self._loop, self._server
             if thread is None or loop is None or server is None:
                 return
-            loop.call_soon_threadsafe(server.request_exit)
-            thread.join(_STOP_TIMEOUT)
+            if thread.is_alive():
+                loop.call_soon_threadsafe(server.request_exit)
+                thread.join(_STOP_TIMEOUT)
             if thread.is_alive():
                 loop.call_soon_threadsafe(server.request_exit, True)
                 thread.join()
@@ -247,6 +258,7 @@ class Emulator:
             timeout_graceful_shutdown=1,
         )
         server = _Server(config, app)
+        address, port = sock.getsockname()[:2]
         loop = asyncio.new_event_loop()
         failure: list[BaseException] = []
 
@@ -279,8 +291,7 @@ class Emulator:
             raise RuntimeError("the emulator failed to start") from (
                 failure[0] if failure else None
             )
-        host, port = sock.getsockname()[:2]
-        self._endpoint = _url(self._host, host, port)
+        self._endpoint = _url(address, port)
         self._thread, self._loop, self._server = thread, loop, server
 
     def _require_store(self) -> Store:
@@ -329,12 +340,10 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
 
 
-def _url(requested: str, bound: str, port: int) -> str:
-    """The URL to reach the server: the host asked for, or loopback for a wildcard."""
-    host = _WILDCARDS.get(bound, bound)
-    if requested not in _WILDCARDS and ":" not in requested:
-        host = requested
+def _url(address: str, port: int) -> str:
+    """The URL that reaches a server bound to ``address`` (loopback for a wildcard)."""
+    host = _LOOPBACK.get(address, address)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -366,3 +366,17 @@ def test_syncs_of_one_context_never_overlap(tmp_path):
     spans = sorted((t.start_time, t.finish_time) for t in tasks)
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end
+
+
+def test_an_unexpected_error_still_answers_the_envelope(
+    emu: Emulator, api: Api, monkeypatch: pytest.MonkeyPatch
+):
+    """A broken emulator is simulated (no real request can break it): the client
+    still gets a JSON envelope, not a bare text page."""
+
+    def broken(endpoint: str) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(emu.faults, "_take_request_fault", broken)
+    sid = emu.create_session(mounts={})
+    assert_error(api.info(sid), 500, "InternalError", "log")

@@ -130,6 +130,8 @@ def test_a_random_key_is_made_when_none_is_given():
     [
         ({"api_key": ""}, "api_key"),
         ({"api_key": "bad\nkey"}, "api_key"),
+        ({"api_key": " padded "}, "api_key"),
+        ({"api_key": "clé"}, "api_key"),
         ({"task_delay": -1}, "task_delay"),
         ({"task_delay": float("nan")}, "task_delay"),
         ({"port": 70000}, "port"),
