@@ -43,6 +43,7 @@ def refused(port: int) -> bool:
 
 def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
     threads, loops, fds = threading.active_count(), open_loops(), open_fds()
+    before = set(threading.enumerate())
     emu = Emulator(data_dir=tmp_path)
     emu.start()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emu.endpoint)
@@ -60,7 +61,7 @@ def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
     emu.stop()
     gc.collect()
     assert threading.active_count() == threads
-    assert not [t for t in threading.enumerate() if t.name.startswith("agb-")]
+    assert [t for t in threading.enumerate() if t not in before] == []
     assert open_loops() == loops
     if fds is not None:
         assert open_fds() == fds
