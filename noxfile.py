@@ -99,6 +99,16 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the emulator: a table of figures and targets, and bench-results.json.
+
+    Not a default session. Extra arguments go to the script (`--quick`, `--json PATH`).
+    """
+    session.install("-e", ".[emulator]")
+    session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
 def regenerate(session: nox.Session) -> None:
     """Rewrite generated/ from openapi.yaml."""
     _generate(session, GENERATED)

@@ -1,0 +1,772 @@
+"""Benchmarks of the SDK against the emulator on 127.0.0.1, each figure beside its target.
+
+    python benchmarks/bench.py [--quick] [--json PATH] [--only B1,B5]
+
+Prints a table (id, figure, measured value, target, PASS/MISS) with a note
+per row, and writes the same figures to a JSON file (``bench-results.json``
+unless ``--json`` says otherwise). ``--quick`` runs every row with small sizes,
+so that the test suite can keep the script working; its figures are not
+meaningful. The exit status is 0 whenever every row was measured, whether or
+not it met its target: timing targets are for people to read, not for a
+noisy machine to gate on.
+
+Every figure compares two things measured side by side in the same run,
+interleaved where that makes sense, after a warm-up; medians throughout. The
+servers run in processes of their own (see ``_server.py``), so the client
+measured has a core to itself on a two-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _load import minimal_syncs, throughput
+from _servers import ServerProcess
+
+from agb_context import ContextManager, ContextSyncResult, SyncOperation
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = Path("bench-results.json")
+
+TASK_DELAY = 0.2
+"""Seconds a sync task takes on the emulator (B2, B3, B4, B7)."""
+B5_TASK_DELAY = 0.25
+"""B5's tasks end half a poll interval off the poll grid, so the lag it shows
+is the typical one, not a lucky (~0 ms) or unlucky (~100 ms) phase."""
+B5_POLL_MS = 100
+"""B5's ``retry_interval``; every other sync measured polls at the SDK's defaults."""
+TICK = 0.005
+"""Period of the event-loop ticker of B4, in seconds."""
+B8_CLIENTS = 64
+MOUNTS_PER_SESSION = 50
+"""Contexts per session for B3 and B7 (the emulator allows 64): N concurrent
+syncs of distinct contexts use N/50 sessions, each with its own `ContextManager`.
+B2 gives each sync a session of its own (as one manager per cloud session
+would): the emulator rewrites a session's whole record on every task change,
+which in big sessions would make its own cost, not the SDK's, the figure."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each row measures; `FULL` for the figures, `QUICK` for the test suite."""
+
+    b1_pairs: int
+    b1_warmup: int
+    b2_syncs: int
+    b2_rounds: int
+    b2_warmup: int
+    b3_syncs: int
+    b5_syncs: int
+    b6_runs: int
+    b7_syncs: int
+    b8_rounds: int
+    b8_seconds: float
+
+
+FULL = Sizes(
+    b1_pairs=1500,
+    b1_warmup=100,
+    b2_syncs=200,
+    b2_rounds=5,
+    b2_warmup=2,
+    b3_syncs=200,
+    b5_syncs=15,
+    b6_runs=20,
+    b7_syncs=1000,
+    b8_rounds=3,
+    b8_seconds=2.0,
+)
+QUICK = Sizes(
+    b1_pairs=40,
+    b1_warmup=5,
+    b2_syncs=20,
+    b2_rounds=1,
+    b2_warmup=0,
+    b3_syncs=20,
+    b5_syncs=2,
+    b6_runs=2,
+    b7_syncs=40,
+    b8_rounds=1,
+    b8_seconds=0.3,
+)
+
+
+@dataclass
+class Row:
+    """One line of the table: a figure, its value and its target."""
+
+    id: str
+    figure: str
+    value: float
+    unit: str
+    target: str
+    """``<= 1.1``, ``>= 0.5`` or ``report``."""
+    passed: bool
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``PASS`` or ``MISS``."""
+        return "PASS" if self.passed else "MISS"
+
+    @property
+    def measured(self) -> str:
+        """The value as the table shows it."""
+        if self.unit == "x":
+            return f"{self.value:.2f}x"
+        if self.unit in ("ms", "KB"):
+            return f"{self.value:.1f} {self.unit}"
+        return f"{self.value:g} {self.unit}".strip()
+
+
+def _check(value: float, target: str) -> bool:
+    op, _, bound = target.partition(" ")
+    if op == "<=":
+        return value <= float(bound)
+    if op == ">=":
+        return value >= float(bound)
+    return math.isfinite(value)
+
+
+def _row(
+    id: str, figure: str, value: float, unit: str, target: str, note: str, **details: Any
+) -> Row:
+    ok = bool(details.pop("ok", True))
+    return Row(id, figure, value, unit, target, ok and _check(value, target), note, details)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _median_ms(samples: Iterable[float]) -> float:
+    return _ms(statistics.median(samples))
+
+
+def _proc_status(name: str) -> int:
+    """A number from ``/proc/self/status`` (``Threads``, or ``VmRSS`` etc. in KB)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key == name:
+                return int(value.split()[0])
+    raise KeyError(name)
+
+
+def _mounts(count: int) -> dict[str, str]:
+    return {f"ctx-{i}": f"/home/data{i}" for i in range(count)}
+
+
+def _sync_args(i: int, **polling: int) -> dict[str, Any]:
+    """Arguments of a sync of mount ``i`` (see `_mounts`); polling at the defaults unless given."""
+    return {"context_id": f"ctx-{i}", "path": f"/home/data{i}", **polling}
+
+
+Plan = list[tuple[str, int]]
+"""One ``(session id, mount index)`` per sync to start."""
+
+
+def _plan(server: ServerProcess, count: int, per_session: int = MOUNTS_PER_SESSION) -> Plan:
+    """Sessions for ``count`` concurrent syncs, each of a context of its own."""
+    plan: Plan = []
+    for first in range(0, count, per_session):
+        size = min(per_session, count - first)
+        sid = server.create_session(_mounts(size))
+        plan += [(sid, i) for i in range(size)]
+    return plan
+
+
+def _managers(
+    plan: Plan, api_key: str | None = None, endpoint: str | None = None
+) -> dict[str, ContextManager]:
+    """One manager per session of the plan (no key or endpoint: from ``AGB_*``)."""
+    sessions = dict.fromkeys(sid for sid, _ in plan)
+    return {sid: ContextManager(sid, api_key=api_key, endpoint=endpoint) for sid in sessions}
+
+
+async def _warm(managers: dict[str, ContextManager]) -> None:
+    """Make each manager's client and first connection before anything is timed."""
+    infos = await asyncio.gather(*(cm.info_async() for cm in managers.values()))
+    assert all(info.success for info in infos), infos
+
+
+async def _close(managers: dict[str, ContextManager]) -> None:
+    await asyncio.gather(*(cm.aclose() for cm in managers.values()))
+
+
+def _start_all(
+    plan: Plan, managers: dict[str, ContextManager], **extra: Any
+) -> list[SyncOperation]:
+    return [managers[sid].sync(**_sync_args(i), **extra) for sid, i in plan]
+
+
+class Sampler:
+    """A thread that keeps the largest value of a ``/proc/self/status`` field."""
+
+    def __init__(self, name: str, period: float = 0.002) -> None:
+        self.name, self.period = name, period
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sample-{name}", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            self.peak = max(self.peak, _proc_status(self.name))
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _proc_status(self.name))
+
+
+# -- B1 ----------------------------------------------------------------------
+
+
+def bench_b1(server: ServerProcess, sizes: Sizes) -> Row:
+    """``info()`` against a raw ``httpx.Client`` GET of the same URL, call by call."""
+    sid = server.create_session(_mounts(1))
+    headers = {"authorization": server.api_key, "Content-Type": "application/json"}
+    with (
+        ContextManager(sid, api_key=server.api_key, endpoint=server.endpoint) as cm,
+        httpx.Client(base_url=server.endpoint, headers=headers) as raw,
+    ):
+        assert cm.sync(**_sync_args(0, retry_interval=50)).result(30).success
+        params = {"sessionId": sid}
+
+        def sdk() -> None:
+            assert cm.info().success
+
+        def plain() -> None:
+            raw.get("/sdk/GetContextInfo", params=params).raise_for_status()
+
+        for _ in range(sizes.b1_warmup):
+            sdk()
+            plain()
+        times: dict[str, list[float]] = {"sdk": [], "raw": []}
+        clock = time.perf_counter
+        for i in range(sizes.b1_pairs):
+            order = [("sdk", sdk), ("raw", plain)]
+            for name, call in order if i % 2 else order[::-1]:
+                start = clock()
+                call()
+                times[name].append(clock() - start)
+    sdk_ms, raw_ms = _median_ms(times["sdk"]), _median_ms(times["raw"])
+    return _row(
+        "B1",
+        "info() median latency / raw httpx.Client GET of the same URL",
+        round(sdk_ms / raw_ms, 3),
+        "x",
+        "<= 1.10",
+        f"median {sdk_ms:.3f} ms vs {raw_ms:.3f} ms over {sizes.b1_pairs} interleaved pairs; "
+        f"SDK overhead {1000 * (sdk_ms - raw_ms):.0f} us per call",
+        sdk_median_ms=sdk_ms,
+        raw_median_ms=raw_ms,
+        pairs=sizes.b1_pairs,
+    )
+
+
+# -- B2 and B4 ---------------------------------------------------------------
+
+
+class Ticker:
+    """A task that sleeps `TICK` s over and over and keeps its worst overrun: the loop's stalls.
+
+    ``worst`` is the overrun in wall time, what a user of the loop feels.
+    ``worst_busy`` is the same overrun counted only while the loop's thread
+    was on a CPU: a machine too busy to run the process makes the first
+    grow, not the second.
+    """
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.worst_busy = 0.0
+        self._stop = False
+
+    async def run(self) -> None:
+        clock, cpu = time.perf_counter, time.thread_time
+        while not self._stop:
+            start, start_cpu = clock(), cpu()
+            await asyncio.sleep(TICK)
+            overrun = clock() - start - TICK
+            self.worst = max(self.worst, overrun)
+            self.worst_busy = max(self.worst_busy, min(overrun, cpu() - start_cpu))
+
+    def stop(self) -> None:
+        self._stop = True
+
+
+async def _timed_sync(cm: ContextManager, i: int) -> float:
+    start = time.perf_counter()
+    result = await cm.sync(**_sync_args(i))
+    elapsed = time.perf_counter() - start
+    if not result.success:
+        raise RuntimeError(f"a sync failed: {result.error_message}")
+    return elapsed
+
+
+def _cpu() -> float:
+    """CPU seconds this process has used."""
+    times = os.times()
+    return times.user + times.system
+
+
+async def _concurrent_round(
+    server: ServerProcess, plan: Plan, managers: dict[str, ContextManager]
+) -> dict[str, float]:
+    """One timed run of the plan's awaited syncs at once, a ticker watching the loop."""
+    await _warm(managers)
+    ticker = Ticker()
+    ticking = asyncio.create_task(ticker.run())
+    await asyncio.sleep(0.05)
+    cpu, server_cpu, start = _cpu(), server.cpu_seconds(), time.perf_counter()
+    results: list[ContextSyncResult] = await asyncio.gather(*_start_all(plan, managers))
+    wall = time.perf_counter() - start
+    cpu, server_cpu = _cpu() - cpu, server.cpu_seconds() - server_cpu
+    ticker.stop()
+    await ticking
+    failed = [r.error_message for r in results if not r.success]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(plan)} concurrent syncs failed: {failed[0]}")
+    return {
+        "wall": wall,
+        "stall": ticker.worst,
+        "busy_stall": ticker.worst_busy,
+        "cpu": cpu,
+        "server_cpu": server_cpu,
+    }
+
+
+async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
+    connect = {"api_key": server.api_key, "endpoint": server.endpoint}
+    n = sizes.b2_syncs
+    single = _managers(_plan(server, 1), **connect)
+    [one] = single.values()
+    plan = _plan(server, n, per_session=1)
+    managers = _managers(plan, **connect)
+    floor_plan = _plan(server, n, per_session=1)
+    singles: list[float] = []
+    rounds: list[dict[str, float]] = []
+    floors: list[float] = []
+    try:
+        for _ in range(sizes.b2_warmup):
+            await _timed_sync(one, 0)
+        for _ in range(sizes.b2_rounds):
+            singles.append(await _timed_sync(one, 0))
+            rounds.append(await _concurrent_round(server, plan, managers))
+            floors.append(await minimal_syncs(server.endpoint, server.api_key, floor_plan))
+            singles.append(await _timed_sync(one, 0))
+    finally:
+        await _close({**single, **managers})
+    single_ms = _median_ms(singles)
+    wall_ms = _median_ms(r["wall"] for r in rounds)
+    floor_ms = _median_ms(floors)
+    cpu_ms = _median_ms(r["cpu"] for r in rounds)
+    server_cpu_ms = _median_ms(r["server_cpu"] for r in rounds)
+    b2 = _row(
+        "B2",
+        f"{n} concurrent `await cm.sync()` (tasks 200 ms) wall / one such sync",
+        round(wall_ms / single_ms, 3),
+        "x",
+        "<= 1.5",
+        f"median wall {wall_ms:.0f} ms for {n} vs {single_ms:.0f} ms for one "
+        f"({sizes.b2_rounds} rounds, singles interleaved; {n} sessions, a warmed manager "
+        f"each; default polling). During the {n}: SDK process CPU {cpu_ms:.0f} ms, emulator "
+        f"CPU {server_cpu_ms:.0f} ms. The same syncs by a minimal raw-socket client: "
+        f"{floor_ms:.0f} ms = {floor_ms / single_ms:.2f}x, the emulator's floor",
+        concurrent_wall_ms=wall_ms,
+        single_ms=single_ms,
+        minimal_client_wall_ms=floor_ms,
+        sdk_cpu_ms=cpu_ms,
+        emulator_cpu_ms=server_cpu_ms,
+        concurrent_walls_ms=[_ms(r["wall"]) for r in rounds],
+        minimal_client_walls_ms=[_ms(f) for f in floors],
+        singles_ms=[_ms(s) for s in singles],
+    )
+    stalls = [r["stall"] for r in rounds]
+    busy = [r["busy_stall"] for r in rounds]
+    b4 = _row(
+        "B4",
+        f"longest event-loop stall ({TICK * 1000:g} ms ticker) during B2",
+        _median_ms(stalls),
+        "ms",
+        "<= 20",
+        f"median over {len(stalls)} rounds of each round's longest stall; worst "
+        f"{_ms(max(stalls)):.1f} ms. Counting only time the loop's thread was on a CPU "
+        f"(not waiting for one on a busy machine): median {_median_ms(busy):.1f} ms",
+        per_round_ms=[_ms(s) for s in stalls],
+        busy_per_round_ms=[_ms(s) for s in busy],
+    )
+    return b2, b4
+
+
+def bench_b2_b4(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
+    """Concurrent awaited syncs against one, with a ticker watching the loop."""
+    return asyncio.run(_b2(server, sizes))
+
+
+# -- B3 and B7 run in fresh processes: a clean thread count and memory peak ----
+
+
+def _worker(kind: str, server: ServerProcess, count: int) -> dict[str, Any]:
+    plan = _plan(server, count)
+    env = dict(os.environ, AGB_API_KEY=server.api_key, AGB_ENDPOINT=server.endpoint)
+    done = subprocess.run(  # noqa: S603 - this script, fixed arguments
+        [sys.executable, __file__, "--worker", kind, "--plan", json.dumps(plan)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"the {kind} worker failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def worker_b3(plan: Plan) -> dict[str, Any]:
+    """Callback-mode syncs from plain code; threads of this process at their peak."""
+    count = len(plan)
+    calls: list[bool] = []
+    lock = threading.Lock()
+    all_called = threading.Event()
+
+    def callback(success: bool) -> None:
+        with lock:
+            calls.append(success)
+            if len(calls) == count:
+                all_called.set()
+
+    managers = _managers(plan)
+    with Sampler("Threads", period=0.001) as threads:
+        before = _proc_status("Threads")
+        start = time.perf_counter()
+        _start_all(plan, managers, callback=callback)
+        finished = all_called.wait(120)
+        wall = time.perf_counter() - start
+        time.sleep(0.05)  # a callback called twice would show by now
+    for cm in managers.values():
+        cm.close()
+    return {
+        "threads_before": before,
+        "threads_peak": threads.peak,
+        "callbacks": len(calls),
+        "succeeded": sum(calls),
+        "finished": finished,
+        "wall_ms": _ms(wall),
+    }
+
+
+def bench_b3(server: ServerProcess, sizes: Sizes) -> Row:
+    """Threads added at peak by callback-mode syncs from plain code."""
+    n = sizes.b3_syncs
+    found = _worker("b3", server, n)
+    added = found["threads_peak"] - found["threads_before"]
+    ok = found["finished"] and found["callbacks"] == found["succeeded"] == n
+    return _row(
+        "B3",
+        f"{n} `cm.sync(callback=fn)` from plain code: threads added at peak",
+        added,
+        "threads",
+        "<= 4",
+        f"{found['threads_before']} threads before, {found['threads_peak']} at peak; "
+        f"{found['callbacks']}/{n} callbacks, {found['succeeded']} with True, "
+        f"in {found['wall_ms']:.0f} ms",
+        ok=ok,
+        count=n,
+        **found,
+    )
+
+
+async def _b7_syncs(plan: Plan) -> dict[str, Any]:
+    managers = _managers(plan)
+    await _warm(managers)
+    warm_plan = [(sid, 0) for sid in managers]
+    warm = await asyncio.gather(*_start_all(warm_plan, managers))
+    assert all(r.success for r in warm), warm
+    gc.collect()
+    before = _proc_status("VmRSS")
+    with Sampler("VmRSS") as rss:
+        start = time.perf_counter()
+        results = await asyncio.gather(*_start_all(plan, managers))
+        wall = time.perf_counter() - start
+    await _close(managers)
+    errors = [r.error_message for r in results if not r.success]
+    return {
+        "rss_before_kb": before,
+        "rss_peak_kb": rss.peak,
+        "succeeded": len(results) - len(errors),
+        "first_error": errors[0] if errors else "",
+        "wall_ms": _ms(wall),
+        "managers": len(managers),
+    }
+
+
+def worker_b7(plan: Plan) -> dict[str, Any]:
+    """Awaited syncs all at once; resident memory before and at its peak."""
+    return asyncio.run(_b7_syncs(plan))
+
+
+def bench_b7(server: ServerProcess, sizes: Sizes) -> Row:
+    """Peak resident memory added per in-flight awaited sync."""
+    n = sizes.b7_syncs
+    found = _worker("b7", server, n)
+    per_sync = (found["rss_peak_kb"] - found["rss_before_kb"]) / n
+    note = (
+        f"{found['succeeded']}/{n} succeeded in {found['wall_ms']:.0f} ms "
+        f"({found['managers']} sessions, one manager each, warmed); VmRSS "
+        f"{found['rss_before_kb'] / 1024:.1f} MB before, {found['rss_peak_kb'] / 1024:.1f} MB "
+        "at peak (sampled every 2 ms)"
+    )
+    if found["first_error"]:
+        note += f"; first failure: {found['first_error']}"
+    return _row(
+        "B7",
+        f"{n:,} concurrent awaited syncs: all succeed; peak RSS added per in-flight sync",
+        round(per_sync, 1),
+        "KB",
+        "report",
+        note,
+        ok=found["succeeded"] == n,
+        count=n,
+        **found,
+    )
+
+
+# -- B5 ----------------------------------------------------------------------
+
+
+async def _b5(server: ServerProcess, sizes: Sizes) -> list[float]:
+    lags: list[float] = []
+    for _ in range(sizes.b5_syncs + 1):
+        sid = server.create_session(_mounts(1))
+        async with ContextManager(sid, api_key=server.api_key, endpoint=server.endpoint) as cm:
+            assert (await cm.info_async()).success  # the connection is open before
+            result = await cm.sync(**_sync_args(0, retry_interval=B5_POLL_MS))
+            returned = time.monotonic()
+        assert result.success, result.error_message
+        finals = [task["final_monotonic"] for task in server.tasks(sid)]
+        if not finals or None in finals:
+            raise RuntimeError(f"the emulator gave no final_monotonic for every task: {finals}")
+        lags.append(returned - max(finals))
+    return lags[1:]  # the first one warms up
+
+
+def bench_b5(server: ServerProcess, sizes: Sizes) -> Row:
+    """From the emulator marking the task final to ``await cm.sync()`` returning."""
+    lags = asyncio.run(_b5(server, sizes))
+    return _row(
+        "B5",
+        f"completion lag: last task final -> sync() returns (retry_interval={B5_POLL_MS})",
+        _median_ms(lags),
+        "ms",
+        "<= 110",
+        f"median of {len(lags)} syncs (tasks of {B5_TASK_DELAY * 1000:g} ms); "
+        f"min {_ms(min(lags)):.1f}, max {_ms(max(lags)):.1f} ms",
+        lags_ms=[_ms(lag) for lag in lags],
+    )
+
+
+# -- B6 ----------------------------------------------------------------------
+
+
+def bench_b6(sizes: Sizes) -> Row:
+    """Wall time of a fresh interpreter importing the SDK, against importing httpx."""
+    commands = {
+        "agb_context": [sys.executable, "-c", "import agb_context"],
+        "httpx": [sys.executable, "-c", "import httpx"],
+    }
+
+    def run(name: str) -> float:
+        start = time.perf_counter()
+        subprocess.run(commands[name], cwd=ROOT, check=True)  # noqa: S603 - fixed arguments
+        return time.perf_counter() - start
+
+    for name in commands:
+        run(name)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for i in range(sizes.b6_runs):
+        for name in list(commands)[:: 1 if i % 2 else -1]:
+            times[name].append(run(name))
+    sdk_ms, httpx_ms = _median_ms(times["agb_context"]), _median_ms(times["httpx"])
+    return _row(
+        "B6",
+        '`python -c "import agb_context"` wall / `python -c "import httpx"`',
+        round(sdk_ms / httpx_ms, 3),
+        "x",
+        "<= 1.5",
+        f"median {sdk_ms:.0f} ms vs {httpx_ms:.0f} ms over {sizes.b6_runs} interleaved runs",
+        agb_context_ms=sdk_ms,
+        httpx_ms=httpx_ms,
+    )
+
+
+# -- B8 ----------------------------------------------------------------------
+
+
+def bench_b8(emulator: ServerProcess, bare: ServerProcess, sizes: Sizes) -> Row:
+    """The emulator's ``GetContextInfo`` throughput against a bare JSON route."""
+    sid = emulator.create_session(_mounts(1))
+    with ContextManager(sid, api_key=emulator.api_key, endpoint=emulator.endpoint) as cm:
+        assert cm.sync(**_sync_args(0, retry_interval=50)).result(30).success  # a task to report
+    targets: dict[str, tuple[str, dict[str, str]]] = {
+        "emulator": (
+            f"{emulator.endpoint}/sdk/GetContextInfo?sessionId={sid}",
+            {"authorization": emulator.api_key, "Content-Type": "application/json"},
+        ),
+        "bare": (f"{bare.endpoint}{bare.path}", {}),
+    }
+
+    def measure(name: str, seconds: float) -> float:
+        url, headers = targets[name]
+        return asyncio.run(throughput(url, headers, connections=B8_CLIENTS, duration=seconds))
+
+    for name in targets:
+        measure(name, min(0.5, sizes.b8_seconds))
+    rates: dict[str, list[float]] = {name: [] for name in targets}
+    for i in range(sizes.b8_rounds):
+        for name in list(targets)[:: 1 if i % 2 else -1]:
+            rates[name].append(measure(name, sizes.b8_seconds))
+    emu_rate, bare_rate = statistics.median(rates["emulator"]), statistics.median(rates["bare"])
+    return _row(
+        "B8",
+        f"emulator GetContextInfo throughput at {B8_CLIENTS} concurrent clients / "
+        "a bare JSON route on the same server stack",
+        round(emu_rate / bare_rate, 3),
+        "x",
+        ">= 0.5",
+        f"median {emu_rate:.0f} req/s vs {bare_rate:.0f} req/s "
+        f"({sizes.b8_rounds} interleaved rounds of {sizes.b8_seconds:g} s)",
+        emulator_rps=round(emu_rate, 1),
+        bare_rps=round(bare_rate, 1),
+        emulator_rounds_rps=[round(r, 1) for r in rates["emulator"]],
+        bare_rounds_rps=[round(r, 1) for r in rates["bare"]],
+    )
+
+
+# -- the run -----------------------------------------------------------------
+
+ROW_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8")
+
+
+def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
+    """Measure the rows in ``only``, in the order of `ROW_IDS`."""
+    rows: dict[str, Row] = {}
+    if "B6" in only:  # first, before any server competes for the CPU
+        log("B6: import time")
+        rows["B6"] = bench_b6(sizes)
+    wanted = {
+        "main": only & {"B1", "B2", "B3", "B4", "B7"},
+        "b5": only & {"B5"},
+        "b8": only & {"B8"},
+    }
+    servers: dict[str, ServerProcess] = {}
+    try:
+        if wanted["main"]:
+            servers["main"] = ServerProcess("emulator", task_delay=TASK_DELAY)
+        if wanted["b5"]:
+            servers["b5"] = ServerProcess("emulator", task_delay=B5_TASK_DELAY)
+        if wanted["b8"]:
+            servers["b8"] = ServerProcess("emulator")
+            servers["bare"] = ServerProcess("bare")
+        for server in servers.values():
+            server.wait_ready()
+        if "B1" in only:
+            log("B1: info() latency")
+            rows["B1"] = bench_b1(servers["main"], sizes)
+        if only & {"B2", "B4"}:
+            log("B2/B4: concurrent awaited syncs")
+            rows["B2"], rows["B4"] = bench_b2_b4(servers["main"], sizes)
+        if "B3" in only:
+            log("B3: callback syncs from plain code")
+            rows["B3"] = bench_b3(servers["main"], sizes)
+        if "B5" in only:
+            log("B5: completion lag")
+            rows["B5"] = bench_b5(servers["b5"], sizes)
+        if "B7" in only:
+            log("B7: memory per in-flight sync")
+            rows["B7"] = bench_b7(servers["main"], sizes)
+        if "B8" in only:
+            log("B8: emulator throughput")
+            rows["B8"] = bench_b8(servers["b8"], servers["bare"], sizes)
+    finally:
+        for server in servers.values():
+            server.close()
+    return [rows[row_id] for row_id in ROW_IDS if row_id in rows]
+
+
+def table(rows: list[Row]) -> str:
+    """The rows as a text table, with one note per row under it."""
+    header = ("id", "figure", "measured", "target", "result")
+    cells = [header] + [(r.id, r.figure, r.measured, r.target, r.status) for r in rows]
+    widths = [max(len(line[col]) for line in cells) for col in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.append("")
+    lines += [f"{r.id}: {r.note}" for r in rows]
+    return "\n".join(lines)
+
+
+def report(rows: list[Row], mode: str, seconds: float) -> dict[str, Any]:
+    """The JSON document of a run."""
+    return {
+        "mode": mode,
+        "seconds": round(seconds, 1),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "rows": [{**asdict(row), "measured": row.measured, "status": row.status} for row in rows],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (for the tests)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write")
+    parser.add_argument("--only", default=",".join(ROW_IDS), help="e.g. B1,B5")
+    parser.add_argument("--worker", choices=["b3", "b7"], help=argparse.SUPPRESS)
+    parser.add_argument("--plan", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker = worker_b3 if args.worker == "b3" else worker_b7
+        plan = [(sid, int(i)) for sid, i in json.loads(args.plan)]
+        print(json.dumps(worker(plan)))
+        return 0
+    only = {part.strip().upper() for part in args.only.split(",") if part.strip()}
+    if not only <= set(ROW_IDS):
+        parser.error(f"--only takes ids among {', '.join(ROW_IDS)}")
+    mode = "quick" if args.quick else "full"
+    started = time.perf_counter()
+    rows = run(QUICK if args.quick else FULL, only, lambda text: print(text, file=sys.stderr))
+    seconds = time.perf_counter() - started
+    print(table(rows))
+    print(f"\n{mode} run, {seconds:.0f} s; figures written to {args.json}")
+    args.json.write_text(json.dumps(report(rows, mode, seconds), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
