@@ -273,16 +273,16 @@ def free_port() -> int:
 
 
 class CannedServer:
-    """A real HTTP server on 127.0.0.1 that answers every request with one canned response.
+    """A real HTTP server on 127.0.0.1 that answers with canned responses, one per method.
 
     For what the emulator cannot be made to send (any body at all); the SDK
     talks to it over real HTTP, as to the cloud.
     """
 
     def __init__(self) -> None:
-        self.status = 200
-        self.body = b"{}"
+        self.answers: dict[str, tuple[int, bytes]] = {}
         self.requests = 0
+        self.answer(200, b"{}")
         canned = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -293,10 +293,12 @@ class CannedServer:
                 if length:
                     self.rfile.read(length)
                 canned.requests += 1
-                body = canned.body
-                self.send_response(canned.status)
+                status, body = canned.answers[self.command]
+                self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))
+                self.send_header("x-request-id", "canned-request-id")
+                self.send_header("connection", "close")  # no answer can spill into the next
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -316,6 +318,11 @@ class CannedServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="canned-http-server", daemon=True
         )
+
+    def answer(self, status: int, body: bytes, method: str | None = None) -> None:
+        """Answer requests of ``method`` (both GET and POST when None) with this."""
+        for name in (method,) if method else ("GET", "POST"):
+            self.answers[name] = (status, body)
 
     def __enter__(self) -> CannedServer:
         self._thread.start()

@@ -1,0 +1,508 @@
+"""Property tests: arguments, endpoints and server answers of any kind never break the SDK.
+
+The contextStatus codec has its own properties (tests/test_status_codec.py);
+here the whole request path is exercised, over real HTTP: argument checks
+against the emulator (which records what was sent), and arbitrary answers
+from a canned server (which can send any body at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reliability_support import CannedServer
+from support import SECRETS, CallbackRecorder
+
+from agb_context import (
+    ConfigurationError,
+    ContextInfoResult,
+    ContextManager,
+    ContextSyncResult,
+    RetryPolicy,
+)
+from agb_context._config import is_loopback, resolve_settings
+from agb_context.emulator import Emulator
+
+UNKNOWN_SESSION = "session-unknown-to-the-emulator"
+PROPERTY_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    # The fixtures are made once for all examples: each example takes its own request delta.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+anything = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.binary(max_size=8)
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+    | st.builds(object)
+)
+texts = st.sampled_from(["", "  ", "ctx-a", "/home/data", "a\x00b", "ctx a", "\x1c"]) | st.text(
+    max_size=30
+)
+modes = st.sampled_from(["upload", "download", "UPLOAD", "sideways", "", " "]) | anything
+counts = st.integers(min_value=-3, max_value=5) | anything
+intervals = (
+    st.integers(min_value=-5, max_value=100)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | anything
+)
+callbacks = st.sampled_from(["none", "recorder"]) | anything
+# Valid values are drawn as often as arbitrary ones, so that both outcomes are common.
+valid_texts = st.sampled_from([None, "", " ", "ctx-a", "/home/data"]) | st.text(
+    st.characters(exclude_characters="\x00"), max_size=20
+)
+scopes = (
+    st.just((None, None)) | st.tuples(valid_texts, valid_texts) | st.tuples(texts, texts)
+) | st.tuples(texts | anything, texts | anything)
+valid_modes = st.sampled_from([None, "upload", "download", "", " "])
+
+
+def _text(value: object) -> tuple[bool, str | None]:
+    """(valid, normalised) for an optional text argument, as documented: blank means None."""
+    if value is None:
+        return True, None
+    if not isinstance(value, str) or "\x00" in value:
+        return False, None
+    return True, value if value.strip() else None
+
+
+@pytest.fixture
+def quiet_emulator(shared_emulator: Emulator) -> Emulator:
+    """The shared emulator with an empty request log (property tests take request deltas)."""
+    shared_emulator.faults.clear()
+    shared_emulator.clear_requests()
+    return shared_emulator
+
+
+@pytest.fixture
+def unknown_session_cm(quiet_emulator: Emulator) -> Iterator[ContextManager]:
+    """A manager of a session the emulator does not know: a valid call is one refused request."""
+    with ContextManager(
+        UNKNOWN_SESSION, api_key=quiet_emulator.api_key, endpoint=quiet_emulator.endpoint
+    ) as cm:
+        yield cm
+
+
+def _sync(cm: ContextManager, style: str, kwargs: dict[str, Any]) -> ContextSyncResult:
+    if style == "awaited":
+
+        async def main() -> ContextSyncResult:
+            result = await cm.sync(**kwargs)
+            client = cm._async_clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.get_async_httpx_client().aclose()
+            return result
+
+        return asyncio.run(main())
+    return cm.sync(**kwargs).result(timeout=30)
+
+
+@PROPERTY_SETTINGS
+@given(
+    scope=scopes,
+    mode=valid_modes | modes,
+    max_retries=st.integers(min_value=1, max_value=5) | counts,
+    retry_interval=st.integers(min_value=1, max_value=100) | intervals,
+    callback=callbacks,
+    style=st.sampled_from(["awaited", "blocking"]),
+)
+def test_sync_arguments_never_raise_and_invalid_ones_send_nothing(
+    quiet_emulator: Emulator,
+    unknown_session_cm: ContextManager,
+    scope: tuple[object, object],
+    mode: object,
+    max_retries: object,
+    retry_interval: object,
+    callback: object,
+    style: str,
+) -> None:
+    context_id, path = scope
+    recorder = CallbackRecorder()
+    if callback == "recorder":
+        callback = recorder
+    elif callback == "none":
+        callback = None
+    kwargs = {
+        "context_id": context_id,
+        "path": path,
+        "mode": mode,
+        "max_retries": max_retries,
+        "retry_interval": retry_interval,
+        "callback": callback,
+    }
+    before = len(quiet_emulator.requests)
+    if callback is not None and not callable(callback):
+        with pytest.raises(TypeError, match="callback"):
+            unknown_session_cm.sync(**kwargs)  # type: ignore[arg-type]
+        assert len(quiet_emulator.requests) == before
+        return
+
+    result = _sync(unknown_session_cm, style, kwargs)
+
+    ok_cid, cid = _text(context_id)
+    ok_path, mount = _text(path)
+    ok_mode, chosen = _text(mode)
+    problems = [name for name, ok in (("context_id", ok_cid), ("path", ok_path)) if not ok]
+    if ok_cid and ok_path and (cid is None) != (mount is None):
+        problems += ["context_id", "path"]
+    if not ok_mode or chosen not in (None, "upload", "download"):
+        problems.append("mode")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 1:
+        problems.append("max_retries")
+    if (
+        isinstance(retry_interval, bool)
+        or not isinstance(retry_interval, int | float)
+        or not math.isfinite(retry_interval)
+        or retry_interval <= 0
+    ):
+        problems.append("retry_interval")
+
+    assert not result.success
+    sent = quiet_emulator.requests[before:]
+    if problems:
+        assert sent == [], "an invalid sync sent a request"
+        assert any(name in result.error_message for name in problems), result.error_message
+        assert result.request_id == ""
+    else:
+        (request,) = sent
+        expected = {"sessionId": UNKNOWN_SESSION}
+        if cid is not None and mount is not None:
+            expected |= {"contextId": cid, "path": mount}
+        if chosen is not None:
+            expected["mode"] = chosen
+        assert (request.path, request.query) == ("/sdk/SyncContext", expected)
+        assert result.error_message.startswith("the sync was not started: ")
+        assert result.request_id == request.request_id
+    if callback is recorder:
+        assert recorder.wait(10) == [False]
+
+
+@PROPERTY_SETTINGS
+@given(
+    context_id=valid_texts | texts | anything,
+    path=valid_texts | texts | anything,
+    task_type=valid_modes | modes,
+    style=st.sampled_from(["awaited", "blocking"]),
+)
+def test_info_arguments_never_raise_and_invalid_ones_send_nothing(
+    quiet_emulator: Emulator,
+    unknown_session_cm: ContextManager,
+    context_id: object,
+    path: object,
+    task_type: object,
+    style: str,
+) -> None:
+    before = len(quiet_emulator.requests)
+    args: Any = (context_id, path, task_type)
+    if style == "blocking":
+        result = unknown_session_cm.info(*args)
+    else:
+
+        async def main() -> ContextInfoResult:
+            result = await unknown_session_cm.info_async(*args)
+            client = unknown_session_cm._async_clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.get_async_httpx_client().aclose()
+            return result
+
+        result = asyncio.run(main())
+
+    valid = {
+        name: _text(value)
+        for name, value in zip(("context_id", "path", "task_type"), args, strict=True)
+    }
+    problems = [name for name, (ok, _) in valid.items() if not ok]
+    if valid["task_type"][1] not in (None, "upload", "download"):
+        problems.append("task_type")
+    assert not result.success
+    sent = quiet_emulator.requests[before:]
+    if problems:
+        assert sent == []
+        assert any(name in result.error_message for name in problems), result.error_message
+    else:
+        (request,) = sent
+        wire = {"context_id": "contextId", "path": "path", "task_type": "taskType"}
+        expected = {wire[name]: value for name, (_, value) in valid.items() if value is not None}
+        assert request.query == {"sessionId": UNKNOWN_SESSION, **expected}
+        assert result.request_id == request.request_id
+
+
+_HOSTS = [
+    "localhost",
+    "LOCALHOST",
+    "localhost.",
+    "127.0.0.1",
+    "127.1.2.3",
+    "[::1]",
+    "0.0.0.0",
+    "10.0.0.1",
+    "192.168.1.1",
+    "[::ffff:127.0.0.1]",
+    "example.com",
+    "localhost.example.com",
+    "127.0.0.1.example.com",
+    "sdk-api.agb.cloud",
+]
+endpoints = st.builds(
+    "".join,
+    st.tuples(
+        st.sampled_from(["", "http://", "https://", "HTTP://", "hTTp://", "ftp://", "//", " "]),
+        st.sampled_from(["", "user@", "localhost@", "127.0.0.1@", "u:p@", "127.0.0.1:80@"]),
+        st.sampled_from(_HOSTS) | st.text(max_size=12),
+        st.sampled_from(["", ":80", ":8443", ":0", ":99999", ":x"]),
+        st.sampled_from(["", "/", "/api", "/..", "?q=1", "#frag", "\\@example.com", "@x.org"]),
+    ),
+) | st.text(max_size=40)
+
+
+ENDPOINT_KEY = "key-of-the-endpoint-property-0042"
+SECRETS.add(ENDPOINT_KEY)
+
+
+@settings(max_examples=300, deadline=None)
+@given(endpoint=endpoints, allow=st.booleans())
+def test_an_endpoint_never_sends_the_key_over_plain_http_to_another_machine(
+    endpoint: str, allow: bool
+) -> None:
+    """Any endpoint text: refused with ConfigurationError, or a base URL that is safe."""
+    try:
+        settings_ = resolve_settings(
+            api_key=ENDPOINT_KEY, endpoint=endpoint, allow_insecure_http=allow
+        )
+    except ConfigurationError as exc:
+        refusal = str(exc)
+        assert ENDPOINT_KEY not in refusal
+        return
+    url = httpx.URL(settings_.base_url)
+    assert url.scheme in ("http", "https")
+    assert url.host
+    if url.scheme == "http" and not allow:
+        assert is_loopback(url.host), f"{endpoint!r} -> {settings_.base_url}"
+    # The base URL reads the same the second time: the client goes where it was checked to.
+    again = httpx.URL(str(url))
+    assert (again.scheme, again.host, again.port) == (url.scheme, url.host, url.port)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://10.0.0.1",
+        "http://0.0.0.0:8080",
+        "http://localhost.example.com",
+        "http://127.0.0.1.example.com",
+        "http://localhost@example.com",
+        "http://127.0.0.1:80@example.com/",
+        "HTTP://EXAMPLE.COM",
+        "  http://example.com  ",
+        "http://[::ffff:7f00:1]",
+        "http://[fe80::1]",
+    ],
+)
+def test_plain_http_to_another_machine_is_refused_in_every_spelling(endpoint: str) -> None:
+    with pytest.raises(ConfigurationError, match="plain http"):
+        ContextManager("s", api_key="k", endpoint=endpoint)
+    allowed = ContextManager("s", api_key="k", endpoint=endpoint, allow_insecure_http=True)
+    assert allowed.endpoint.startswith("http://")
+    allowed.close()
+
+
+def test_plain_http_from_the_environment_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGB_ENDPOINT", "http://203.0.113.7:8080")
+    monkeypatch.setenv("AGB_API_KEY", "env-key-for-http-check")
+    SECRETS.add("env-key-for-http-check")
+    with pytest.raises(ConfigurationError, match="plain http") as refused:
+        ContextManager("s")
+    assert "env-key-for-http-check" not in str(refused.value)
+
+
+# --- any answer at all, over real HTTP -----------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+members = st.sampled_from(["success", "code", "message", "requestId", "httpStatusCode", "data"])
+envelopes = st.dictionaries(
+    members,
+    json_values | st.fixed_dictionaries({"contextStatus": json_values | st.text(max_size=30)}),
+    max_size=6,
+)
+bodies = (
+    st.binary(max_size=60)
+    | json_values.map(lambda value: json.dumps(value).encode())
+    | envelopes.map(lambda value: json.dumps(value).encode())
+)
+statuses = st.sampled_from([200, 201, 202, 204, 301, 400, 401, 404, 409, 429, 500, 503, 599])
+
+
+@pytest.fixture(scope="module")
+def canned() -> Iterator[CannedServer]:
+    with CannedServer() as server:
+        yield server
+
+
+def _claims_success(status: int, body: bytes) -> bool:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return status == 200 and isinstance(document, dict) and document.get("success") is True
+
+
+@pytest.fixture(scope="module")
+def canned_cm(canned: CannedServer) -> Iterator[ContextManager]:
+    with ContextManager(
+        "s", api_key="k-canned", endpoint=canned.endpoint, retry=RetryPolicy(max_retries=0)
+    ) as cm:
+        yield cm
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(status=statuses, body=bodies, accepted=st.booleans())
+def test_any_answer_is_a_result_never_an_exception(
+    canned: CannedServer, canned_cm: ContextManager, status: int, body: bytes, accepted: bool
+) -> None:
+    """Whatever comes back, ``info`` and ``sync`` give results; success needs 200 + success."""
+    canned.answer(status, body)
+    if accepted:  # the trigger is accepted; only the polls get the odd answer
+        canned.answer(200, json.dumps({"success": True}).encode(), "POST")
+    info = canned_cm.info()
+    assert isinstance(info, ContextInfoResult)
+    assert not info.success or _claims_success(status, body)
+    assert info.success or info.error_message
+    synced = canned_cm.sync(max_retries=1, retry_interval=1).result(timeout=30)
+    assert isinstance(synced, ContextSyncResult)
+    assert not synced.success or _claims_success(status, body)
+    assert synced.success or synced.error_message
+
+
+# --- defects found: each test flips to a failure once its bug is fixed ---------------------
+
+_LONG = "/" + "a" * 70_000
+_CALLS: dict[str, Callable[[ContextManager], ContextInfoResult | ContextSyncResult]] = {
+    "info": lambda cm: cm.info(path=_LONG),
+    "info_async": lambda cm: asyncio.run(cm.info_async(path=_LONG)),
+    "sync_blocking": lambda cm: cm.sync("ctx-a", _LONG).result(timeout=30),
+    "sync_awaited": lambda cm: asyncio.run(_awaited_sync(cm, "ctx-a", _LONG)),
+}
+
+
+async def _awaited_sync(cm: ContextManager, context_id: str, path: str) -> ContextSyncResult:
+    return await cm.sync(context_id, path)
+
+
+LONG_VALUES_RAISE = (
+    "a string argument long enough that the URL passes httpx's 65,536-character limit "
+    "makes httpx raise InvalidURL while the request is built, and _calls.py catches only "
+    "httpx.HTTPError and _UNREADABLE: info()/info_async() raise it, and a sync ends with "
+    "it as an exception (ERROR logged, result() and await raise). Fix: cap the length of "
+    "ids and paths in _validation.optional_text (InvalidArgument naming the argument), "
+    "and catch httpx.InvalidURL in _calls.py as a result"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=LONG_VALUES_RAISE)
+@pytest.mark.parametrize("call", list(_CALLS))
+def test_a_very_long_argument_is_refused_by_name_without_a_request(
+    quiet_emulator: Emulator, unknown_session_cm: ContextManager, call: str
+) -> None:
+    try:
+        result = _CALLS[call](unknown_session_cm)
+    except Exception as exc:
+        pytest.fail(f"{call} raised {type(exc).__name__}: {exc}")
+    assert not result.success
+    assert "path" in result.error_message
+    assert quiet_emulator.requests == []
+
+
+SURROGATES_BLAMED_ON_THE_RESPONSE = (
+    "a str argument that is not valid Unicode text (a lone surrogate such as '\\ud800') "
+    "passes _validation.optional_text, then fails to encode while the request is built; "
+    "_calls.py files the UnicodeEncodeError under _UNREADABLE and reports 'the response "
+    "from ... was not the documented JSON envelope', naming neither the argument nor the "
+    "real cause (no request was sent). Fix: in optional_text, reject strings for which "
+    "value.encode('utf-8') fails, with a message naming the argument"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=SURROGATES_BLAMED_ON_THE_RESPONSE)
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda cm: cm.info(context_id="ctx\ud800"), "context_id"),
+        (lambda cm: cm.info(path="/home/\udcff"), "path"),
+        (lambda cm: cm.sync("ctx\ud800", "/home/data").result(timeout=30), "context_id"),
+        (lambda cm: cm.sync("ctx-a", "/home/\udcff").result(timeout=30), "path"),
+    ],
+    ids=["info-context_id", "info-path", "sync-context_id", "sync-path"],
+)
+def test_text_that_is_not_unicode_is_refused_by_name(
+    quiet_emulator: Emulator,
+    unknown_session_cm: ContextManager,
+    call: Callable[[ContextManager], ContextInfoResult | ContextSyncResult],
+    argument: str,
+) -> None:
+    result = call(unknown_session_cm)
+    assert not result.success
+    assert argument in result.error_message, result.error_message
+    assert "response" not in result.error_message, result.error_message
+    assert quiet_emulator.requests == []
+
+
+@pytest.mark.xfail(strict=True, reason=SURROGATES_BLAMED_ON_THE_RESPONSE)
+def test_a_session_id_that_is_not_unicode_is_refused_by_name(quiet_emulator: Emulator) -> None:
+    try:
+        cm = ContextManager("s\ud800", api_key="k", endpoint=quiet_emulator.endpoint)
+    except ConfigurationError as exc:
+        message = str(exc)
+    else:
+        with cm:
+            message = cm.info().error_message
+    assert "session_id" in message, message
+
+
+DEEP_JSON_RAISES = (
+    "a response body of deeply nested JSON (e.g. 100,000 '[') makes json.loads raise "
+    "RecursionError, which is neither httpx.HTTPError nor in _calls._UNREADABLE: info() "
+    "and info_async() raise it, and a sync whose trigger or polls get such a body ends "
+    "with it as an exception (ERROR logged, result()/await raise). Fix: add RecursionError "
+    "to _UNREADABLE in _calls.py (the status codec already catches it)"
+)
+_DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.xfail(strict=True, reason=DEEP_JSON_RAISES)
+@pytest.mark.parametrize("call", ["info", "info_async", "sync_trigger", "sync_polls"])
+def test_a_deeply_nested_body_is_a_result(canned: CannedServer, call: str) -> None:
+    canned.answer(200, _DEEP)
+    if call == "sync_polls":
+        canned.answer(200, json.dumps({"success": True}).encode(), "POST")
+    with ContextManager("s", api_key="k-canned", endpoint=canned.endpoint) as cm:
+        try:
+            if call == "info":
+                result: ContextInfoResult | ContextSyncResult = cm.info()
+            elif call == "info_async":
+                result = asyncio.run(cm.info_async())
+            else:
+                result = cm.sync(max_retries=2, retry_interval=1).result(timeout=30)
+        except Exception as exc:
+            pytest.fail(f"{call} raised {type(exc).__name__}")
+    assert not result.success
+    assert "not the documented JSON envelope" in result.error_message
