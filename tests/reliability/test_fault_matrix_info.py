@@ -275,18 +275,6 @@ def test_info_read_timeout(
     watch.assert_clean()
 
 
-UNREADABLE_BODY_LOSES_REQUEST_ID = (
-    "wire-format.md: the request id is the body's requestId, or the x-request-id header "
-    "when the body has none. When the body is not JSON, the generated call raises inside "
-    "its own parsing (response.json()), _calls.py catches the error without the response "
-    "and returns request_id='', although the header carries the id (the emulator sends "
-    "it). Fix: build the request with the generated _get_kwargs, send it on the httpx "
-    "client and parse the body in _calls.py, so that _request_id(envelope, headers) still "
-    "sees the headers when the body cannot be read"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=UNREADABLE_BODY_LOSES_REQUEST_ID)
 @pytest.mark.parametrize("call", ["info", "sync"])
 def test_a_body_that_is_not_json_still_reports_the_request_id(
     emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str, call: str

@@ -408,17 +408,6 @@ async def _awaited_sync(cm: ContextManager, context_id: str, path: str) -> Conte
     return await cm.sync(context_id, path)
 
 
-LONG_VALUES_RAISE = (
-    "a string argument long enough that the URL passes httpx's 65,536-character limit "
-    "makes httpx raise InvalidURL while the request is built, and _calls.py catches only "
-    "httpx.HTTPError and _UNREADABLE: info()/info_async() raise it, and a sync ends with "
-    "it as an exception (ERROR logged, result() and await raise). Fix: cap the length of "
-    "ids and paths in _validation.optional_text (InvalidArgument naming the argument), "
-    "and catch httpx.InvalidURL in _calls.py as a result"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=LONG_VALUES_RAISE)
 @pytest.mark.parametrize("call", list(_CALLS))
 def test_a_very_long_argument_is_refused_by_name_without_a_request(
     quiet_emulator: Emulator, unknown_session_cm: ContextManager, call: str
@@ -432,17 +421,6 @@ def test_a_very_long_argument_is_refused_by_name_without_a_request(
     assert quiet_emulator.requests == []
 
 
-SURROGATES_BLAMED_ON_THE_RESPONSE = (
-    "a str argument that is not valid Unicode text (a lone surrogate such as '\\ud800') "
-    "passes _validation.optional_text, then fails to encode while the request is built; "
-    "_calls.py files the UnicodeEncodeError under _UNREADABLE and reports 'the response "
-    "from ... was not the documented JSON envelope', naming neither the argument nor the "
-    "real cause (no request was sent). Fix: in optional_text, reject strings for which "
-    "value.encode('utf-8') fails, with a message naming the argument"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SURROGATES_BLAMED_ON_THE_RESPONSE)
 @pytest.mark.parametrize(
     ("call", "argument"),
     [
@@ -466,7 +444,6 @@ def test_text_that_is_not_unicode_is_refused_by_name(
     assert quiet_emulator.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason=SURROGATES_BLAMED_ON_THE_RESPONSE)
 def test_a_session_id_that_is_not_unicode_is_refused_by_name(quiet_emulator: Emulator) -> None:
     try:
         cm = ContextManager("s\ud800", api_key="k", endpoint=quiet_emulator.endpoint)
@@ -478,17 +455,9 @@ def test_a_session_id_that_is_not_unicode_is_refused_by_name(quiet_emulator: Emu
     assert "session_id" in message, message
 
 
-DEEP_JSON_RAISES = (
-    "a response body of deeply nested JSON (e.g. 100,000 '[') makes json.loads raise "
-    "RecursionError, which is neither httpx.HTTPError nor in _calls._UNREADABLE: info() "
-    "and info_async() raise it, and a sync whose trigger or polls get such a body ends "
-    "with it as an exception (ERROR logged, result()/await raise). Fix: add RecursionError "
-    "to _UNREADABLE in _calls.py (the status codec already catches it)"
-)
 _DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
-@pytest.mark.xfail(strict=True, reason=DEEP_JSON_RAISES)
 @pytest.mark.parametrize("call", ["info", "info_async", "sync_trigger", "sync_polls"])
 def test_a_deeply_nested_body_is_a_result(canned: CannedServer, call: str) -> None:
     canned.answer(200, _DEEP)
