@@ -630,17 +630,24 @@ def bench_b8(emulator: ServerProcess, bare: ServerProcess, sizes: Sizes) -> Row:
     sid = emulator.create_session(_mounts(1))
     with ContextManager(sid, api_key=emulator.api_key, endpoint=emulator.endpoint) as cm:
         assert cm.sync(**_sync_args(0, retry_interval=50)).result(30).success  # a task to report
-    targets: dict[str, tuple[str, dict[str, str]]] = {
+    targets: dict[str, tuple[ServerProcess, str, dict[str, str]]] = {
         "emulator": (
+            emulator,
             f"{emulator.endpoint}/sdk/GetContextInfo?sessionId={sid}",
             {"authorization": emulator.api_key, "Content-Type": "application/json"},
         ),
-        "bare": (f"{bare.endpoint}{bare.path}", {}),
+        "bare": (bare, f"{bare.endpoint}{bare.path}", {}),
     }
+    busy: dict[str, list[float]] = {"server": [], "client": []}
 
     def measure(name: str, seconds: float) -> float:
-        url, headers = targets[name]
-        return asyncio.run(throughput(url, headers, connections=B8_CLIENTS, duration=seconds))
+        server, url, headers = targets[name]
+        cpu, server_cpu, start = _cpu(), server.cpu_seconds(), time.perf_counter()
+        rate = asyncio.run(throughput(url, headers, connections=B8_CLIENTS, duration=seconds))
+        wall = time.perf_counter() - start
+        busy["server"].append((server.cpu_seconds() - server_cpu) / wall)
+        busy["client"].append((_cpu() - cpu) / wall)
+        return rate
 
     for name in targets:
         measure(name, min(0.5, sizes.b8_seconds))
@@ -657,7 +664,9 @@ def bench_b8(emulator: ServerProcess, bare: ServerProcess, sizes: Sizes) -> Row:
         "x",
         ">= 0.5",
         f"median {emu_rate:.0f} req/s vs {bare_rate:.0f} req/s "
-        f"({sizes.b8_rounds} interleaved rounds of {sizes.b8_seconds:g} s)",
+        f"({sizes.b8_rounds} interleaved rounds of {sizes.b8_seconds:g} s); the server used "
+        f"{statistics.median(busy['server']):.2f} of a core, the load generator "
+        f"{statistics.median(busy['client']):.2f}",
         emulator_rps=round(emu_rate, 1),
         bare_rps=round(bare_rate, 1),
         emulator_rounds_rps=[round(r, 1) for r in rates["emulator"]],
