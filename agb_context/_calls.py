@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import httpx
 
+from agb_context._client import LAST_RESPONSE
 from agb_context._config import Settings
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._status_codec import ContextStatusError, decode_context_status
@@ -27,9 +28,10 @@ from agb_context_api.types import UNSET, Response, Unset
 
 logger = logging.getLogger("agb_context")
 
-# What a generated call raises on a body it cannot read (json, from_dict) or
-# a status code outside http.HTTPStatus, besides httpx's own errors.
-_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
+# What a generated call raises on a body it cannot read (json, from_dict; deep
+# nesting) or a status code outside http.HTTPStatus, besides httpx's own errors.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+_FAILURES = (httpx.HTTPError, httpx.InvalidURL, *_UNREADABLE)
 
 
 @attrs.frozen(kw_only=True)
@@ -50,26 +52,31 @@ class ApiCalls:
 
     def info_blocking(self, client: AuthenticatedClient, query: InfoQuery) -> ContextInfoResult:
         """``GetContextInfo`` on a blocking client."""
+        LAST_RESPONSE.set(None)
         try:
             response = get_context_info.sync_detailed(client=client, **self._info_args(query))
-        except (httpx.HTTPError, *_UNREADABLE) as exc:
-            return ContextInfoResult(success=False, error_message=self._describe(exc))
+        except _FAILURES as exc:
+            message, request_id = self._describe(exc)
+            return ContextInfoResult(success=False, request_id=request_id, error_message=message)
         return _info_result(response)
 
     async def info(self, client: AuthenticatedClient, query: InfoQuery) -> ContextInfoResult:
         """``GetContextInfo`` on an asyncio client."""
+        LAST_RESPONSE.set(None)
         try:
             response = await get_context_info.asyncio_detailed(
                 client=client, **self._info_args(query)
             )
-        except (httpx.HTTPError, *_UNREADABLE) as exc:
-            return ContextInfoResult(success=False, error_message=self._describe(exc))
+        except _FAILURES as exc:
+            message, request_id = self._describe(exc)
+            return ContextInfoResult(success=False, request_id=request_id, error_message=message)
         return _info_result(response)
 
     async def start_sync(
         self, client: AuthenticatedClient, request: SyncRequest
     ) -> ContextSyncResult:
         """``SyncContext``: success means the server accepted the sync, not that it is done."""
+        LAST_RESPONSE.set(None)
         try:
             response = await sync_context.asyncio_detailed(
                 client=client,
@@ -79,9 +86,12 @@ class ApiCalls:
                 path=_unset(request.path),
                 mode=UNSET if request.mode is None else SyncMode(request.mode),
             )
-        except (httpx.HTTPError, *_UNREADABLE) as exc:
+        except _FAILURES as exc:
+            message, request_id = self._describe(exc)
             return ContextSyncResult(
-                success=False, error_message=f"the sync was not started: {self._describe(exc)}"
+                success=False,
+                request_id=request_id,
+                error_message=f"the sync was not started: {message}",
             )
         envelope = _envelope(response)
         request_id = _request_id(envelope, response.headers)
@@ -103,15 +113,25 @@ class ApiCalls:
             "task_type": UNSET if query.task_type is None else SyncMode(query.task_type),
         }
 
-    def _describe(self, exc: Exception) -> str:
+    def _describe(self, exc: Exception) -> tuple[str, str]:
+        """Why a call raised, and the request id of the response if one came."""
         where = self.settings.base_url
         if isinstance(exc, httpx.TimeoutException):
             seconds = self.settings.timeout
-            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})"
+            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})", ""
         if isinstance(exc, httpx.HTTPError):
-            detail = str(exc) or type(exc).__name__
-            return f"could not reach {where}: {detail}"
-        return f"the response from {where} was not the documented JSON envelope ({exc})"
+            return f"could not reach {where}: {str(exc) or type(exc).__name__}", ""
+        if isinstance(exc, httpx.InvalidURL):
+            return f"the request could not be built: {exc}", ""
+        response = LAST_RESPONSE.get()
+        if response is None:
+            return f"the response from {where} could not be read ({type(exc).__name__})", ""
+        detail = "" if isinstance(exc, RecursionError) else f": {exc}"
+        return (
+            f"the response from {where} (HTTP {response.status_code}) was not the "
+            f"documented JSON envelope ({type(exc).__name__}{detail})",
+            response.headers.get("x-request-id", ""),
+        )
 
 
 def _unset(value: str | None) -> str | Unset:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import httpx
 
 from agb_context._config import Settings
@@ -12,9 +14,23 @@ USER_AGENT = "agb-context-python"
 # Enough connections for hundreds of concurrent syncs sharing one pool.
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
+LAST_RESPONSE: ContextVar[httpx.Response | None] = ContextVar("LAST_RESPONSE", default=None)
+"""The last response received in this thread or task, kept for calls whose body
+the generated code could not read: its status and ``x-request-id`` still count."""
+
+
+def _remember(response: httpx.Response) -> None:
+    LAST_RESPONSE.set(response)
+
+
+async def _remember_async(response: httpx.Response) -> None:
+    LAST_RESPONSE.set(response)
+
 
 def _client(
-    settings: Settings, transport: httpx.BaseTransport | httpx.AsyncBaseTransport
+    settings: Settings,
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport,
+    hook: object,
 ) -> AuthenticatedClient:
     return AuthenticatedClient(
         base_url=settings.base_url,
@@ -24,20 +40,17 @@ def _client(
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
         timeout=httpx.Timeout(settings.timeout),
         follow_redirects=False,
-        httpx_args={"transport": transport},
+        httpx_args={"transport": transport, "event_hooks": {"response": [hook]}},
     )
 
 
 def build_client(settings: Settings) -> AuthenticatedClient:
     """A client for blocking calls (``sync_detailed``), with retries and pooling."""
-    return _client(
-        settings, RetryingTransport(settings.retry, httpx.HTTPTransport(limits=_LIMITS))
-    )
+    transport = RetryingTransport(settings.retry, httpx.HTTPTransport(limits=_LIMITS))
+    return _client(settings, transport, _remember)
 
 
 def build_async_client(settings: Settings) -> AuthenticatedClient:
     """A client for one event loop (``asyncio_detailed``), with retries and pooling."""
-    return _client(
-        settings,
-        AsyncRetryingTransport(settings.retry, httpx.AsyncHTTPTransport(limits=_LIMITS)),
-    )
+    transport = AsyncRetryingTransport(settings.retry, httpx.AsyncHTTPTransport(limits=_LIMITS))
+    return _client(settings, transport, _remember_async)

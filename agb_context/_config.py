@@ -46,8 +46,10 @@ def resolve_settings(
         raise ConfigurationError(
             f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
         )
-    if any(ch in key for ch in "\r\n\0"):
-        raise ConfigurationError("the API key contains a line break or NUL byte")
+    if not (key.isascii() and key.strip().isprintable()):
+        raise ConfigurationError(
+            "the API key must be printable ASCII text (it is sent as an HTTP header)"
+        )
     raw_endpoint = endpoint if endpoint is not None else os.environ.get(ENV_ENDPOINT, "")
     return Settings(
         api_key=key.strip(),

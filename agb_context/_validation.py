@@ -7,6 +7,8 @@ import math
 import attrs
 
 SYNC_MODES = ("upload", "download")
+MAX_TEXT_LENGTH = 4096
+"""The longest id or path accepted: query strings must stay far below URL limits."""
 
 
 class InvalidArgument(ValueError):
@@ -33,6 +35,16 @@ def optional_text(name: str, value: object) -> str | None:
         raise InvalidArgument(f"{name} must be a string or None, not {type(value).__name__}")
     if "\x00" in value:
         raise InvalidArgument(f"{name} must not contain NUL bytes")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidArgument(
+            f"{name} is {len(value)} characters long; at most {MAX_TEXT_LENGTH} are accepted"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument(
+            f"{name} is not valid Unicode text (it holds a lone surrogate)"
+        ) from None
     return value if value.strip() else None
 
 

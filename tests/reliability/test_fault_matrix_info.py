@@ -134,9 +134,9 @@ CASES = [
         id="invalid_json_body",
         arrange=_fault("invalid_json", INFO, 100),
         success=False,
-        message=r"the response from {endpoint} was not the documented JSON envelope "
-        r"\(Expecting value: line 1 column \d+ \(char \d+\)\)",
-        request_id="none",
+        message=r"the response from {endpoint} \(HTTP 200\) was not the documented JSON "
+        r"envelope \(JSONDecodeError: Expecting value: line 1 column \d+ \(char \d+\)\)",
+        request_id="last",
     ),
     InfoCase(
         id="success_false",
