@@ -1,0 +1,282 @@
+"""Load and data safety: many syncs at once, copies that fail half-way, racing uploads.
+
+The full load (1,000 concurrent syncs) is in the benchmarks; here a size that
+runs in seconds checks that every sync succeeds and that memory stays
+bounded. The emulator runs in a process of its own for that test, so that
+tracemalloc measures the SDK alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import re
+import subprocess
+import sys
+import tracemalloc
+import weakref
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from reliability_support import STYLES, Watch, matches, run_sync, wait_for
+from support import SECRETS
+
+from agb_context import ContextManager, ContextSyncResult, SyncOperation
+from agb_context.emulator import Emulator
+
+LOAD_KEY = "load-test-key-3e9a"
+SECRETS.add(LOAD_KEY)
+MOUNT = "/home/data"
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every entry below ``root``: relative path -> file bytes (None for folders)."""
+    return {
+        path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
+        for path in sorted(root.rglob("*"))
+    }
+
+
+@pytest.fixture
+def emulator_process(tmp_path: Path) -> Iterator[str]:
+    """An emulator in a process of its own (``python -m agb_context.emulator``); its URL."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agb_context.emulator",
+            "--port",
+            "0",
+            "--api-key",
+            LOAD_KEY,
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        announced = server.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:[0-9]+", announced)
+        assert found, announced
+        yield found.group()
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def test_hundreds_of_concurrent_awaited_syncs_succeed_in_bounded_memory(
+    emulator_process: str, watch: Watch
+) -> None:
+    count, per_sync_limit = 200, 256 * 1024  # about 45 KiB a sync at the peak
+    created = httpx.post(
+        f"{emulator_process}/emulator/sessions",
+        json={"mounts": {"ctx-load": MOUNT}},
+        headers={"authorization": LOAD_KEY},
+        timeout=10,
+    )
+    sid = created.json()["sessionId"]
+    Path(created.json()["mounts"][0]["localPath"], "f.txt").write_text("load")
+
+    async def batch(size: int) -> tuple[list[ContextSyncResult], list[weakref.ref[SyncOperation]]]:
+        watch.watch_running_loop()
+        async with ContextManager(sid, api_key=LOAD_KEY, endpoint=emulator_process) as cm:
+            operations = [cm.sync(retry_interval=100, max_retries=1000) for _ in range(size)]
+            refs = [weakref.ref(operation) for operation in operations]
+            results = list(await asyncio.gather(*operations))
+            assert cm._operations == set()
+            del operations
+        return results, refs
+
+    asyncio.run(batch(1))  # imports and first-use caches are not what is measured
+    gc.collect()
+    # The suite keeps every log record of a test; httpcore's request traces would be most
+    # of what is measured. The SDK's own records stay on (and are checked for keys).
+    quiet = [logging.getLogger(name) for name in ("httpcore", "httpx")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.WARNING)
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        results, refs = asyncio.run(batch(count))
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
+
+    failures = [r.error_message for r in results if not r.success]
+    assert failures == []
+    assert len({r.request_id for r in results}) == count
+    assert all([t.status for t in r.context_status_data] == ["Success"] for r in results)
+    assert peak / count < per_sync_limit, f"{peak / count / 1024:.0f} KiB per sync at the peak"
+    assert [ref for ref in refs if ref() is not None] == [], "operations outlived their sync"
+    # What stays is the suite's own record of the SDK's log lines (about 4 KiB a sync).
+    assert retained / count < 16 * 1024, f"{retained / count / 1024:.1f} KiB kept per sync"
+    watch.assert_clean()
+
+
+# --- a copy that fails half-way ------------------------------------------------------------
+
+
+def _fill(folder: Path, version: str, files: int = 10) -> None:
+    for child in sorted(folder.iterdir(), reverse=True):
+        if child.is_dir():
+            for inner in child.iterdir():
+                inner.unlink()
+            child.rmdir()
+        else:
+            child.unlink()
+    (folder / "nested").mkdir()
+    for index in range(files):
+        where = folder / "nested" if index % 2 else folder
+        (where / f"{version}-{index}.txt").write_text(f"{version}, file {index}")
+
+
+MIDWAY = (
+    r"sync failed: {cid} at /home/data \({mode}\): {mode} of context {cid} at /home/data "
+    r"failed: injected fault: the copy failed after 5 file\(s\)"
+)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_an_upload_failing_midway_leaves_the_stored_content_intact(
+    emu: Emulator, make_cm: Callable[..., ContextManager], watch: Watch, style: str
+) -> None:
+    cid = f"ctx-midway-{style}"
+    sid = emu.create_session(mounts={cid: MOUNT})
+    mount = emu.session_path(sid, MOUNT)
+    _fill(mount, "v1")
+    assert make_cm(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
+    stored = emu.context_path(cid)
+    before = _tree(stored)
+    _fill(mount, "v2")
+    emu.faults.fail_copy_midway(count=1)
+
+    outcome = run_sync(style, make_cm(sid), watch, context_id=cid, path=MOUNT, retry_interval=10)
+
+    assert outcome.result is not None
+    assert not outcome.result.success
+    assert matches(MIDWAY, outcome.result.error_message, cid=cid, mode="upload"), (
+        outcome.result.error_message
+    )
+    assert outcome.calls == (False,)
+    assert _tree(stored) == before, "the failed upload changed the stored context"
+    assert sorted(p.name for p in stored.parent.iterdir() if p.name.startswith(".")) == []
+    # The next upload goes through whole.
+    assert make_cm(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
+    assert _tree(stored) == _tree(mount)
+    watch.assert_clean()
+
+
+def test_a_download_failing_midway_leaves_the_mount_intact(
+    emu: Emulator, make_cm: Callable[..., ContextManager]
+) -> None:
+    cid = "ctx-midway-download"
+    writer = emu.create_session(mounts={cid: MOUNT})
+    _fill(emu.session_path(writer, MOUNT), "stored")
+    assert make_cm(writer).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
+    reader = emu.create_session(mounts={cid: MOUNT})
+    mount = emu.session_path(reader, MOUNT)
+    _fill(mount, "local")
+    before = _tree(mount)
+    emu.faults.fail_copy_midway(count=1)
+    cm = make_cm(reader)
+    result = cm.sync(cid, MOUNT, mode="download", retry_interval=10).result(timeout=30)
+    assert matches(MIDWAY, result.error_message, cid=cid, mode="download"), result.error_message
+    assert _tree(mount) == before
+    assert cm.sync(cid, MOUNT, mode="download", retry_interval=10).result(timeout=30).success
+    assert _tree(mount) == _tree(emu.context_path(cid))
+
+
+# --- racing uploads of one context ---------------------------------------------------------
+
+
+def _version(index: int) -> dict[str, bytes | None]:
+    """The content session ``index`` uploads: its own file names and bytes."""
+    files: dict[str, bytes | None] = {"nested": None, "version.txt": f"v{index}".encode()}
+    for part in range(index % 3 + 2):
+        files[f"nested/part-{part}-of-v{index}.txt"] = f"v{index} part {part}".encode() * 50
+    return files
+
+
+def test_racing_uploads_of_one_context_leave_exactly_one_version(
+    make_emulator: Callable[..., Emulator], watch: Watch
+) -> None:
+    """100 concurrent uploads from 25 sessions, 10 of them failing half-way, and downloads.
+
+    The stored context ends as the upload that finished last made it; every
+    download got one whole version; nothing is ever a mix.
+    """
+    emu = make_emulator()
+    cid, writers, per_writer, readers = "ctx-raced", 25, 4, 5
+    sids = [emu.create_session(mounts={cid: MOUNT}) for _ in range(writers)]
+    versions = {sid: _version(index) for index, sid in enumerate(sids)}
+    for sid, files in versions.items():
+        root = emu.session_path(sid, MOUNT)
+        for name, content in files.items():
+            path = root / name
+            if content is None:
+                path.mkdir()
+            else:
+                path.write_bytes(content)
+    reader_sids = [emu.create_session(mounts={cid: "/home/reader"}) for _ in range(readers)]
+    emu.faults.fail_copy_midway(count=10)
+
+    async def race() -> tuple[list[ContextSyncResult], list[ContextSyncResult]]:
+        watch.watch_running_loop()
+        managers = [
+            ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint)
+            for sid in [*sids, *reader_sids]
+        ]
+        syncs = [
+            cm.sync(cid, MOUNT, retry_interval=20, max_retries=1000)
+            for cm in managers[:writers]
+            for _ in range(per_writer)
+        ]
+        downloads = [
+            cm.sync(cid, "/home/reader", mode="download", retry_interval=20, max_retries=1000)
+            for cm in managers[writers:]
+        ]
+        uploaded = list(await asyncio.gather(*syncs))
+        downloaded = list(await asyncio.gather(*downloads))
+        for cm in managers:
+            await cm.aclose()
+        return uploaded, downloaded
+
+    uploaded, downloaded = asyncio.run(race())
+
+    failed = [r for r in uploaded if not r.success]
+    assert all("injected fault: the copy failed" in r.error_message for r in failed)
+    tasks = {sid: emu.tasks(sid) for sid in sids}
+    assert sum(len(t) for t in tasks.values()) == writers * per_writer
+    assert sum(t.status == "Failed" for ts in tasks.values() for t in ts) == 10
+    finished = [
+        (t.final_monotonic, sid)
+        for sid, ts in tasks.items()
+        for t in ts
+        if t.status == "Success" and t.final_monotonic is not None
+    ]
+    assert len(finished) == writers * per_writer - 10
+    last_writer = max(finished)[1]
+    stored = emu.context_path(cid)
+    assert _tree(stored) == versions[last_writer], "the stored context is not the last upload"
+    whole = list(versions.values())
+    for reader, result in zip(reader_sids, downloaded, strict=True):
+        got = _tree(emu.session_path(reader, "/home/reader"))
+        if result.success:
+            assert got in whole, "a download got a mix of versions"
+        else:
+            assert "has no stored content yet" in result.error_message, result.error_message
+            assert got == {}
+    assert [p.name for p in stored.parent.iterdir()] == [cid], "leftovers beside the context"
+    wait_for(lambda: all(t.is_final for ts in tasks.values() for t in ts))
+    watch.assert_clean()
