@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from reliability_support import Watch, refusing_endpoint
@@ -48,7 +47,7 @@ def slow_emu(module_slow_emulator: Emulator) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def make_emulator(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
+def make_emulator() -> Iterator[Callable[..., Emulator]]:
     """Start emulators of the test's own (stopped at its end); their keys are secrets."""
     made: list[Emulator] = []
 

@@ -25,10 +25,13 @@ from agb_context import (
     ConfigurationError,
     ContextInfoResult,
     ContextManager,
+    ContextStatusData,
     ContextSyncResult,
     RetryPolicy,
 )
 from agb_context._config import is_loopback, resolve_settings
+from agb_context._status_codec import encode_context_status
+from agb_context._validation import MAX_TEXT_LENGTH
 from agb_context.emulator import Emulator
 
 UNKNOWN_SESSION = "session-unknown-to-the-emulator"
@@ -50,8 +53,11 @@ anything = (
     | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
     | st.builds(object)
 )
-texts = st.sampled_from(["", "  ", "ctx-a", "/home/data", "a\x00b", "ctx a", "\x1c"]) | st.text(
-    max_size=30
+texts = (
+    st.sampled_from(["", "  ", "ctx-a", "/home/data", "a\x00b", "ctx a", "\x1c", "/x\ud800"])
+    | st.text(max_size=30)
+    | st.text(st.characters(categories=["Cs", "Ll"]), min_size=1, max_size=5)
+    | st.integers(MAX_TEXT_LENGTH - 1, MAX_TEXT_LENGTH + 1).map(lambda n: "/" + "a" * (n - 1))
 )
 modes = st.sampled_from(["upload", "download", "UPLOAD", "sideways", "", " "]) | anything
 counts = st.integers(min_value=-3, max_value=5) | anything
@@ -72,10 +78,18 @@ valid_modes = st.sampled_from([None, "upload", "download", "", " "])
 
 
 def _text(value: object) -> tuple[bool, str | None]:
-    """(valid, normalised) for an optional text argument, as documented: blank means None."""
+    """(valid, normalised) for an optional text argument, as documented: blank means None.
+
+    Text must be sendable: no NUL, valid Unicode (no lone surrogates), not over the length
+    the SDK accepts.
+    """
     if value is None:
         return True, None
-    if not isinstance(value, str) or "\x00" in value:
+    if not isinstance(value, str) or "\x00" in value or len(value) > MAX_TEXT_LENGTH:
+        return False, None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
         return False, None
     return True, value if value.strip() else None
 
@@ -475,3 +489,41 @@ def test_a_deeply_nested_body_is_a_result(canned: CannedServer, call: str) -> No
             pytest.fail(f"{call} raised {type(exc).__name__}")
     assert not result.success
     assert "not the documented JSON envelope" in result.error_message
+
+
+task_texts = st.text(max_size=20)
+tasks = st.builds(
+    ContextStatusData,
+    context_id=task_texts,
+    path=task_texts,
+    status=st.sampled_from(["Pending", "Running", "Success", "Failed"]) | task_texts,
+    task_type=st.sampled_from(["upload", "download"]) | task_texts,
+    start_time=st.integers(min_value=0, max_value=2**53),
+    finish_time=st.integers(min_value=0, max_value=2**53),
+    error_message=task_texts,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(reported=st.lists(tasks, max_size=5), request_id=st.text(min_size=1, max_size=10))
+def test_a_valid_status_over_http_decodes_to_exactly_the_tasks_encoded(
+    canned: CannedServer,
+    canned_cm: ContextManager,
+    reported: list[ContextStatusData],
+    request_id: str,
+) -> None:
+    """The codec's round trip, end to end: envelope, HTTP, generated parsing, facade."""
+    body = {
+        "success": True,
+        "code": "",
+        "message": "",
+        "requestId": request_id,
+        "data": {"contextStatus": encode_context_status(reported)},
+    }
+    canned.answer(200, json.dumps(body).encode())
+    result = canned_cm.info()
+    assert result.success, result.error_message
+    assert result.context_status_data == tuple(reported)
+    assert result.request_id == request_id
