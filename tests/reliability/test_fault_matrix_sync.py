@@ -83,8 +83,8 @@ class SyncCase:
     """The most time the case can take by its configuration; `SLACK` is added."""
     final_status: str | None = "Success"
     """The status of the task the sync created, once the emulator is done with it."""
-    reported: tuple[str, ...] = ("Success",)
-    """Statuses of the tasks in the result."""
+    reported: tuple[tuple[str, ...], ...] = (("Success",),)
+    """The statuses the result may report for its tasks (one of these)."""
 
 
 def _fail(
@@ -109,7 +109,7 @@ def _trigger_case(
         accepted=False,
         info_requests=0,
         final_status=None,
-        reported=(),
+        reported=((),),
     )
 
 
@@ -132,7 +132,7 @@ def _poll_case(
         max_retries=polls,
         min_seconds=polls * wait + (polls - 1) * 0.01,
         budget=polls * (wait + FAST_BACKOFF) + (polls - 1) * 0.01,
-        reported=(),
+        reported=((),),
     )
 
 
@@ -215,7 +215,7 @@ CASES = [
         max_retries=50,
         budget=50 * 0.01,
         final_status="Failed",
-        reported=("Failed",),
+        reported=(("Failed",),),
     ),
     SyncCase(
         id="the_task_never_finishes",
@@ -226,7 +226,8 @@ CASES = [
         min_seconds=2 * 0.01,
         budget=2 * 0.01,
         final_status="Running",
-        reported=("Running",),
+        # The first half of a task's delay (0 here) is Pending: a busy machine may see it.
+        reported=(("Running",), ("Pending",)),
     ),
 ]
 
@@ -272,7 +273,7 @@ def test_sync_fault_matrix(
         assert matches(case.message, result.error_message, endpoint=emu.endpoint), (
             result.error_message
         )
-    assert [t.status for t in result.context_status_data] == list(case.reported)
+    assert tuple(t.status for t in result.context_status_data) in case.reported
     _check_callback_and_bounds(outcome, case.success, case.min_seconds, case.budget)
 
     triggers = [r for r in emu.requests if r.path == SYNC_PATH]
@@ -329,7 +330,8 @@ def test_sync_read_timeout(
     style: str,
 ) -> None:
     sid = slow_emu.create_session(mounts={CONTEXT_ID: MOUNT})
-    timeout, latency, polls = 0.15, 0.6, 2
+    # Far apart, so that only a late read can time out (never the connect, on loopback).
+    timeout, latency, polls = 0.25, 0.75, 1
     slow_emu.faults.set_latency(endpoint, latency)
     cm = make_cm(
         sid, endpoint=slow_emu.endpoint, api_key=slow_emu.api_key, retry=FAST, timeout=timeout
@@ -339,7 +341,7 @@ def test_sync_read_timeout(
 
     result = outcome.result
     assert result is not None
-    no_response = r"no response from {endpoint} within 0\.15s \(ReadTimeout\)"
+    no_response = r"no response from {endpoint} within 0\.25s \(ReadTimeout\)"
     attempts = 1 + FAST.max_retries
     if endpoint == SYNC:
         # The trigger may have reached the server: it is not sent again.
@@ -382,9 +384,18 @@ def failed_polls() -> Iterator[_FailedPolls]:
 
 
 def _polled_while_running(emu: Emulator, sid: str) -> None:
-    """Wait until the task runs and the SDK has polled at least twice."""
+    """Wait until the SDK has seen the task ``Running``.
+
+    Polls of one sync follow one another: of two polls recorded after the task
+    was seen running, the second was answered after that, so it reported it.
+    """
+
+    def polls() -> int:
+        return sum(r.path == INFO_PATH for r in emu.requests)
+
     wait_for(lambda: [t.status for t in emu.tasks(sid)] == ["Running"], what="a running task")
-    wait_for(lambda: sum(r.path == INFO_PATH for r in emu.requests) >= 2, what="polls of the sync")
+    seen = polls()
+    wait_for(lambda: polls() >= seen + 2, what="polls of the running task")
 
 
 @pytest.mark.parametrize("style", STYLES)
