@@ -27,30 +27,41 @@ async def _remember_async(response: httpx.Response) -> None:
     LAST_RESPONSE.set(response)
 
 
-def _client(
-    settings: Settings,
-    transport: httpx.BaseTransport | httpx.AsyncBaseTransport,
-    hook: object,
-) -> AuthenticatedClient:
-    return AuthenticatedClient(
-        base_url=settings.base_url,
-        token=settings.api_key,
-        prefix="",
-        auth_header_name="authorization",
-        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
-        timeout=httpx.Timeout(settings.timeout),
-        follow_redirects=False,
-        httpx_args={"transport": transport, "event_hooks": {"response": [hook]}},
-    )
+def _headers(settings: Settings) -> dict[str, str]:
+    return {
+        "authorization": settings.api_key,
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+
+
+def _generated_client(settings: Settings) -> AuthenticatedClient:
+    # The key travels only in the httpx client's headers (whose repr masks it):
+    # the generated client, whose repr would show its token, holds none.
+    return AuthenticatedClient(base_url=settings.base_url, token="", prefix="")
 
 
 def build_client(settings: Settings) -> AuthenticatedClient:
     """A client for blocking calls (``sync_detailed``), with retries and pooling."""
-    transport = RetryingTransport(settings.retry, httpx.HTTPTransport(limits=_LIMITS))
-    return _client(settings, transport, _remember)
+    http = httpx.Client(
+        base_url=settings.base_url,
+        headers=_headers(settings),
+        timeout=settings.timeout,
+        follow_redirects=False,
+        transport=RetryingTransport(settings.retry, httpx.HTTPTransport(limits=_LIMITS)),
+        event_hooks={"response": [_remember]},
+    )
+    return _generated_client(settings).set_httpx_client(http)
 
 
 def build_async_client(settings: Settings) -> AuthenticatedClient:
     """A client for one event loop (``asyncio_detailed``), with retries and pooling."""
-    transport = AsyncRetryingTransport(settings.retry, httpx.AsyncHTTPTransport(limits=_LIMITS))
-    return _client(settings, transport, _remember_async)
+    http = httpx.AsyncClient(
+        base_url=settings.base_url,
+        headers=_headers(settings),
+        timeout=settings.timeout,
+        follow_redirects=False,
+        transport=AsyncRetryingTransport(settings.retry, httpx.AsyncHTTPTransport(limits=_LIMITS)),
+        event_hooks={"response": [_remember_async]},
+    )
+    return _generated_client(settings).set_async_httpx_client(http)

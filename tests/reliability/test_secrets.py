@@ -127,18 +127,6 @@ def test_exceptions_of_misuse_do_not_show_the_key(emu: Emulator) -> None:
     _no_key([text for exc in caught for text in _exception_texts(exc)])
 
 
-GENERATED_CLIENT_SHOWS_KEY = (
-    "ContextManager keeps the generated AuthenticatedClient (_client and _async_clients), "
-    "an attrs class whose repr shows token='<key>' and, once used, the "
-    "'authorization' entry of _headers; tracebacks that show locals (pytest -l / "
-    "--showlocals, rich tracebacks with show_locals, error trackers) print the `client` "
-    "parameter of ApiCalls.info_blocking/info/start_sync with the key. Fix: in _client.py "
-    "hand the generated client a subclass whose __repr__ shows only the base URL (or send "
-    "the key through an httpx.Auth object whose repr hides it)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=GENERATED_CLIENT_SHOWS_KEY)
 def test_nothing_a_manager_holds_shows_the_key_in_its_repr(emu: Emulator) -> None:
     sid = emu.create_session(mounts={"ctx-a": "/home/data"})
 
