@@ -8,8 +8,10 @@ status codes and transport errors all come back as results with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +22,7 @@ from agb_context._client import LAST_RESPONSE
 from agb_context._config import Settings
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._status_codec import ContextStatusError, decode_context_status
-from agb_context._validation import SyncRequest
+from agb_context._validation import InfoQuery, SyncRequest
 from agb_context_api import AuthenticatedClient
 from agb_context_api.api.context import get_context_info, sync_context
 from agb_context_api.models import ApiEnvelope, ContextInfoResponse, EmptyBody, SyncMode
@@ -28,19 +30,30 @@ from agb_context_api.types import UNSET, Response, Unset
 
 logger = logging.getLogger("agb_context")
 
+MAX_IN_FLIGHT = 16
+"""Requests one event loop has in flight at most, across all managers."""
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate() -> asyncio.Semaphore:
+    """The running loop's limit on requests in flight.
+
+    A burst of syncs then runs a few requests per loop step, not all of them
+    in one long step, and httpcore's pool never queues hundreds of requests.
+    """
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(MAX_IN_FLIGHT)
+    return gate
+
+
 # What a generated call raises on a body it cannot read (json, from_dict; deep
 # nesting) or a status code outside http.HTTPStatus, besides httpx's own errors.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 _FAILURES = (httpx.HTTPError, httpx.InvalidURL, *_UNREADABLE)
-
-
-@attrs.frozen(kw_only=True)
-class InfoQuery:
-    """The filters of one ``GetContextInfo`` call (None: not sent)."""
-
-    context_id: str | None = None
-    path: str | None = None
-    task_type: str | None = None
 
 
 @attrs.frozen
@@ -64,9 +77,10 @@ class ApiCalls:
         """``GetContextInfo`` on an asyncio client."""
         LAST_RESPONSE.set(None)
         try:
-            response = await get_context_info.asyncio_detailed(
-                client=client, **self._info_args(query)
-            )
+            async with _gate():
+                response = await get_context_info.asyncio_detailed(
+                    client=client, **self._info_args(query)
+                )
         except _FAILURES as exc:
             message, request_id = self._describe(exc)
             return ContextInfoResult(success=False, request_id=request_id, error_message=message)
@@ -78,14 +92,15 @@ class ApiCalls:
         """``SyncContext``: success means the server accepted the sync, not that it is done."""
         LAST_RESPONSE.set(None)
         try:
-            response = await sync_context.asyncio_detailed(
-                client=client,
-                body=EmptyBody(),
-                session_id=self.session_id,
-                context_id=_unset(request.context_id),
-                path=_unset(request.path),
-                mode=UNSET if request.mode is None else SyncMode(request.mode),
-            )
+            async with _gate():
+                response = await sync_context.asyncio_detailed(
+                    client=client,
+                    body=EmptyBody(),
+                    session_id=self.session_id,
+                    context_id=_unset(request.context_id),
+                    path=_unset(request.path),
+                    mode=UNSET if request.mode is None else SyncMode(request.mode),
+                )
         except _FAILURES as exc:
             message, request_id = self._describe(exc)
             return ContextSyncResult(

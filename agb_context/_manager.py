@@ -8,19 +8,19 @@ import threading
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from agb_context import _validation as check
 from agb_context._background import background_loop, is_background_thread
-from agb_context._calls import ApiCalls, InfoQuery
-from agb_context._client import build_async_client, build_client
 from agb_context._config import resolve_settings
 from agb_context._errors import ConfigurationError
 from agb_context._operation import SyncOperation
 from agb_context._polling import wait_for_sync
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._retry import RetryPolicy
-from agb_context_api import AuthenticatedClient
+
+if TYPE_CHECKING:
+    from agb_context_api import AuthenticatedClient
 
 logger = logging.getLogger("agb_context")
 
@@ -92,6 +92,9 @@ class ContextManager:
             allow_insecure_http=allow_insecure_http,
             retry=retry,
         )
+        # Imported on first use: the generated client stays out of `import agb_context`.
+        from agb_context._calls import ApiCalls
+
         self._calls = ApiCalls(self._session_id, self._settings)
         self._lock = threading.Lock()
         self._client: AuthenticatedClient | None = None
@@ -224,7 +227,7 @@ class ContextManager:
         if not accepted.success:
             return accepted
         operation._set_request_id(accepted.request_id)
-        query = InfoQuery(context_id=request.context_id, path=request.path)
+        query = check.InfoQuery(context_id=request.context_id, path=request.path)
         return await wait_for_sync(
             lambda: self._calls.info(client, query),
             request_id=accepted.request_id,
@@ -294,10 +297,10 @@ class ContextManager:
 
     def _info_query(
         self, context_id: object, path: object, task_type: object
-    ) -> InfoQuery | ContextInfoResult:
+    ) -> check.InfoQuery | ContextInfoResult:
         self._check_open()
         try:
-            return InfoQuery(
+            return check.InfoQuery(
                 context_id=check.optional_text("context_id", context_id),
                 path=check.optional_text("path", path),
                 task_type=check.sync_mode("task_type", task_type),
@@ -309,6 +312,8 @@ class ContextManager:
         with self._lock:
             self._check_open()
             if self._client is None:
+                from agb_context._client import build_client
+
                 self._client = build_client(self._settings)
             return self._client
 
@@ -319,6 +324,8 @@ class ContextManager:
             self._check_open()
             client = self._async_clients.get(loop)
             if client is None:
+                from agb_context._client import build_async_client
+
                 client = self._async_clients[loop] = build_async_client(self._settings)
             return client
 

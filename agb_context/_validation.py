@@ -27,6 +27,15 @@ class SyncRequest:
     """Milliseconds between polls."""
 
 
+@attrs.frozen(kw_only=True)
+class InfoQuery:
+    """The filters of one ``GetContextInfo`` call (None: not sent)."""
+
+    context_id: str | None = None
+    path: str | None = None
+    task_type: str | None = None
+
+
 def optional_text(name: str, value: object) -> str | None:
     """``None`` for None or a blank string; the string itself otherwise."""
     if value is None:

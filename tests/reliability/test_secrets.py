@@ -98,7 +98,9 @@ def test_exceptions_of_misuse_do_not_show_the_key(emu: Emulator) -> None:
     sid = emu.create_session(mounts={"ctx-a": "/home/data"})
     emu.faults.hang_tasks(True)
     caught: list[BaseException] = []
-    cm = ContextManager(sid, api_key=KEY, endpoint=emu.endpoint)
+    # The emulator's own key: with a wrong one the sync would end (401) before
+    # result(timeout) could time out.
+    cm = ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint)
     try:
         cm.sync(callback="not callable")  # type: ignore[arg-type]
     except TypeError as exc:
@@ -124,7 +126,7 @@ def test_exceptions_of_misuse_do_not_show_the_key(emu: Emulator) -> None:
         "CancelledError",
         "RuntimeError",
     ]
-    _no_key([text for exc in caught for text in _exception_texts(exc)])
+    _no_key([text for exc in caught for text in _exception_texts(exc)], emu.api_key)
 
 
 def test_nothing_a_manager_holds_shows_the_key_in_its_repr(emu: Emulator) -> None:
