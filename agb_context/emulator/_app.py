@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,6 +125,7 @@ def build_app(
             InvalidValue: _invalid_value,
             NotFound: _not_found,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _internal_error,
         },
     )
@@ -145,7 +146,8 @@ class _Routes:
         mode = query.get("mode", "upload")
         if mode not in SYNC_MODES:
             raise InvalidValue(
-                f"mode must be 'upload' or 'download' (or left out for upload), not {mode!r}"
+                "mode must be 'upload' or 'download' (or left out for upload), "
+                f"not {check.shown(mode)}"
             )
         body = await _body(request)
         if body.strip() and _parse_json(body) != {}:
@@ -168,7 +170,7 @@ class _Routes:
         if task_type is not None and task_type not in SYNC_MODES:
             raise InvalidValue(
                 "taskType must be 'upload' or 'download' (or left out for both), "
-                f"not {task_type!r}"
+                f"not {check.shown(task_type)}"
             )
         session = self._store.session(sid)
         report = self._store.latest_tasks(session, cid, path, task_type)
@@ -294,6 +296,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return failure(request_id(request), exc.status_code, message, headers=exc.headers)
 
 
+# A status no client sees: the answer to a client that hung up mid-request,
+# which the gateway records as dropped (status 0).
+_CLIENT_GONE = 499
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    logger.info("request %s: the client hung up before its body arrived", request_id(request))
+    return Response(status_code=_CLIENT_GONE)
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     logger.error("request %s failed", request_id(request), exc_info=exc)
     return failure(request_id(request), 500, f"the emulator failed: {exc!r}")
@@ -331,7 +343,8 @@ class Gateway:
             nonlocal answered
             if message["type"] == "http.response.start":
                 answered = True
-                record(message["status"])
+                status = message["status"]
+                record(0 if status == _CLIENT_GONE else status)
                 headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
             await send(message)

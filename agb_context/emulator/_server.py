@@ -256,6 +256,12 @@ class Emulator:
             proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=1,
+            # Longer than the SDK's keep-alive (5 s), so the server never closes a
+            # pooled connection just as a client reuses it.
+            timeout_keep_alive=75,
+            # Heads over 16 KiB arriving in pieces reach the app, which answers
+            # them with the JSON envelope rather than h11's plain-text 400.
+            h11_max_incomplete_event_size=1024 * 1024,
         )
         server = _Server(config, app)
         address, port = sock.getsockname()[:2]

@@ -38,7 +38,8 @@ class NotFound(LookupError):
         """``SessionNotFound`` or ``MountNotFound``."""
 
 
-def _shown(value: str) -> str:
+def shown(value: str) -> str:
+    """``value`` quoted for a message, cut short when long."""
     return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
@@ -64,7 +65,7 @@ def context_id(value: object, name: str = "contextId") -> str:
     text = _common(name, value, MAX_ID_LENGTH)
     if not _CONTEXT_ID.match(text):
         raise InvalidValue(
-            f"{name} {_shown(text)} is not a valid context id: use only letters, digits, "
+            f"{name} {shown(text)} is not a valid context id: use only letters, digits, "
             "'.', '_' and '-', starting with a letter or digit (e.g. ctx-a)"
         )
     return text
@@ -74,10 +75,10 @@ def mount_path(value: object, name: str = "path") -> str:
     """A mount path in a session: absolute, ``/``-separated, no ``.``/``..`` or empty segments."""
     text = _common(name, value, MAX_PATH_LENGTH)
     if "\\" in text:
-        raise InvalidValue(f"{name} {_shown(text)} contains '\\': separate folders with '/'")
+        raise InvalidValue(f"{name} {shown(text)} contains '\\': separate folders with '/'")
     if not text.startswith("/"):
         raise InvalidValue(
-            f"{name} {_shown(text)} is not absolute: start it with '/', e.g. /home/data"
+            f"{name} {shown(text)} is not absolute: start it with '/', e.g. /home/data"
         )
     if text == "/":
         raise InvalidValue(f"{name} must name a folder below '/', e.g. /home/data, not '/' itself")
@@ -86,16 +87,16 @@ def mount_path(value: object, name: str = "path") -> str:
         decoded = unquote(decoded)
     if decoded != text and ("\\" in decoded or _CONTROL.search(decoded) or ".." in decoded):
         raise InvalidValue(
-            f"{name} {_shown(text)} hides '..', '\\' or control characters in %-escapes: "
+            f"{name} {shown(text)} hides '..', '\\' or control characters in %-escapes: "
             "give the plain path"
         )
     segments = text[1:].split("/")
     if "" in segments:
         raise InvalidValue(
-            f"{name} {_shown(text)} has an empty segment: remove doubled or trailing '/'"
+            f"{name} {shown(text)} has an empty segment: remove doubled or trailing '/'"
         )
     if any(segment in (".", "..") for segment in segments):
-        raise InvalidValue(f"{name} {_shown(text)} must not contain '.' or '..' segments")
+        raise InvalidValue(f"{name} {shown(text)} must not contain '.' or '..' segments")
     return text
 
 

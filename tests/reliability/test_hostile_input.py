@@ -528,15 +528,6 @@ def test_oversized_query_values_are_refused_with_the_envelope(
     assert fortress.emu.tasks(sid) == []
 
 
-ECHOED_WHOLE = (
-    "an unusable mode (SyncContext) or taskType (GetContextInfo) is quoted whole in the "
-    "400 message ({mode!r} / {task_type!r} in emulator/_app.py), so a 15 KB value comes "
-    "back as a 15 KB answer; ids and paths are shortened with _validation._shown. Fix: "
-    "quote mode and taskType with _shown too"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ECHOED_WHOLE)
 @pytest.mark.parametrize(
     ("endpoint", "name"), [("GetContextInfo", "taskType"), ("SyncContext", "mode")]
 )
@@ -576,18 +567,6 @@ def test_oversized_arguments_through_the_sdk_are_refused_by_name(
         assert result.error_message.endswith("(HTTP 400, code InvalidParameter)")
 
 
-SPLIT_HEAD_GETS_PLAIN_400 = (
-    "a request head over 16 KiB that arrives in more than one read (the normal case on a "
-    "real network) trips h11's max_incomplete_event_size (16 KiB by default) inside "
-    "uvicorn, which answers a plain-text '400 Bad Request / Invalid HTTP request received.' "
-    "and closes: no JSON envelope, no request id, no entry in emu.requests, and the key is "
-    "never checked. Fix: pass h11_max_incomplete_event_size (e.g. 1 MiB) to uvicorn.Config "
-    "in emulator/_server.py so the gateway sees such requests and answers 400 (or 414) "
-    "with the envelope"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SPLIT_HEAD_GETS_PLAIN_400)
 def test_an_oversized_request_head_arriving_in_pieces_gets_the_envelope(
     fortress: Fortress,
 ) -> None:
@@ -616,18 +595,7 @@ def test_an_oversized_request_head_arriving_in_pieces_gets_the_envelope(
 
 # --- clients that hang up ------------------------------------------------------------------
 
-HANG_UP_IS_A_500 = (
-    "when a client closes its connection before its request body has arrived, reading the "
-    "body raises starlette's ClientDisconnect, which reaches the catch-all handler "
-    "_internal_error in emulator/_app.py: the emulator logs 'request ... failed' at ERROR "
-    "with a traceback and records the request as a 500, although nothing failed on its "
-    "side (the SDK meets this after a read timeout on SyncContext). Fix: catch "
-    "ClientDisconnect in _body() (or register a handler for it) and record the request "
-    "as dropped (status 0) without an ERROR record"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=HANG_UP_IS_A_500)
 def test_a_client_hanging_up_mid_request_is_not_a_server_error(
     fortress: Fortress, caplog: pytest.LogCaptureFixture
 ) -> None:
