@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import weakref
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
@@ -98,9 +97,11 @@ class ContextManager:
         self._calls = ApiCalls(self._session_id, self._settings)
         self._lock = threading.Lock()
         self._client: AuthenticatedClient | None = None
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, AuthenticatedClient
-        ] = weakref.WeakKeyDictionary()
+        self._async_clients: dict[asyncio.AbstractEventLoop, AuthenticatedClient] = {}
+        # One async generator per loop, whose finalisation (asyncio.run's
+        # shutdown_asyncgens, loop.shutdown_asyncgens) closes that loop's client.
+        self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        self._starting: set[asyncio.Future[None]] = set()
         self._operations: set[SyncOperation] = set()
         self._closed = False
 
@@ -251,6 +252,7 @@ class ContextManager:
             client, self._client = self._client, None
             async_clients = list(self._async_clients.items())
             self._async_clients.clear()
+            self._loop_guards.clear()
         for operation in operations:
             operation.cancel()
         if client is not None:
@@ -263,7 +265,10 @@ class ContextManager:
         loop = asyncio.get_running_loop()
         with self._lock:
             async_client = self._async_clients.pop(loop, None)
+            guard = self._loop_guards.pop(loop, None)
         self.close()
+        if guard is not None:
+            await guard.aclose()
         if async_client is not None:
             await async_client.get_async_httpx_client().aclose()
 
@@ -327,7 +332,24 @@ class ContextManager:
                 from agb_context._client import build_async_client
 
                 client = self._async_clients[loop] = build_async_client(self._settings)
+                guard = self._loop_guards[loop] = self._close_when_loop_ends(loop, client)
+                # Its first step registers it with the loop; the step ends at once.
+                starting = asyncio.ensure_future(anext(guard))
+                self._starting.add(starting)
+                starting.add_done_callback(self._starting.discard)
             return client
+
+    async def _close_when_loop_ends(
+        self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._async_clients.get(loop) is client:
+                    del self._async_clients[loop]
+                self._loop_guards.pop(loop, None)
+            await client.get_async_httpx_client().aclose()
 
 
 def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:

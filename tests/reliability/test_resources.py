@@ -50,22 +50,7 @@ def test_a_manager_per_event_loop_closed_with_async_with_leaves_no_socket(
     assert _settles_at(baseline), f"{_open_fds() - baseline} descriptors more"
 
 
-DEAD_LOOP_CLIENTS = (
-    "ContextManager._async_clients is a WeakKeyDictionary keyed by event loop, but each "
-    "value (an AsyncClient whose pooled connections hold the loop's transports) keeps its "
-    "key alive, and nothing closes the client when its loop ends: one manager used from "
-    "successive asyncio.run() calls keeps, per finished loop, the closed loop, an "
-    "AsyncClient and its open sockets (here 2 descriptors per run) until the manager is "
-    "closed, and close() then skips the closed loops (ResourceWarning: unclosed "
-    "transport). Fix: when a loop's client is made in _manager._async_client, also start "
-    "an async generator on that loop (kept in a dict on the manager) whose finally pops "
-    "the entry and awaits the client's aclose(); asyncio.run's shutdown_asyncgens() then "
-    "closes it as the loop ends"
-)
-
-
 @needs_fd_count
-@pytest.mark.xfail(strict=True, reason=DEAD_LOOP_CLIENTS)
 def test_one_manager_used_from_many_event_loops_keeps_no_socket_of_finished_loops(
     emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
 ) -> None:
