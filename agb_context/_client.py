@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ssl
 from contextvars import ContextVar
+from typing import Any
 
 import httpx
 
@@ -35,11 +36,17 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _headers(settings: Settings) -> dict[str, str]:
+def _http_args(settings: Settings) -> dict[str, Any]:
+    """What the blocking and the asyncio httpx clients share."""
     return {
-        "authorization": settings.api_key,
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
+        "base_url": settings.base_url,
+        "headers": {
+            "authorization": settings.api_key,
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        },
+        "timeout": settings.timeout,
+        "follow_redirects": False,
     }
 
 
@@ -52,10 +59,7 @@ def _generated_client(settings: Settings) -> AuthenticatedClient:
 def build_client(settings: Settings) -> AuthenticatedClient:
     """A client for blocking calls (``sync_detailed``), with retries and pooling."""
     http = httpx.Client(
-        base_url=settings.base_url,
-        headers=_headers(settings),
-        timeout=settings.timeout,
-        follow_redirects=False,
+        **_http_args(settings),
         transport=RetryingTransport(
             settings.retry, httpx.HTTPTransport(verify=_ssl_context(), limits=_LIMITS)
         ),
@@ -67,10 +71,7 @@ def build_client(settings: Settings) -> AuthenticatedClient:
 def build_async_client(settings: Settings) -> AuthenticatedClient:
     """A client for one event loop (``asyncio_detailed``), with retries and pooling."""
     http = httpx.AsyncClient(
-        base_url=settings.base_url,
-        headers=_headers(settings),
-        timeout=settings.timeout,
-        follow_redirects=False,
+        **_http_args(settings),
         transport=AsyncRetryingTransport(
             settings.retry, httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_LIMITS)
         ),
