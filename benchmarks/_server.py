@@ -54,18 +54,9 @@ def _serve_bare() -> Iterator[dict[str, Any]]:
     """The bare route served the way `Emulator` serves: same uvicorn settings and threading."""
     import uvicorn
 
-    config = uvicorn.Config(
-        _bare_app(),
-        http="h11",
-        ws="none",
-        lifespan="off",
-        interface="asgi3",
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=1,
-    )
+    from agb_context.emulator._server import uvicorn_config
+
+    config = uvicorn_config(_bare_app())
     server = uvicorn.Server(config)
     # IPPROTO_TCP as the emulator's getaddrinfo gives it: asyncio sets TCP_NODELAY
     # on accepted sockets only then (else each keep-alive answer waits ~40 ms).

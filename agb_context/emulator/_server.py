@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from agb_context.emulator._app import Gateway, RequestLog, build_app
 from agb_context.emulator._faults import Faults
@@ -245,24 +246,7 @@ class Emulator:
         app = build_app(
             store=store, runner=runner, faults=self.faults, api_key=self._api_key, log=self._log
         )
-        config = uvicorn.Config(
-            app,
-            http="h11",
-            ws="none",
-            lifespan="off",
-            interface="asgi3",
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=1,
-            # Longer than the SDK's keep-alive (5 s), so the server never closes a
-            # pooled connection just as a client reuses it.
-            timeout_keep_alive=75,
-            # Heads over 16 KiB arriving in pieces reach the app, which answers
-            # them with the JSON envelope rather than h11's plain-text 400.
-            h11_max_incomplete_event_size=1024 * 1024,
-        )
+        config = uvicorn_config(app)
         server = _Server(config, app)
         address, port = sock.getsockname()[:2]
         loop = asyncio.new_event_loop()
@@ -309,6 +293,28 @@ class Emulator:
         if self._temporary is not None:
             shutil.rmtree(self._temporary, ignore_errors=True)
             self._temporary = None
+
+
+def uvicorn_config(app: ASGIApp) -> uvicorn.Config:
+    """How the emulator runs its app on uvicorn (also the baseline of its benchmarks)."""
+    return uvicorn.Config(
+        app,
+        http="h11",
+        ws="none",
+        lifespan="off",
+        interface="asgi3",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=1,
+        # Longer than the SDK's keep-alive (5 s), so the server never closes a
+        # pooled connection just as a client reuses it.
+        timeout_keep_alive=75,
+        # Heads over 16 KiB arriving in pieces reach the app, which answers
+        # them with the JSON envelope rather than h11's plain-text 400.
+        h11_max_incomplete_event_size=1024 * 1024,
+    )
 
 
 class _Server(uvicorn.Server):
