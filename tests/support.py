@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from agb_context._background import background_loop
+
+T = TypeVar("T")
 
 SECRETS: set[str] = set()
 """API keys used by tests; the suite-wide log check fails a test that logs one."""
@@ -13,6 +18,18 @@ SECRETS: set[str] = set()
 CONTEXT_ID = "ctx-a"
 MOUNT = "/home/data"
 """The one mount of the `session_id` fixture's session."""
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.005)
 
 
 def drain_background() -> None:

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import ssl
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
+from support import wait_until
 
 from agb_context._results import ContextStatusData
 from agb_context._status_codec import decode_context_status
 from agb_context.emulator import Emulator, TaskRecord
 
 API_KEY = "emulator-test-key"
-T = TypeVar("T")
-
-
-def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 def wait_final(emu: Emulator, sid: str, count: int = 1, timeout: float = 10.0) -> list[TaskRecord]:

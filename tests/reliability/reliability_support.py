@@ -18,15 +18,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
-from support import CallbackRecorder, drain_background
+from support import CallbackRecorder, drain_background, wait_until
 
 from agb_context import ContextManager, ContextSyncResult, RetryPolicy, SyncOperation
 from agb_context._background import background_loop
-
-T = TypeVar("T")
 
 STYLES = ("awaited", "callback", "blocking")
 """The calling styles of ``sync``: ``await``, ``callback=`` from plain code, ``.result()``."""
@@ -46,17 +44,8 @@ EMULATOR_THREADS = ("agb-emulator", "agb-context-emulator")
 SERVER_LOGGERS = ("agb_context.emulator", "uvicorn")
 """Loggers of the servers under the tests; `Watch` checks the SDK's records only."""
 
-
-def wait_for(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.005)
+wait_for = wait_until
+"""The shared polling helper, under the name these tests use."""
 
 
 def sdk_threads() -> set[threading.Thread]:
