@@ -41,7 +41,7 @@ def _http_args(settings: Settings) -> dict[str, Any]:
     return {
         "base_url": settings.base_url,
         "headers": {
-            "authorization": settings.api_key,
+            "authorization": f"Bearer {settings.api_key}",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         },

@@ -107,7 +107,7 @@ def test_sync_context_sends_the_documented_request(server: tuple[str, Recorder])
         ("path", "/home/my-data"),
         ("mode", "download"),
     ]
-    assert request["headers"]["authorization"] == API_KEY
+    assert request["headers"]["authorization"] == f"Bearer {API_KEY}"
     assert request["headers"]["content-type"] == "application/json"
     assert json.loads(request["body"]) == {}
     assert response.status_code == 200
@@ -126,7 +126,7 @@ def test_optional_parameters_are_left_out_not_sent_empty(server: tuple[str, Reco
         [("sessionId", "sess-1")],
     ]
     assert recorder.requests[1]["method"] == "GET"
-    assert recorder.requests[1]["headers"]["authorization"] == API_KEY
+    assert recorder.requests[1]["headers"]["authorization"] == f"Bearer {API_KEY}"
     assert recorder.requests[1]["headers"]["content-type"] == "application/json"
 
 

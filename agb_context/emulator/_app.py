@@ -408,15 +408,17 @@ class Gateway:
     def _auth_problem(self, scope: Scope) -> str | None:
         keys = [value for name, value in scope["headers"] if name == b"authorization"]
         if not keys:
-            return "no API key: send it as the raw value of the 'authorization' header"
-        if len(keys) == 1 and hmac.compare_digest(keys[0], self._key):
+            return "no API key: send it in the 'authorization' header as 'Bearer <key>'"
+        if len(keys) > 1:
+            return "the 'authorization' header is given more than once: give it once"
+        given = keys[0]
+        if given[:7].lower() == b"bearer ":
+            given = given[7:]
+        # both comparisons always run, so the time taken does not tell which form matched
+        as_sent = hmac.compare_digest(keys[0], self._key)
+        unprefixed = hmac.compare_digest(given, self._key)
+        if as_sent or unprefixed:
             return None
-        if (
-            len(keys) == 1
-            and keys[0][:7].lower() == b"bearer "
-            and hmac.compare_digest(keys[0][7:], self._key)
-        ):
-            return "send the API key in the 'authorization' header without 'Bearer '"
         return "the API key in the 'authorization' header is not the one this emulator uses"
 
     def _record(self, scope: Scope, status: int, arrived: float, rid: str) -> None:

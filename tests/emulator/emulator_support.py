@@ -59,7 +59,7 @@ def client_for(emu: Emulator, key: str | None = API_KEY) -> httpx.Client:
     """A client of the emulator sending ``key`` as the SDK does (none when None)."""
     headers = {"content-type": "application/json"}
     if key is not None:
-        headers["authorization"] = key
+        headers["authorization"] = f"Bearer {key}" if key == API_KEY else key
     return httpx.Client(base_url=emu.endpoint, headers=headers, timeout=10.0, verify=_TLS)
 
 

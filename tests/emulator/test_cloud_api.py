@@ -35,7 +35,13 @@ def assert_error(response: httpx.Response, status: int, code: str, *words: str) 
 @pytest.mark.parametrize("path", ["/sdk/SyncContext", "/sdk/GetContextInfo"])
 @pytest.mark.parametrize(
     ("key", "hint"),
-    [(None, "no API key"), ("wrong", "not the one"), (f"Bearer {API_KEY}", "without 'Bearer '")],
+    [
+        (None, "no API key"),
+        ("wrong", "not the one"),
+        ("Bearer wrong", "not the one"),
+        (f"Basic {API_KEY}", "not the one"),
+        (f"Bearer  {API_KEY}", "not the one"),
+    ],
 )
 def test_a_missing_or_wrong_key_gets_401(emu: Emulator, path: str, key: str | None, hint: str):
     sid = emu.create_session(mounts={"ctx-a": "/home/data"})
@@ -48,6 +54,15 @@ def test_a_missing_or_wrong_key_gets_401(emu: Emulator, path: str, key: str | No
         )
     assert_error(response, 401, "InvalidApiKey", hint)
     assert emu.tasks(sid) == []
+
+
+@pytest.mark.parametrize("form", ["Bearer {key}", "bearer {key}", "{key}"])
+def test_the_key_is_accepted_with_the_bearer_prefix_or_raw(emu: Emulator, form: str):
+    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+    with client_for(emu, form.format(key=API_KEY)) as client:
+        response = client.get("/sdk/GetContextInfo", params={"sessionId": sid})
+    assert response.status_code == 200, response.text
+    assert response.json()["success"] is True
 
 
 def test_the_key_is_never_recorded(emu: Emulator, api: Api):
