@@ -26,8 +26,17 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         "pip install 'agb-context[emulator]'"
     ) from exc
 
+from agb_context.emulator._behaviour import Behaviour, CloudBehaviour
 from agb_context.emulator._faults import ENDPOINTS, Faults
 from agb_context.emulator._records import RecordedRequest, TaskRecord
 from agb_context.emulator._server import Emulator
 
-__all__ = ["ENDPOINTS", "Emulator", "Faults", "RecordedRequest", "TaskRecord"]
+__all__ = [
+    "ENDPOINTS",
+    "Behaviour",
+    "CloudBehaviour",
+    "Emulator",
+    "Faults",
+    "RecordedRequest",
+    "TaskRecord",
+]

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agb_context._status_codec import encode_context_status, task_to_wire
 from agb_context.emulator import _validation as check
+from agb_context.emulator._behaviour import Behaviour, behaviour_to_json
 from agb_context.emulator._faults import Faults, RequestFault
 from agb_context.emulator._records import RecordedRequest
 from agb_context.emulator._store import Session, Store
@@ -107,10 +108,16 @@ def request_id(request: Request) -> str:
 
 
 def build_app(
-    *, store: Store, runner: TaskRunner, faults: Faults, api_key: str, log: RequestLog
+    *,
+    store: Store,
+    runner: TaskRunner,
+    faults: Faults,
+    api_key: str,
+    log: RequestLog,
+    behaviour: Behaviour | None = None,
 ) -> Gateway:
     """The emulator's ASGI application."""
-    api = _Routes(store, runner, faults)
+    api = _Routes(store, runner, faults, behaviour or Behaviour())
     app = Starlette(
         routes=[
             Route("/sdk/SyncContext", api.sync_context, methods=["POST"]),
@@ -120,6 +127,7 @@ def build_app(
             Route("/emulator/sessions/{session_id}", api.get_session, methods=["GET"]),
             Route("/emulator/contexts/{context_id}", api.get_context, methods=["GET"]),
             Route("/emulator/faults", api.faults, methods=["POST", "DELETE"]),
+            Route("/emulator/behaviour", api.behaviour, methods=["GET", "POST", "DELETE"]),
         ],
         exception_handlers={
             InvalidValue: _invalid_value,
@@ -134,10 +142,13 @@ def build_app(
 
 
 class _Routes:
-    def __init__(self, store: Store, runner: TaskRunner, faults: Faults) -> None:
+    def __init__(
+        self, store: Store, runner: TaskRunner, faults: Faults, behaviour: Behaviour
+    ) -> None:
         self._store = store
         self._runner = runner
         self._faults = faults
+        self._behaviour = behaviour
 
     async def sync_context(self, request: Request) -> Response:
         query = _query(request)
@@ -154,7 +165,9 @@ class _Routes:
             raise InvalidValue("the body must be the empty JSON object {}")
         session = self._store.session(sid)
         mounts = session.mounts if cid is None or path is None else [session.mount(cid, path)]
-        self._runner.submit(session, mounts, mode)
+        self._runner.submit(
+            session, mounts, mode, registration_lag=self._behaviour.current.registration_lag
+        )
         return success(request_id(request))
 
     async def get_context_info(self, request: Request) -> Response:
@@ -173,7 +186,9 @@ class _Routes:
                 f"not {check.shown(task_type)}"
             )
         session = self._store.session(sid)
-        report = self._store.latest_tasks(session, cid, path, task_type)
+        report = self._store.listed_tasks(
+            session, cid, path, task_type, behaviour=self._behaviour.current
+        )
         status = encode_context_status(task.to_status_data() for task in report)
         return success(request_id(request), data={"contextStatus": status})
 
@@ -213,6 +228,13 @@ class _Routes:
         else:
             self._faults.apply(_parse_json(await _body(request)))
         return success(request_id(request))
+
+    async def behaviour(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self._behaviour.clear()
+        elif request.method == "POST":
+            self._behaviour.apply(_parse_json(await _body(request)))
+        return success(request_id(request), **behaviour_to_json(self._behaviour.current))
 
 
 def _describe(session: Session) -> dict[str, Any]:

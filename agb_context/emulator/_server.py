@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from agb_context.emulator._app import Gateway, RequestLog, build_app
+from agb_context.emulator._behaviour import Behaviour
 from agb_context.emulator._faults import Faults
 from agb_context.emulator._records import RecordedRequest, TaskRecord
 from agb_context.emulator._store import Store
@@ -42,8 +43,10 @@ class Emulator:
 
     Syncs of one context run one after the other. ``GetContextInfo``
     reports, for each mount matching its filters, the most recent sync task
-    of that mount (`tasks` gives the whole history). `requests` records what
-    clients sent, and `faults` makes the emulator misbehave on purpose.
+    of that mount (`tasks` gives the whole history); `behaviour` makes it
+    list tasks as other clouds may (late, with history, ignoring
+    ``taskType``). `requests` records what clients sent, and `faults` makes
+    the emulator misbehave on purpose.
 
     Args:
         data_dir: Where contexts and sessions are kept; they survive a restart
@@ -101,6 +104,9 @@ class Emulator:
         self._host = host
         self.faults = Faults()
         """The faults to inject (all off by default); see `Faults`."""
+        self.behaviour = Behaviour()
+        """How the emulated cloud lists tasks (registration lag, history, an ignored
+        ``taskType``; all off by default); see `Behaviour`."""
         self._log = RequestLog()
         self._store: Store | None = None
         self._temporary: Path | None = None
@@ -244,7 +250,12 @@ class Emulator:
     def _serve_in_thread(self, store: Store, sock: socket.socket) -> None:
         runner = TaskRunner(store, self.faults, self._task_delay)
         app = build_app(
-            store=store, runner=runner, faults=self.faults, api_key=self._api_key, log=self._log
+            store=store,
+            runner=runner,
+            faults=self.faults,
+            api_key=self._api_key,
+            log=self._log,
+            behaviour=self.behaviour,
         )
         config = uvicorn_config(app)
         server = _Server(config, app)

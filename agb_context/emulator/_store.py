@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from agb_context.emulator import _validation as check
+from agb_context.emulator._behaviour import CloudBehaviour
 from agb_context.emulator._copy import recover
 from agb_context.emulator._records import TaskRecord
 from agb_context.emulator._validation import NotFound
@@ -71,6 +72,8 @@ class Task:
     finish_time: int = 0
     error_message: str = ""
     final_monotonic: float | None = None
+    listed_from: float = 0.0
+    """`time.monotonic` from which ``GetContextInfo`` lists the task (registration lag)."""
 
     @property
     def is_final(self) -> bool:
@@ -190,13 +193,16 @@ class Store:
         """The folder holding a stored context (absent until its first upload)."""
         return self.contexts / check.context_id(context_id)
 
-    def add_task(self, session: Session, mount: Mount, task_type: str) -> Task:
+    def add_task(
+        self, session: Session, mount: Mount, task_type: str, listed_from: float = 0.0
+    ) -> Task:
         """A new ``Pending`` task for ``mount``, added to the session's history."""
         task = Task(
             id=secrets.token_hex(8),
             context_id=mount.context_id,
             path=mount.path,
             task_type=task_type,
+            listed_from=listed_from,
         )
         with self.lock:
             session.tasks.append(task)
@@ -219,14 +225,24 @@ class Store:
         with self.lock:
             return [task.record() for task in session.tasks]
 
-    def latest_tasks(
+    def listed_tasks(
         self,
         session: Session,
         context_id: str | None = None,
         path: str | None = None,
         task_type: str | None = None,
+        *,
+        behaviour: CloudBehaviour | None = None,
     ) -> list[TaskRecord]:
-        """The newest task of each mount that matches the filters, in mount order."""
+        """What ``GetContextInfo`` lists: for each mount matching the filters, in
+        mount order, its newest listed task, after as many earlier ones (oldest
+        first) as ``behaviour.history`` asks for. Tasks still in their
+        registration lag are not listed; ``behaviour.ignore_task_type`` drops
+        the ``task_type`` filter."""
+        shown = behaviour or CloudBehaviour()
+        if shown.ignore_task_type:
+            task_type = None
+        now = time.monotonic()
         with self.lock:
             report: list[TaskRecord] = []
             for mount in session.mounts:
@@ -234,12 +250,14 @@ class Store:
                     continue
                 if path is not None and mount.path != path:
                     continue
-                for task in reversed(session.tasks):
-                    if (task.context_id, task.path) != (mount.context_id, mount.path):
-                        continue
-                    if task_type is None or task.task_type == task_type:
-                        report.append(task.record())
-                        break
+                listed = [
+                    task
+                    for task in session.tasks
+                    if (task.context_id, task.path) == (mount.context_id, mount.path)
+                    and (task_type is None or task.task_type == task_type)
+                    and task.listed_from <= now
+                ]
+                report += [task.record() for task in listed[-(shown.history + 1) :]]
             return report
 
     def unfinished(self) -> Iterator[tuple[Session, Task]]:

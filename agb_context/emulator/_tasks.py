@@ -46,12 +46,23 @@ class TaskRunner:
         self._locks: dict[str, asyncio.Lock] = {}
         self._running: set[asyncio.Task[None]] = set()
 
-    def submit(self, session: Session, mounts: Iterable[Mount], task_type: str) -> list[Task]:
-        """Create one ``Pending`` task per mount and start running them."""
+    def submit(
+        self,
+        session: Session,
+        mounts: Iterable[Mount],
+        task_type: str,
+        registration_lag: float = 0.0,
+    ) -> list[Task]:
+        """Create one ``Pending`` task per mount and start running them.
+
+        The tasks are listed by ``GetContextInfo`` only ``registration_lag``
+        seconds from now.
+        """
         created = []
+        listed_from = time.monotonic() + registration_lag if registration_lag else 0.0
         for mount in mounts:
             plan = self._faults._plan_task()
-            task = self._store.add_task(session, mount, task_type)
+            task = self._store.add_task(session, mount, task_type, listed_from)
             self._spawn(session, task, plan)
             created.append(task)
         return created
