@@ -13,14 +13,14 @@ import json
 import logging
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import httpx
 
-from agb_context._client import LAST_RESPONSE
 from agb_context._config import Settings
 from agb_context._results import ContextInfoResult, ContextSyncResult
+from agb_context._retry import NO_RETRY_EXTENSION
 from agb_context._status_codec import ContextStatusError, decode_context_status
 from agb_context._validation import InfoQuery, SyncRequest
 from agb_context_api import AuthenticatedClient
@@ -53,64 +53,79 @@ def _gate() -> asyncio.Semaphore:
 # What a generated call raises on a body it cannot read (json, from_dict; deep
 # nesting) or a status code outside http.HTTPStatus, besides httpx's own errors.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
-_FAILURES = (httpx.HTTPError, httpx.InvalidURL, *_UNREADABLE)
+_TRANSPORT_FAILURES = (httpx.HTTPError, httpx.InvalidURL)
+
+
+NO_RETRY = {NO_RETRY_EXTENSION: False}
+"""Request extensions that tell the retrying transport to send a request once only."""
 
 
 @attrs.frozen
 class ApiCalls:
-    """The context API calls of one session, as results."""
+    """The context API calls of one session, as results.
+
+    Requests are built and answers parsed by the generated client's code
+    (``_get_kwargs`` / ``_build_response`` of each call module); sending them
+    here keeps the raw `httpx.Response` in hand, so an unreadable answer is
+    still reported with its status and request id, and lets a status poll be
+    sent without transport retries.
+    """
 
     session_id: str
     settings: Settings
 
     def info_blocking(self, client: AuthenticatedClient, query: InfoQuery) -> ContextInfoResult:
         """``GetContextInfo`` on a blocking client."""
-        LAST_RESPONSE.set(None)
+        kwargs = get_context_info._get_kwargs(**self._info_args(query))
         try:
-            response = get_context_info.sync_detailed(client=client, **self._info_args(query))
-        except _FAILURES as exc:
-            message, request_id = self._describe(exc)
-            return ContextInfoResult(success=False, request_id=request_id, error_message=message)
-        return _info_result(response)
+            response = client.get_httpx_client().request(**kwargs)
+        except _TRANSPORT_FAILURES as exc:
+            return ContextInfoResult(success=False, error_message=self._transport_failure(exc))
+        return _info_result(self._read(get_context_info, client, response))
 
-    async def info(self, client: AuthenticatedClient, query: InfoQuery) -> ContextInfoResult:
-        """``GetContextInfo`` on an asyncio client."""
-        LAST_RESPONSE.set(None)
+    async def info(
+        self, client: AuthenticatedClient, query: InfoQuery, *, retry: bool = True
+    ) -> ContextInfoResult:
+        """``GetContextInfo`` on an asyncio client; ``retry=False`` sends it once only."""
+        kwargs = get_context_info._get_kwargs(**self._info_args(query))
         try:
             async with _gate():
-                response = await get_context_info.asyncio_detailed(
-                    client=client, **self._info_args(query)
+                response = await client.get_async_httpx_client().request(
+                    **kwargs, extensions=None if retry else NO_RETRY
                 )
-        except _FAILURES as exc:
-            message, request_id = self._describe(exc)
-            return ContextInfoResult(success=False, request_id=request_id, error_message=message)
-        return _info_result(response)
+        except _TRANSPORT_FAILURES as exc:
+            return ContextInfoResult(success=False, error_message=self._transport_failure(exc))
+        return _info_result(self._read(get_context_info, client, response))
 
     async def start_sync(
         self, client: AuthenticatedClient, request: SyncRequest
     ) -> ContextSyncResult:
         """``SyncContext``: success means the server accepted the sync, not that it is done."""
-        LAST_RESPONSE.set(None)
+        kwargs = sync_context._get_kwargs(
+            body=EmptyBody(),
+            session_id=self.session_id,
+            context_id=_unset(request.context_id),
+            path=_unset(request.path),
+            mode=UNSET if request.mode is None else SyncMode(request.mode),
+        )
         try:
             async with _gate():
-                response = await sync_context.asyncio_detailed(
-                    client=client,
-                    body=EmptyBody(),
-                    session_id=self.session_id,
-                    context_id=_unset(request.context_id),
-                    path=_unset(request.path),
-                    mode=UNSET if request.mode is None else SyncMode(request.mode),
-                )
-        except _FAILURES as exc:
-            message, request_id = self._describe(exc)
+                response = await client.get_async_httpx_client().request(**kwargs)
+        except _TRANSPORT_FAILURES as exc:
             return ContextSyncResult(
                 success=False,
-                request_id=request_id,
-                error_message=f"the sync was not started: {message}",
+                error_message=f"the sync was not started: {self._transport_failure(exc)}",
             )
-        envelope = _envelope(response)
-        request_id = _request_id(envelope, response.headers)
-        failure = _failure(response.status_code, envelope)
+        read = self._read(sync_context, client, response)
+        if isinstance(read, _Unreadable):
+            return ContextSyncResult(
+                success=False,
+                request_id=read.request_id,
+                error_message=f"the sync was not started: {read.message}",
+            )
+        envelope = _envelope(read)
+        request_id = _request_id(envelope, read.headers)
+        failure = _failure(read.status_code, envelope)
         if failure:
             return ContextSyncResult(
                 success=False,
@@ -128,25 +143,43 @@ class ApiCalls:
             "task_type": UNSET if query.task_type is None else SyncMode(query.task_type),
         }
 
-    def _describe(self, exc: Exception) -> tuple[str, str]:
-        """Why a call raised, and the request id of the response if one came."""
+    def _read(
+        self, module: _CallModule, client: AuthenticatedClient, response: httpx.Response
+    ) -> Response[Any] | _Unreadable:
+        """The generated parse of ``response``, or why it could not be read."""
+        try:
+            return module._build_response(client=client, response=response)
+        except _UNREADABLE as exc:
+            detail = "" if isinstance(exc, RecursionError) else f": {exc}"
+            return _Unreadable(
+                message=(
+                    f"the response from {self.settings.base_url} (HTTP {response.status_code}) "
+                    f"was not the documented JSON envelope ({type(exc).__name__}{detail})"
+                ),
+                request_id=response.headers.get("x-request-id", ""),
+            )
+
+    def _transport_failure(self, exc: Exception) -> str:
+        """Why a request got no answer."""
         where = self.settings.base_url
         if isinstance(exc, httpx.TimeoutException):
             seconds = self.settings.timeout
-            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})", ""
+            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})"
         if isinstance(exc, httpx.HTTPError):
-            return f"could not reach {where}: {str(exc) or type(exc).__name__}", ""
-        if isinstance(exc, httpx.InvalidURL):
-            return f"the request could not be built: {exc}", ""
-        response = LAST_RESPONSE.get()
-        if response is None:
-            return f"the response from {where} could not be read ({type(exc).__name__})", ""
-        detail = "" if isinstance(exc, RecursionError) else f": {exc}"
-        return (
-            f"the response from {where} (HTTP {response.status_code}) was not the "
-            f"documented JSON envelope ({type(exc).__name__}{detail})",
-            response.headers.get("x-request-id", ""),
-        )
+            return f"could not reach {where}: {str(exc) or type(exc).__name__}"
+        return f"the request could not be built: {exc}"
+
+
+class _CallModule(Protocol):
+    def _build_response(
+        self, *, client: AuthenticatedClient, response: httpx.Response
+    ) -> Response[Any]: ...
+
+
+@attrs.frozen
+class _Unreadable:
+    message: str
+    request_id: str
 
 
 def _unset(value: str | None) -> str | Unset:
@@ -187,7 +220,11 @@ def _failure(status: int, envelope: Any) -> str:
     return f"{text} ({', '.join(details)})"
 
 
-def _info_result(response: Response[Any]) -> ContextInfoResult:
+def _info_result(response: Response[Any] | _Unreadable) -> ContextInfoResult:
+    if isinstance(response, _Unreadable):
+        return ContextInfoResult(
+            success=False, request_id=response.request_id, error_message=response.message
+        )
     envelope = _envelope(response)
     request_id = _request_id(envelope, response.headers)
     failure = _failure(response.status_code, envelope)

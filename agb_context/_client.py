@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import ssl
-from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -16,18 +15,6 @@ from agb_context_api import AuthenticatedClient
 USER_AGENT = "agb-context-python"
 # Enough connections for hundreds of concurrent syncs sharing one pool.
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-
-LAST_RESPONSE: ContextVar[httpx.Response | None] = ContextVar("LAST_RESPONSE", default=None)
-"""The last response received in this thread or task, kept for calls whose body
-the generated code could not read: its status and ``x-request-id`` still count."""
-
-
-def _remember(response: httpx.Response) -> None:
-    LAST_RESPONSE.set(response)
-
-
-async def _remember_async(response: httpx.Response) -> None:
-    LAST_RESPONSE.set(response)
 
 
 @functools.cache
@@ -63,7 +50,6 @@ def build_client(settings: Settings) -> AuthenticatedClient:
         transport=RetryingTransport(
             settings.retry, httpx.HTTPTransport(verify=_ssl_context(), limits=_LIMITS)
         ),
-        event_hooks={"response": [_remember]},
     )
     return _generated_client(settings).set_httpx_client(http)
 
@@ -75,6 +61,5 @@ def build_async_client(settings: Settings) -> AuthenticatedClient:
         transport=AsyncRetryingTransport(
             settings.retry, httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_LIMITS)
         ),
-        event_hooks={"response": [_remember_async]},
     )
     return _generated_client(settings).set_async_httpx_client(http)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
@@ -13,10 +13,11 @@ from agb_context import _validation as check
 from agb_context._background import background_loop, is_background_thread
 from agb_context._config import resolve_settings
 from agb_context._errors import ConfigurationError
-from agb_context._operation import SyncOperation
-from agb_context._polling import wait_for_sync
+from agb_context._operation import Progress, SyncOperation
+from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._retry import RetryPolicy
+from agb_context._sync_outcome import SyncJudge
 
 if TYPE_CHECKING:
     from agb_context_api import AuthenticatedClient
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("agb_context")
 
 _CLOSE_WAIT = 5.0
+_BASELINE_TRIES = 3
 
 
 @runtime_checkable
@@ -165,6 +167,9 @@ class ContextManager:
         callback: Callable[[bool], object] | None = None,
         max_retries: int = 150,
         retry_interval: int = 1500,
+        *,
+        timeout: float | None = None,
+        polling: PollingPolicy | None = None,
     ) -> SyncOperation:
         """Start a sync and wait for it, in whichever style suits the caller.
 
@@ -177,6 +182,16 @@ class ContextManager:
           sync runs on that loop and ``fn`` is called there.
         * ``cm.sync(...).result(timeout=None)`` from plain code blocks until the end.
 
+        What "done" means: the sync is judged only by the tasks it started.
+        Just before starting it, the SDK reads the tasks listed for the same
+        context, path and direction; tasks listed then (and earlier tasks a
+        server lists beside the new ones) never count. Success means every
+        task the sync started was seen final with ``Success``. A sync of every
+        mount, or one whose task the server never lists, also waits for the
+        policy's grace (by default 2 s and 3 polls after the server accepted
+        it) so that a task listed late is not missed; if no task is listed by
+        then, there was nothing to sync and the result is a success.
+
         Args:
             context_id: The context to sync; give ``path`` too, or neither to
                 sync every context mounted in the session.
@@ -186,22 +201,30 @@ class ContextManager:
             callback: Called with ``True`` or ``False`` once the sync is over.
             max_retries: How many times to poll for the outcome (>= 1).
             retry_interval: Milliseconds between polls (> 0).
+            timeout: Seconds the whole sync may take, polls included; then it
+                reports a timeout (the server's sync goes on).
+            polling: A `PollingPolicy` instead of ``max_retries`` and
+                ``retry_interval`` (e.g. ``PollingPolicy.exponential()``).
 
         Returns:
             A `SyncOperation` handle: awaitable, with ``result(timeout)``,
-            ``done()``, ``cancel()``, ``add_done_callback()`` and ``request_id``
-            (set once the server accepts the sync). Invalid arguments give an
-            operation that is already over, with ``success=False`` and a message
-            naming the argument; no request is sent.
+            ``done()``, ``cancel()``, ``add_done_callback()``, ``request_id``
+            (set once the server accepts the sync) and its progress
+            (``progress``, ``status()``, ``add_progress_callback()``,
+            ``watch()``). Invalid arguments give an operation that is already
+            over, with ``success=False`` and a message naming the argument; no
+            request is sent.
         """
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
         self._check_open()
         try:
-            request = check.sync_request(context_id, path, mode, max_retries, retry_interval)
+            request = check.sync_request(
+                context_id, path, mode, max_retries, retry_interval, timeout, polling
+            )
         except check.InvalidArgument as exc:
             logger.debug("sync not started: %s", exc)
-            operation = SyncOperation.finished(
+            operation = SyncOperation._finished(
                 ContextSyncResult(success=False, error_message=str(exc))
             )
             if callback is not None:
@@ -217,24 +240,76 @@ class ContextManager:
         with self._lock:
             self._operations.add(operation)
         operation.add_done_callback(self._forget)
-        operation.start(self._run_sync(operation, request), loop)
+        operation._start(self._run_sync(operation, request), loop)
         return operation
 
     async def _run_sync(
         self, operation: SyncOperation, request: check.SyncRequest
     ) -> ContextSyncResult:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        policy = request.policy
         client = self._async_client()
-        accepted = await self._calls.start_sync(client, request)
+        query = check.InfoQuery(
+            context_id=request.context_id, path=request.path, task_type=request.direction
+        )
+
+        async def poll() -> ContextInfoResult:
+            return await self._calls.info(client, query, retry=False)
+
+        judge = SyncJudge(
+            context_id=request.context_id,
+            path=request.path,
+            direction=request.direction,
+            policy=policy,
+        )
+        try:
+            async with asyncio.timeout_at(
+                None if policy.deadline is None else started + policy.deadline
+            ):
+                baseline = await _read_baseline(poll, policy)
+                if not baseline.success:
+                    return ContextSyncResult(
+                        success=False,
+                        request_id=baseline.request_id,
+                        error_message=(
+                            "the sync was not started: could not read the tasks listed "
+                            "before it (needed to tell its tasks from earlier ones): "
+                            + baseline.error_message
+                        ),
+                    )
+                judge.set_baseline(baseline.context_status_data)
+                accepted = await self._calls.start_sync(client, request)
+        except TimeoutError:
+            return ContextSyncResult(
+                success=False,
+                error_message=(
+                    f"the {policy.deadline:g}s deadline ran out before the server answered "
+                    "the request to start the sync; it may or may not have started"
+                ),
+            )
         if not accepted.success:
             return accepted
-        operation._set_request_id(accepted.request_id)
-        query = check.InfoQuery(context_id=request.context_id, path=request.path)
-        return await wait_for_sync(
-            lambda: self._calls.info(client, query),
-            request_id=accepted.request_id,
-            max_retries=request.max_retries,
-            retry_interval=request.retry_interval,
+        judge.accepted(accepted.request_id, PollClock(polls=0, elapsed=loop.time() - started))
+        operation._accepted(accepted.request_id)
+
+        def judge_and_report(
+            info: ContextInfoResult, clock: PollClock
+        ) -> ContextSyncResult | None:
+            outcome = judge.judge(info, clock)
+            operation._report(
+                Progress(tasks=judge.tasks, polls=clock.polls, last_error=judge.last_error)
+            )
+            return outcome
+
+        result = await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
+        logger.debug(
+            "sync %s of session %s: %s",
+            result.request_id,
+            self._session_id,
+            "succeeded" if result.success else f"failed: {result.error_message}",
         )
+        return result
 
     def _forget(self, operation: SyncOperation) -> None:
         with self._lock:
@@ -350,6 +425,20 @@ class ContextManager:
                     del self._async_clients[loop]
                 self._loop_guards.pop(loop, None)
             await client.get_async_httpx_client().aclose()
+
+
+async def _read_baseline(
+    poll: Callable[[], Awaitable[ContextInfoResult]], policy: PollingPolicy
+) -> ContextInfoResult:
+    """The tasks listed before a sync starts: up to three tries, ``interval`` apart."""
+    info = await poll()
+    for _ in range(_BASELINE_TRIES - 1):
+        if info.success:
+            break
+        logger.debug("reading the tasks before a sync failed: %s", info.error_message)
+        await asyncio.sleep(policy.interval)
+        info = await poll()
+    return info
 
 
 def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:

@@ -1,4 +1,8 @@
-"""`SyncOperation`: the handle `ContextManager.sync` returns."""
+"""Operation handles: work that finishes later, in every calling style, with progress.
+
+`Operation` is the one handle type; `SyncOperation` (what `ContextManager.sync`
+returns) is its sync-flavoured name.
+"""
 
 from __future__ import annotations
 
@@ -7,50 +11,241 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Generator
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
-from agb_context._results import ContextSyncResult
+import attrs
+
+from agb_context._results import ContextStatusData, ContextSyncResult
 
 logger = logging.getLogger("agb_context")
 
-SyncCoroutine = Coroutine[Any, Any, ContextSyncResult]
+OperationStatus = Literal["starting", "running", "succeeded", "failed", "cancelled"]
+"""Where an operation stands: ``starting`` until the server accepted it."""
 
 
-class SyncOperation:
-    """A sync that finishes later: await it, block on it, or be called back.
+class _Outcome(Protocol):
+    @property
+    def success(self) -> bool: ...
 
-    ``await op`` gives the final `ContextSyncResult`; so does ``op.result(timeout)``
-    from plain code. API failures are results with ``success=False``, never
+
+R = TypeVar("R", bound=_Outcome)
+
+
+@attrs.frozen(kw_only=True)
+class Progress:
+    """What an operation's polling has seen so far (an immutable snapshot)."""
+
+    status: OperationStatus = "starting"
+    """``starting``, ``running``, ``succeeded``, ``failed`` or ``cancelled``."""
+    tasks: tuple[ContextStatusData, ...] = ()
+    """The tasks this operation started, as last reported (a sync's upload or
+    download tasks; empty until the server lists them)."""
+    polls: int = 0
+    """Status polls made so far."""
+    last_error: str = ""
+    """Why the last poll failed; ``""`` when it did not."""
+    elapsed: float = 0.0
+    """Seconds since the operation started."""
+    state: str = ""
+    """For operations on a context (a clear), the context's state as last reported."""
+
+    @property
+    def done(self) -> bool:
+        """Whether the operation is over."""
+        return self.status in ("succeeded", "failed", "cancelled")
+
+
+class Operation(Generic[R]):
+    """Work that finishes later: await it, block on it, be called back, watch it.
+
+    ``await op`` gives the final result; so does ``op.result(timeout)`` from
+    plain code. API failures are results with ``success=False``, never
     exceptions; ``result()`` and ``await`` raise only if the operation was
-    cancelled (`concurrent.futures.CancelledError` / `asyncio.CancelledError`) or
-    ``result(timeout)`` ran out of time (`TimeoutError`; the sync goes on).
+    cancelled (`concurrent.futures.CancelledError` / `asyncio.CancelledError`)
+    or ``result(timeout)`` ran out of time (`TimeoutError`; the work goes on).
+
+    Progress: `progress` is the latest snapshot, `status` where it stands,
+    `add_progress_callback` calls a function after each poll that changed
+    the snapshot, and ``async for p in op.watch()`` yields each change.
 
     Done-callbacks run exactly once, when the operation finishes or is
-    cancelled, on the thread that finishes it: the event loop the sync runs
-    on (the caller's loop when ``sync()`` was called inside one, otherwise the
-    SDK's background thread ``agb-context-loop``), or the thread that calls
-    `cancel`. A callback added after the end runs at once on the adding
-    thread. Keep callbacks short: a slow one delays other syncs on that loop.
-    A callback that raises is logged on the ``agb_context`` logger.
+    cancelled, on the thread that finishes it: the event loop it runs on
+    (the caller's loop when it was started inside one, otherwise the SDK's
+    background thread ``agb-context-loop``), or the thread that calls
+    `cancel`. Progress callbacks run on the loop, never after a
+    done-callback. A callback added after the end runs at once on the adding
+    thread. Keep callbacks short: a slow one delays other operations on that
+    loop. A callback that raises is logged on the ``agb_context`` logger and
+    changes nothing.
     """
 
     def __init__(self) -> None:
-        self._future: concurrent.futures.Future[ContextSyncResult] = concurrent.futures.Future()
+        self._future: concurrent.futures.Future[R] = concurrent.futures.Future()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[ContextSyncResult] | None = None
+        self._task: asyncio.Task[R] | None = None
         self._request_id: str | None = None
         self._lock = threading.Lock()
+        # Held while callbacks of either kind run, so a progress callback never
+        # runs after (or beside) a done-callback.
+        self._callbacks_lock = threading.RLock()
+        self._progress = Progress()
+        self._progress_callbacks: list[Callable[[Progress], object]] = []
+        self._watchers: list[Callable[[Progress | None], None]] = []
+        self._started = time.monotonic()
         self._future.add_done_callback(self._stop_task_if_cancelled)
+        self._future.add_done_callback(self._end_watchers)
+
+    # -- outcome ---------------------------------------------------------------
+
+    @property
+    def request_id(self) -> str | None:
+        """The id of the request the server accepted the work with; None until then."""
+        return self._request_id
+
+    def done(self) -> bool:
+        """Whether the operation is over (finished, failed or cancelled)."""
+        return self._future.done()
+
+    def running(self) -> bool:
+        """Whether the operation is still going on."""
+        return not self._future.done()
+
+    def cancelled(self) -> bool:
+        """Whether the operation was cancelled."""
+        return self._future.cancelled()
+
+    def cancel(self) -> bool:
+        """Stop waiting; returns False if the operation was already over.
+
+        Polling stops and done-callbacks are called (a ``callback`` given when
+        starting receives ``False``). Work the server accepted is not undone:
+        cancelling only stops watching it.
+        """
+        return self._future.cancel()
+
+    def result(self, timeout: float | None = None) -> R:
+        """Block until the operation is over and return its result.
+
+        Raises `TimeoutError` if it is not over within ``timeout`` seconds
+        (the work goes on), `concurrent.futures.CancelledError` if it was
+        cancelled, and `RuntimeError` when called on the event loop that runs
+        it (it would wait forever): use ``await`` there.
+        """
+        if not self._future.done() and self._on_own_loop():
+            raise RuntimeError(
+                "result() would block the event loop this operation runs on: use `await`"
+            )
+        try:
+            return self._future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"the operation is still running after {timeout}s") from None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the operation is over or ``timeout`` seconds pass; True if it is over."""
+        try:
+            self.result(timeout)
+        except TimeoutError:
+            return False
+        except concurrent.futures.CancelledError:
+            pass
+        return True
+
+    def succeeded(self) -> bool:
+        """True only if the operation is over and its result is a success."""
+        if not self._future.done() or self._future.cancelled():
+            return False
+        if self._future.exception() is not None:
+            return False
+        return self._future.result().success
+
+    def add_done_callback(self, fn: Callable[[Self], object]) -> None:
+        """Call ``fn(operation)`` once the operation is over (the class docs name the thread)."""
+
+        def call(_: concurrent.futures.Future[R]) -> None:
+            with self._callbacks_lock:
+                try:
+                    fn(self)
+                except Exception:
+                    logger.exception("a done-callback (%r) raised", fn)
+
+        self._future.add_done_callback(call)
+
+    def __await__(self) -> Generator[Any, None, R]:
+        return asyncio.wrap_future(self._future).__await__()
+
+    # -- progress --------------------------------------------------------------
+
+    @property
+    def progress(self) -> Progress:
+        """The latest snapshot of what polling has seen (see `Progress`)."""
+        with self._lock:
+            progress = self._progress
+        return attrs.evolve(progress, status=self.status())
+
+    def status(self) -> OperationStatus:
+        """``starting`` (not yet accepted by the server), ``running``, ``succeeded``,
+        ``failed`` or ``cancelled``."""
+        if self._future.cancelled():
+            return "cancelled"
+        if self._future.done():
+            return "succeeded" if self.succeeded() else "failed"
+        return "starting" if self._request_id is None else "running"
+
+    def add_progress_callback(self, fn: Callable[[Progress], object]) -> None:
+        """Call ``fn(progress)`` after each poll that changed the snapshot.
+
+        It runs on the loop the operation runs on, never after a done-callback;
+        nothing is called once the operation is over. A callback that raises
+        is logged and changes nothing.
+        """
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+        with self._lock:
+            self._progress_callbacks.append(fn)
+
+    async def watch(self) -> AsyncIterator[Progress]:
+        """Yield the current snapshot, then each change, ending with the final one.
+
+        For async code: ``async for progress in operation.watch(): ...``. It
+        ends when the operation is over (succeeded, failed or cancelled) and
+        sends no request of its own.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Progress | None] = asyncio.Queue()
+
+        def push(item: Progress | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the watcher's loop has closed
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        with self._lock:
+            self._watchers.append(push)
+            first = self._progress
+        try:
+            if self._future.done():
+                yield self.progress
+                return
+            yield attrs.evolve(first, status=self.status())
+            while True:
+                item = await queue.get()
+                if item is None:
+                    yield self.progress
+                    return
+                yield item
+        finally:
+            with self._lock, contextlib.suppress(ValueError):
+                self._watchers.remove(push)
+
+    # -- for the code that runs the operation ----------------------------------
 
     @classmethod
-    def finished(cls, result: ContextSyncResult) -> SyncOperation:
-        """An operation that is already over (e.g. its arguments were invalid)."""
+    def _finished(cls, result: R) -> Self:
         operation = cls()
         operation._future.set_result(result)
         return operation
 
-    def start(self, coroutine: SyncCoroutine, loop: asyncio.AbstractEventLoop) -> None:
+    def _start(self, coroutine: Coroutine[Any, Any, R], loop: asyncio.AbstractEventLoop) -> None:
         """Run ``coroutine`` as this operation on ``loop`` (running here, or on another thread)."""
         self._loop = loop
         try:
@@ -62,92 +257,31 @@ class SyncOperation:
         else:
             loop.call_soon_threadsafe(self._create_task, coroutine)
 
-    @property
-    def request_id(self) -> str | None:
-        """The id of the accepted ``SyncContext`` request; None until the server accepts it."""
-        return self._request_id
-
-    def done(self) -> bool:
-        """Whether the sync is over (finished, failed or cancelled)."""
-        return self._future.done()
-
-    def running(self) -> bool:
-        """Whether the sync is still going on."""
-        return not self._future.done()
-
-    def cancelled(self) -> bool:
-        """Whether the operation was cancelled."""
-        return self._future.cancelled()
-
-    def cancel(self) -> bool:
-        """Stop waiting for the sync; returns False if it was already over.
-
-        Polling stops and callbacks are called (a ``callback`` given to
-        ``sync()`` receives ``False``). The sync the server accepted is not
-        undone: cancelling only stops watching it.
-        """
-        return self._future.cancel()
-
-    def result(self, timeout: float | None = None) -> ContextSyncResult:
-        """Block until the sync is over and return its result.
-
-        Raises `TimeoutError` if it is not over within ``timeout`` seconds (the
-        sync goes on), `concurrent.futures.CancelledError` if it was cancelled,
-        and `RuntimeError` when called on the event loop that runs the sync
-        (it would wait forever): use ``await`` there.
-        """
-        if not self._future.done() and self._on_own_loop():
-            raise RuntimeError(
-                "result() would block the event loop this sync runs on: use `await operation`"
-            )
-        try:
-            return self._future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"the sync is still running after {timeout}s") from None
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the sync is over or ``timeout`` seconds pass; True if it is over."""
-        try:
-            self.result(timeout)
-        except TimeoutError:
-            return False
-        except concurrent.futures.CancelledError:
-            pass
-        return True
-
-    def add_done_callback(self, fn: Callable[[SyncOperation], object]) -> None:
-        """Call ``fn(operation)`` once the operation is over (the class docs name the thread)."""
-
-        def call(_: concurrent.futures.Future[ContextSyncResult]) -> None:
-            try:
-                fn(self)
-            except Exception:
-                logger.exception("a sync done-callback (%r) raised", fn)
-
-        self._future.add_done_callback(call)
-
-    def succeeded(self) -> bool:
-        """True only if the operation is over and its result is a success."""
-        if not self._future.done() or self._future.cancelled():
-            return False
-        if self._future.exception() is not None:
-            return False
-        return self._future.result().success
-
-    def __await__(self) -> Generator[Any, None, ContextSyncResult]:
-        return asyncio.wrap_future(self._future).__await__()
-
-    def __repr__(self) -> str:
-        if self._future.cancelled():
-            state = "cancelled"
-        elif self._future.done():
-            state = "succeeded" if self.succeeded() else "failed"
-        else:
-            state = "running"
-        return f"<SyncOperation {state} request_id={self._request_id!r}>"
-
-    def _set_request_id(self, request_id: str) -> None:
+    def _accepted(self, request_id: str) -> None:
         self._request_id = request_id
+        self._report(self._progress)
+
+    def _report(self, progress: Progress) -> None:
+        """Record a new snapshot; tell callbacks and watchers if it changed (on the loop)."""
+        snapshot = attrs.evolve(
+            progress, status=self.status(), elapsed=time.monotonic() - self._started
+        )
+        with self._lock:
+            previous, self._progress = self._progress, snapshot
+            callbacks = list(self._progress_callbacks)
+            watchers = list(self._watchers)
+        if _same_news(previous, snapshot):
+            return
+        for push in watchers:
+            push(snapshot)
+        with self._callbacks_lock:
+            for fn in callbacks:
+                if self._future.done():
+                    return
+                try:
+                    fn(snapshot)
+                except Exception:
+                    logger.exception("a progress callback (%r) raised", fn)
 
     def _on_own_loop(self) -> bool:
         try:
@@ -155,7 +289,7 @@ class SyncOperation:
         except RuntimeError:
             return False
 
-    def _create_task(self, coroutine: SyncCoroutine) -> None:
+    def _create_task(self, coroutine: Coroutine[Any, Any, R]) -> None:
         with self._lock:
             if self._future.done():
                 coroutine.close()
@@ -164,13 +298,13 @@ class SyncOperation:
             self._task = self._loop.create_task(coroutine)
         self._task.add_done_callback(self._settle)
 
-    def _settle(self, task: asyncio.Task[ContextSyncResult]) -> None:
+    def _settle(self, task: asyncio.Task[R]) -> None:
         if task.cancelled():
             self._future.cancel()
             return
         error = task.exception()
         if error is not None:
-            logger.error("sync operation failed unexpectedly", exc_info=error)
+            logger.error("operation failed unexpectedly", exc_info=error)
         try:
             if error is not None:
                 self._future.set_exception(error)
@@ -179,9 +313,7 @@ class SyncOperation:
         except concurrent.futures.InvalidStateError:
             pass  # cancelled from another thread in the meantime
 
-    def _stop_task_if_cancelled(
-        self, future: concurrent.futures.Future[ContextSyncResult]
-    ) -> None:
+    def _stop_task_if_cancelled(self, future: concurrent.futures.Future[R]) -> None:
         if not future.cancelled():
             return
         with self._lock:
@@ -193,3 +325,32 @@ class SyncOperation:
             return
         with contextlib.suppress(RuntimeError):  # a closed loop's tasks are gone with it
             loop.call_soon_threadsafe(task.cancel)
+
+    def _end_watchers(self, _: concurrent.futures.Future[R]) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for push in watchers:
+            push(None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
+
+
+def _same_news(before: Progress, after: Progress) -> bool:
+    """Whether two snapshots tell the same (poll counts and times aside)."""
+    return (before.status, before.tasks, before.last_error, before.state) == (
+        after.status,
+        after.tasks,
+        after.last_error,
+        after.state,
+    )
+
+
+class SyncOperation(Operation[ContextSyncResult]):
+    """A sync that finishes later (what `ContextManager.sync` returns).
+
+    ``await op`` or ``op.result(timeout)`` gives the final `ContextSyncResult`;
+    `progress`, `status`, `add_progress_callback` and `watch` show the tasks
+    the sync started while it runs. See `Operation` for the threads callbacks
+    run on.
+    """

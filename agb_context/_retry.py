@@ -19,6 +19,8 @@ import httpx
 
 logger = logging.getLogger("agb_context")
 
+NO_RETRY_EXTENSION = "agb_context.retry"
+"""A request whose extensions map this to False is sent once, never retried."""
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Errors raised before any byte of the request left this machine.
@@ -51,7 +53,11 @@ class RetryPolicy:
         self, request: httpx.Request, attempt: int, error: Exception
     ) -> float | None:
         """Seconds to wait before retrying after a transport error, or None to give up."""
-        if attempt >= self.max_retries or not isinstance(error, httpx.TransportError):
+        if (
+            attempt >= self.max_retries
+            or not isinstance(error, httpx.TransportError)
+            or request.extensions.get(NO_RETRY_EXTENSION) is False
+        ):
             return None
         if request.method not in _SAFE_METHODS and not isinstance(error, _NOT_SENT_ERRORS):
             return None
@@ -65,6 +71,7 @@ class RetryPolicy:
             attempt >= self.max_retries
             or request.method not in _SAFE_METHODS
             or response.status_code not in RETRY_STATUSES
+            or request.extensions.get(NO_RETRY_EXTENSION) is False
         ):
             return None
         retry_after = parse_retry_after(response.headers.get("retry-after"))

@@ -6,6 +6,8 @@ import math
 
 import attrs
 
+from agb_context._polling import DEFAULT_INTERVAL, DEFAULT_MAX_POLLS, PollingPolicy
+
 SYNC_MODES = ("upload", "download")
 MAX_TEXT_LENGTH = 4096
 """The longest id or path accepted: query strings must stay far below URL limits."""
@@ -22,9 +24,12 @@ class SyncRequest:
     context_id: str | None
     path: str | None
     mode: str | None
-    max_retries: int
-    retry_interval: float
-    """Milliseconds between polls."""
+    policy: PollingPolicy
+
+    @property
+    def direction(self) -> str:
+        """The task type this sync's tasks have (``upload`` when no mode was given)."""
+        return self.mode or "upload"
 
 
 @attrs.frozen(kw_only=True)
@@ -87,25 +92,49 @@ def context_scope(context_id: object, path: object) -> tuple[str | None, str | N
 
 
 def sync_request(
-    context_id: object, path: object, mode: object, max_retries: object, retry_interval: object
+    context_id: object,
+    path: object,
+    mode: object,
+    max_retries: object,
+    retry_interval: object,
+    timeout: object = None,
+    polling: object = None,
 ) -> SyncRequest:
     """Check every argument of ``sync`` (the callback aside)."""
     cid, mount = context_scope(context_id, path)
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 1:
-        raise InvalidArgument(f"max_retries must be an int >= 1, not {max_retries!r}")
-    if (
-        isinstance(retry_interval, bool)
-        or not isinstance(retry_interval, int | float)
-        or not math.isfinite(retry_interval)
-        or retry_interval <= 0
-    ):
-        raise InvalidArgument(
-            f"retry_interval must be a positive number of milliseconds, not {retry_interval!r}"
-        )
-    return SyncRequest(
-        context_id=cid,
-        path=mount,
-        mode=sync_mode("mode", mode),
-        max_retries=max_retries,
-        retry_interval=float(retry_interval),
-    )
+    if polling is not None:
+        if not isinstance(polling, PollingPolicy):
+            raise InvalidArgument(
+                f"polling must be a PollingPolicy or None, not {type(polling).__name__}"
+            )
+        if (max_retries, retry_interval) != (DEFAULT_MAX_POLLS, DEFAULT_INTERVAL * 1000):
+            raise InvalidArgument(
+                "give either polling= or max_retries/retry_interval, not both "
+                "(a PollingPolicy has max_polls and interval)"
+            )
+        policy = polling
+    else:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 1:
+            raise InvalidArgument(f"max_retries must be an int >= 1, not {max_retries!r}")
+        if (
+            isinstance(retry_interval, bool)
+            or not isinstance(retry_interval, int | float)
+            or not math.isfinite(retry_interval)
+            or retry_interval <= 0
+        ):
+            raise InvalidArgument(
+                f"retry_interval must be a positive number of milliseconds, not {retry_interval!r}"
+            )
+        policy = PollingPolicy.fixed(max_retries, retry_interval / 1000)
+    if timeout is not None:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise InvalidArgument(
+                f"timeout must be a positive number of seconds or None, not {timeout!r}"
+            )
+        policy = attrs.evolve(policy, deadline=float(timeout))
+    return SyncRequest(context_id=cid, path=mount, mode=sync_mode("mode", mode), policy=policy)

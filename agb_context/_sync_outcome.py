@@ -1,0 +1,177 @@
+"""What "done" means for a sync: judged only by the tasks that sync started.
+
+``GetContextInfo`` has no task ids, and a cloud may list a new task late, list
+a mount's earlier tasks beside it, or ignore the ``taskType`` filter. So the
+sync reads the tasks listed just before it starts (the *baseline*), and then
+counts as its own only the tasks of its direction and scope that were not
+listed then: a task final at the baseline is recognised by all its fields,
+one still running then by its start time.
+
+- A sync is a success only once every task it started was seen final with
+  ``Success``.
+- It fails once every task it started is final and one of them ``Failed``.
+- A sync of one mount whose task never shows up, or a sync of every mount,
+  also waits for the policy's grace after the server accepted it (so a task
+  listed late is not missed); a sync for which no task was ever listed is then
+  a success with nothing synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agb_context._polling import PollClock, PollingPolicy
+from agb_context._results import ContextInfoResult, ContextStatusData, ContextSyncResult
+
+_Mount = tuple[str, str]
+
+
+def _mount(task: ContextStatusData) -> _Mount:
+    return task.context_id, task.path
+
+
+class SyncJudge:
+    """Decides, poll after poll, whether one sync is over and how it went."""
+
+    def __init__(
+        self,
+        *,
+        context_id: str | None,
+        path: str | None,
+        direction: str,
+        policy: PollingPolicy,
+    ) -> None:
+        self._context_id = context_id
+        self._path = path
+        self._direction = direction
+        self._policy = policy
+        self._old_final: set[ContextStatusData] = set()
+        self._old_running: set[tuple[str, str, int]] = set()
+        self._seen: dict[_Mount, list[ContextStatusData]] = {}
+        self._accepted_at: PollClock | None = None
+        self.request_id = ""
+        self.last_error = ""
+        self.polls_since_accepted = 0
+
+    # -- before SyncContext ------------------------------------------------------
+
+    def set_baseline(self, tasks: Iterable[ContextStatusData]) -> None:
+        """The tasks listed just before the sync was started."""
+        for task in self._mine(tasks):
+            if task.is_final:
+                self._old_final.add(task)
+            elif task.start_time:
+                self._old_running.add((*_mount(task), task.start_time))
+
+    def accepted(self, request_id: str, clock: PollClock) -> None:
+        """The server accepted the sync at ``clock``."""
+        self.request_id = request_id
+        self._accepted_at = clock
+
+    # -- while polling -----------------------------------------------------------
+
+    @property
+    def tasks(self) -> tuple[ContextStatusData, ...]:
+        """The tasks this sync started, as last reported (mount order of first sighting)."""
+        return tuple(task for listed in self._seen.values() for task in listed)
+
+    def judge(self, info: ContextInfoResult, clock: PollClock) -> ContextSyncResult | None:
+        """The sync's result once it is over, or None to poll again."""
+        self.polls_since_accepted += 1
+        if not info.success:
+            self.last_error = info.error_message
+            return None
+        self.last_error = ""
+        new: dict[_Mount, list[ContextStatusData]] = {}
+        for task in self._mine(info.context_status_data):
+            if self._is_old(task):
+                continue
+            new.setdefault(_mount(task), []).append(task)
+        self._seen.update(new)
+        tasks = self.tasks
+        if any(not task.is_final for task in tasks):
+            return None
+        if not self._waited_long_enough(clock):
+            return None
+        failed = [task for task in tasks if task.status != "Success"]
+        if failed:
+            return ContextSyncResult(
+                success=False,
+                request_id=self.request_id,
+                error_message="sync failed: " + "; ".join(map(_describe_failure, failed)),
+                context_status_data=tasks,
+            )
+        return ContextSyncResult(
+            success=True, request_id=self.request_id, context_status_data=tasks
+        )
+
+    def give_up(self, clock: PollClock) -> ContextSyncResult:
+        """The result when the polls or the deadline ran out."""
+        tasks = self.tasks
+        waited = clock.elapsed
+        if self.polls_since_accepted and self.last_error and not tasks:
+            message = (
+                f"could not learn how the sync went: the status polls failed over "
+                f"{waited:.1f}s; last error: {self.last_error}"
+            )
+        elif any(not task.is_final for task in tasks):
+            running = ", ".join(
+                f"{t.context_id} at {t.path} ({t.status or 'no status'})"
+                for t in tasks
+                if not t.is_final
+            )
+            message = (
+                f"timed out after {waited:.1f}s ({clock.polls} polls): the sync is still "
+                f"running on the server ({running})"
+            )
+        elif tasks:
+            message = (
+                f"timed out after {waited:.1f}s ({clock.polls} polls) while waiting "
+                "for late-listed tasks of the sync"
+            )
+        else:
+            message = (
+                f"timed out after {waited:.1f}s ({clock.polls} polls): the server has "
+                "not listed the sync's task yet, so its outcome is unknown"
+            )
+        if self.last_error and (tasks or not self.polls_since_accepted):
+            message += f"; the last poll failed: {self.last_error}"
+        return ContextSyncResult(
+            success=False,
+            request_id=self.request_id,
+            error_message=message,
+            context_status_data=tasks,
+        )
+
+    # -- internals ---------------------------------------------------------------
+
+    def _mine(self, tasks: Iterable[ContextStatusData]) -> Iterable[ContextStatusData]:
+        """Tasks of this sync's direction and scope (whatever filters the server applied)."""
+        for task in tasks:
+            if task.task_type != self._direction:
+                continue
+            if self._context_id is not None and task.context_id != self._context_id:
+                continue
+            if self._path is not None and task.path != self._path:
+                continue
+            yield task
+
+    def _is_old(self, task: ContextStatusData) -> bool:
+        if task in self._old_final:
+            return True
+        return bool(task.start_time) and (*_mount(task), task.start_time) in self._old_running
+
+    def _waited_long_enough(self, clock: PollClock) -> bool:
+        """A sync of one mount whose task was seen needs no grace; others do."""
+        if self._context_id is not None and self._seen:
+            return True
+        assert self._accepted_at is not None
+        waited = clock.elapsed - self._accepted_at.elapsed
+        return (
+            waited >= self._policy.grace and self.polls_since_accepted >= self._policy.grace_polls
+        )
+
+
+def _describe_failure(task: ContextStatusData) -> str:
+    where = f"{task.context_id or '?'} at {task.path or '?'} ({task.task_type})"
+    return f"{where}: {task.error_message or 'no error message'}"
