@@ -1,9 +1,17 @@
 """When to send a request again: one policy, applied by an httpx transport.
 
-``GetContextInfo`` (a read) is retried on connection errors, 429 and
-502/503/504, with exponential backoff and jitter, honouring ``Retry-After``.
-``SyncContext`` (a POST) is retried only when the request cannot have reached
-the server (the connection was never made).
+Reads (``GET``, ``HEAD``, ``OPTIONS``: ``GetContextInfo``) are retried on
+connection errors and timeouts, and on HTTP 408, 429, 500, 502, 503 and 504,
+with exponential backoff and jitter, honouring ``Retry-After``.
+
+Anything else (the ``SyncContext`` POST) is retried only when the server
+cannot have processed it: the request never left this machine (the
+connection, or the proxy tunnel, was never made), or the server answered
+429 or 503 with a ``Retry-After`` header, saying it turned the request away.
+
+Never retried: a TLS certificate that could not be verified (it will not
+verify the second time either), and a request sent with the extension
+``{"agb_context.retry": False}`` (status polls, which have their own schedule).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import asyncio
 import email.utils
 import logging
 import random
+import ssl
 import time
 
 import attrs
@@ -19,12 +28,15 @@ import httpx
 
 logger = logging.getLogger("agb_context")
 
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses after which a read is sent again."""
+REFUSED_STATUSES = frozenset({429, 503})
+"""Statuses that, with ``Retry-After``, mean the server did not process the request."""
 NO_RETRY_EXTENSION = "agb_context.retry"
-"""A request whose extensions map this to False is sent once, never retried."""
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+"""Request extension: ``False`` means never retry this request."""
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Errors raised before any byte of the request left this machine.
-_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Errors raised before any byte of the request reached the server.
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
 @attrs.frozen(kw_only=True)
@@ -55,8 +67,9 @@ class RetryPolicy:
         """Seconds to wait before retrying after a transport error, or None to give up."""
         if (
             attempt >= self.max_retries
+            or not _may_retry(request)
             or not isinstance(error, httpx.TransportError)
-            or request.extensions.get(NO_RETRY_EXTENSION) is False
+            or is_certificate_error(error)
         ):
             return None
         if request.method not in _SAFE_METHODS and not isinstance(error, _NOT_SENT_ERRORS):
@@ -67,17 +80,33 @@ class RetryPolicy:
         self, request: httpx.Request, attempt: int, response: httpx.Response
     ) -> float | None:
         """Seconds to wait before retrying after a response, or None to keep it."""
-        if (
-            attempt >= self.max_retries
-            or request.method not in _SAFE_METHODS
-            or response.status_code not in RETRY_STATUSES
-            or request.extensions.get(NO_RETRY_EXTENSION) is False
-        ):
+        status = response.status_code
+        if attempt >= self.max_retries or not _may_retry(request) or status not in RETRY_STATUSES:
             return None
         retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if request.method not in _SAFE_METHODS and (
+            retry_after is None or status not in REFUSED_STATUSES
+        ):
+            return None
         if retry_after is None:
             return self.backoff(attempt)
         return retry_after if retry_after <= self.max_retry_after else None
+
+
+def _may_retry(request: httpx.Request) -> bool:
+    return request.extensions.get(NO_RETRY_EXTENSION, True) is not False
+
+
+def is_certificate_error(error: BaseException) -> bool:
+    """Whether ``error`` comes from a TLS certificate that could not be verified."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def parse_retry_after(value: str | None) -> float | None:

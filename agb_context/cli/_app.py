@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import math
 import os
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from agb_context import ConfigurationError, __version__
+from agb_context._validation import InvalidArgument, optional_text
 
 PROG = "agb-context"
 ENV_API_KEY = "AGB_API_KEY"
@@ -61,7 +63,12 @@ def _non_negative_seconds(text: str) -> float:
 
 
 def _non_blank(text: str) -> str:
-    if not text.strip() or "\x00" in text:
+    """An id or path as the SDK accepts it, checked here so the message names the flag."""
+    try:
+        value = optional_text("the value", text)
+    except InvalidArgument as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value is None:
         raise argparse.ArgumentTypeError("must not be blank")
     return text
 
@@ -103,6 +110,7 @@ def _connection_options() -> _Parser:
     group.add_argument(
         "--endpoint",
         metavar="URL",
+        type=_non_blank,
         help="host name or URL of the API (default: $AGB_ENDPOINT, else sdk-api.agb.cloud); "
         "https:// is added when no scheme is given",
     )
@@ -260,17 +268,7 @@ EMULATOR_HELP = "serve the context API locally (for tests and the demo)"
 
 def _add_emulator(commands: argparse._SubParsersAction[_Parser]) -> None:
     """Mount the emulator's own command line as ``agb-context emulator``."""
-    try:
-        emulator_cli = importlib.import_module("agb_context.emulator._cli")
-    except ImportError as exc:
-        reason = str(exc)
-        parser = commands.add_parser("emulator", help=EMULATOR_HELP)
-
-        def unavailable(_: argparse.Namespace) -> int:
-            raise CommandFailed(reason, code=2)
-
-        parser.set_defaults(handler=unavailable)
-        return
+    emulator_cli = importlib.import_module("agb_context.emulator._cli")
     parser = commands.add_parser(
         "emulator",
         help=EMULATOR_HELP,
@@ -283,6 +281,38 @@ def _add_emulator(commands: argparse._SubParsersAction[_Parser]) -> None:
     emulator_cli.add_arguments(parser)
     run: Handler = emulator_cli.run
     parser.set_defaults(handler=run)
+
+
+EXTRAS = {"rich": "cli", "starlette": "emulator", "uvicorn": "emulator"}
+"""The optional libraries, and the extra of ``agb-context`` that brings each."""
+
+REQUIRES = {
+    "info": ("rich",),
+    "sync": ("rich",),
+    "demo": ("rich", "starlette", "uvicorn"),
+    "emulator": ("starlette", "uvicorn"),
+}
+"""The optional libraries each command needs."""
+
+
+def _is_installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder refused it, or a half-imported module
+        return False
+
+
+def missing_extra(command: str | None) -> str | None:
+    """The one-line complaint when ``command`` needs a library that is not installed."""
+    missing = [module for module in REQUIRES.get(command or "", ()) if not _is_installed(module)]
+    if not missing:
+        return None
+    # The cli extra brings the emulator's libraries too: name it when rich is among the missing.
+    extra = "cli" if "rich" in missing else EXTRAS[missing[0]]
+    return (
+        f"this command needs {' and '.join(missing)}, which the {extra} extra installs: "
+        f"pip install 'agb-context[{extra}]'"
+    )
 
 
 def _enable_logging() -> None:
@@ -311,8 +341,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, turn expected failures into one line and a code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     command = next((arg for arg in arguments if not arg.startswith("-")), None)
-    parser = build_parser(with_emulator=command == "emulator")
     secret = os.environ.get(ENV_API_KEY)
+    complaint = missing_extra(command)
+    if complaint is not None:
+        error_line(f"{PROG} {command}", complaint, secret)
+        return 2
+    parser = build_parser(with_emulator=command == "emulator")
     try:
         args = parser.parse_args(arguments)
     except UsageError as exc:

@@ -15,6 +15,7 @@ from rich.live import Live
 
 from agb_context import ContextManager, ContextStatusData, ContextSyncResult, SyncOperation
 from agb_context.cli._app import CommandFailed, UsageError
+from agb_context.cli._connection import open_manager
 from agb_context.cli._views import SyncProgress, result_json, tasks_table
 
 DEFAULT_MAX_POLLS = 150
@@ -31,17 +32,6 @@ def print_json(document: dict[str, Any]) -> None:
     json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     sys.stdout.flush()
-
-
-def open_manager(args: argparse.Namespace) -> ContextManager:
-    """A `ContextManager` from the connection options (flags first, then ``AGB_*``)."""
-    return ContextManager(
-        args.session,
-        api_key=args.api_key,
-        endpoint=args.endpoint,
-        timeout=args.request_timeout,
-        allow_insecure_http=args.allow_insecure_http,
-    )
 
 
 def info_command(args: argparse.Namespace) -> int:

@@ -8,41 +8,23 @@ from agb_context._results import ContextStatusData
 
 
 @attrs.frozen(kw_only=True)
-class TaskRecord:
-    """A snapshot of one sync task, with the values `GetContextInfo` reports for it."""
+class TaskRecord(ContextStatusData):
+    """A snapshot of one sync task: the values `GetContextInfo` reports for it, and when
+    it became final.
 
-    context_id: str
-    path: str
-    """The mount path in the session, e.g. ``/home/data``."""
-    task_type: str
-    """``upload`` or ``download``."""
-    status: str
-    """``Pending``, ``Running``, ``Success`` or ``Failed``."""
-    start_time: int
-    """Milliseconds since the Unix epoch when the task started running; 0 before."""
-    finish_time: int
-    """Milliseconds since the Unix epoch when the task became final; 0 before."""
-    error_message: str
-    """Why the task failed; ``""`` otherwise."""
-    final_monotonic: float | None
+    It is the emulator's one record of a task's state; its store replaces it
+    whole on each change. ``start_time`` and ``finish_time`` are 0 until the
+    task starts and ends; ``error_message`` says why a ``Failed`` task failed.
+    """
+
+    final_monotonic: float | None = None
     """`time.monotonic` when the task became final in this process; None while it is not
     final, and for tasks that finished before the emulator was last restarted."""
-
-    @property
-    def is_final(self) -> bool:
-        """Whether the task has finished (``Success`` or ``Failed``)."""
-        return self.status in ("Success", "Failed")
 
     def to_status_data(self) -> ContextStatusData:
         """The task as the SDK's `ContextStatusData` (what ``info()`` should report)."""
         return ContextStatusData(
-            context_id=self.context_id,
-            path=self.path,
-            status=self.status,
-            task_type=self.task_type,
-            start_time=self.start_time,
-            finish_time=self.finish_time,
-            error_message=self.error_message,
+            **{field.name: getattr(self, field.name) for field in attrs.fields(ContextStatusData)}
         )
 
 

@@ -18,10 +18,12 @@ from typing import Self
 import uvicorn
 from starlette.types import ASGIApp
 
-from agb_context.emulator._app import Gateway, RequestLog, build_app
+from agb_context.emulator._app import build_app
 from agb_context.emulator._behaviour import Behaviour
 from agb_context.emulator._faults import Faults
+from agb_context.emulator._gateway import Gateway
 from agb_context.emulator._records import RecordedRequest, TaskRecord
+from agb_context.emulator._request_log import RequestLog
 from agb_context.emulator._store import Store
 from agb_context.emulator._tasks import TaskRunner
 

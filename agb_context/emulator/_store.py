@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from agb_context._status_codec import task_to_wire
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import CloudBehaviour
 from agb_context.emulator._copy import recover
@@ -61,35 +62,22 @@ class Mount:
 
 @attrs.define(kw_only=True, eq=False)
 class Task:
-    """One sync task (mutable; change it through `Store.update_task`)."""
+    """One sync task: its id, and its current state (change it through `Store.update_task`)."""
 
     id: str
-    context_id: str
-    path: str
-    task_type: str
-    status: str = "Pending"
-    start_time: int = 0
-    finish_time: int = 0
-    error_message: str = ""
-    final_monotonic: float | None = None
+    state: TaskRecord
     listed_from: float = 0.0
     """`time.monotonic` from which ``GetContextInfo`` lists the task (registration lag)."""
 
     @property
     def is_final(self) -> bool:
-        return self.status in FINAL
+        return self.state.is_final
 
-    def record(self) -> TaskRecord:
-        return TaskRecord(
-            context_id=self.context_id,
-            path=self.path,
-            task_type=self.task_type,
-            status=self.status,
-            start_time=self.start_time,
-            finish_time=self.finish_time,
-            error_message=self.error_message,
-            final_monotonic=self.final_monotonic,
-        )
+    @property
+    def label(self) -> str:
+        """E.g. ``upload of context ctx-a at /home/data``, for messages."""
+        state = self.state
+        return f"{state.task_type} of context {state.context_id} at {state.path}"
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -199,9 +187,9 @@ class Store:
         """A new ``Pending`` task for ``mount``, added to the session's history."""
         task = Task(
             id=secrets.token_hex(8),
-            context_id=mount.context_id,
-            path=mount.path,
-            task_type=task_type,
+            state=TaskRecord(
+                context_id=mount.context_id, path=mount.path, task_type=task_type, status="Pending"
+            ),
             listed_from=listed_from,
         )
         with self.lock:
@@ -213,17 +201,16 @@ class Store:
         return task
 
     def update_task(self, session: Session, task: Task, **changes: Any) -> None:
-        """Change a task and write its session down."""
+        """Change a task's state (`TaskRecord` fields) and write its session down."""
         with self.lock:
-            for name, value in changes.items():
-                setattr(task, name, value)
+            task.state = attrs.evolve(task.state, **changes)
             if task in session.tasks:
                 self._save(session)
 
     def records(self, session: Session) -> list[TaskRecord]:
         """Snapshots of the session's task history, oldest first."""
         with self.lock:
-            return [task.record() for task in session.tasks]
+            return [task.state for task in session.tasks]
 
     def listed_tasks(
         self,
@@ -253,11 +240,11 @@ class Store:
                 listed = [
                     task
                     for task in session.tasks
-                    if (task.context_id, task.path) == (mount.context_id, mount.path)
-                    and (task_type is None or task.task_type == task_type)
+                    if (task.state.context_id, task.state.path) == (mount.context_id, mount.path)
+                    and (task_type is None or task.state.task_type == task_type)
                     and task.listed_from <= now
                 ]
-                report += [task.record() for task in listed[-(shown.history + 1) :]]
+                report += [task.state for task in listed[-(shown.history + 1) :]]
             return report
 
     def unfinished(self) -> Iterator[tuple[Session, Task]]:
@@ -279,19 +266,7 @@ class Store:
                 {"contextId": m.context_id, "path": m.path, "folder": m.folder.name}
                 for m in session.mounts
             ],
-            "tasks": [
-                {
-                    "id": t.id,
-                    "contextId": t.context_id,
-                    "path": t.path,
-                    "taskType": t.task_type,
-                    "status": t.status,
-                    "startTime": t.start_time,
-                    "finishTime": t.finish_time,
-                    "errorMessage": t.error_message,
-                }
-                for t in session.tasks
-            ],
+            "tasks": [{"id": t.id, **task_to_wire(t.state)} for t in session.tasks],
         }
         session.folder.mkdir(parents=True, exist_ok=True)
         target = session.folder / "session.json"
@@ -336,8 +311,7 @@ def _checked_folder(name: object) -> str:
 
 
 def _task_from_json(item: dict[str, Any]) -> Task:
-    task = Task(
-        id=str(item["id"]),
+    state = TaskRecord(
         context_id=check.context_id(item["contextId"]),
         path=check.mount_path(item["path"]),
         task_type=str(item["taskType"]),
@@ -346,6 +320,6 @@ def _task_from_json(item: dict[str, Any]) -> Task:
         finish_time=int(item["finishTime"]),
         error_message=str(item["errorMessage"]),
     )
-    if task.task_type not in ("upload", "download"):
-        raise ValueError(f"bad task type {task.task_type!r}")
-    return task
+    if state.task_type not in ("upload", "download"):
+        raise ValueError(f"bad task type {state.task_type!r}")
+    return Task(id=str(item["id"]), state=state)

@@ -70,9 +70,7 @@ class TaskRunner:
     def resume(self) -> None:
         """Run again the tasks left unfinished when the emulator last stopped."""
         for session, task in self._store.unfinished():
-            logger.info(
-                "re-running %s task of %s at %s", task.task_type, task.context_id, task.path
-            )
+            logger.info("running again: %s", task.label)
             self._store.update_task(session, task, status="Pending", start_time=0)
             self._spawn(session, task, TaskPlan())
 
@@ -106,14 +104,14 @@ class TaskRunner:
             self._finish(session, task, plan.fail_message)
             return
         # the lock is held until the task is final: syncs of one context never overlap
-        async with self._locks.setdefault(task.context_id, asyncio.Lock()):
+        async with self._locks.setdefault(task.state.context_id, asyncio.Lock()):
             self._start(session, task)
             try:
                 error = await self._copy(session, task, plan.fail_copy_midway)
             except CopyCancelled:
                 return  # the emulator is stopping: the task stays unfinished, to be run again
             except Exception as exc:
-                logger.exception("sync task of %s at %s broke", task.context_id, task.path)
+                logger.exception("%s broke", task.label)
                 error = f"the emulator failed to run the task: {exc!r}"
             await _sleep_until(not_before)
             self._finish(session, task, error)
@@ -127,26 +125,26 @@ class TaskRunner:
             error_message=error or "",
             final_monotonic=time.monotonic(),
         )
-        outcome = task.status + (f" ({error})" if error else "")
-        logger.info("%s of %s at %s: %s", task.task_type, task.context_id, task.path, outcome)
+        outcome = task.state.status + (f" ({error})" if error else "")
+        logger.info("%s: %s", task.label, outcome)
 
     def _start(self, session: Session, task: Task) -> None:
         self._store.update_task(session, task, status="Running", start_time=epoch_ms())
 
     async def _copy(self, session: Session, task: Task, fail_midway: bool) -> str | None:
         """Copy the files of one task; the error message, or None on success."""
-        what = f"{task.task_type} of context {task.context_id} at {task.path}"
+        what = task.label
         try:
-            mount = session.mount(task.context_id, task.path)
+            mount = session.mount(task.state.context_id, task.state.path)
         except NotFound as exc:
             return f"{what} failed: {exc}"
-        stored = self._store.context_path(task.context_id)
-        if task.task_type == "upload":
+        stored = self._store.context_path(task.state.context_id)
+        if task.state.task_type == "upload":
             source, target = mount.folder, stored
         else:
             if not stored.is_dir():
                 return (
-                    f"{what} failed: context {task.context_id} has no stored content yet; "
+                    f"{what} failed: context {task.state.context_id} has no stored content yet; "
                     "upload to it before downloading"
                 )
             source, target = stored, mount.folder

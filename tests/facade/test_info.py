@@ -76,7 +76,7 @@ def test_malformed_status_is_a_failure_not_an_exception(emu: Emulator, cm: Conte
     assert cm.info().success
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 500])
+@pytest.mark.parametrize("status", [400, 401, 404, 501])
 def test_http_errors_are_results_with_the_server_message(
     emu: Emulator, cm: ContextManager, status: int
 ) -> None:

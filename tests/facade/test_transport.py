@@ -1,14 +1,17 @@
-"""Retries: reads are retried on transient failures, the sync trigger only when unsent."""
+"""Retries: reads are retried on transient failures, the sync trigger only when unprocessed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 import pytest
 
 from agb_context import ContextManager, RetryPolicy
-from agb_context._retry import parse_retry_after
+from agb_context._client import build_async_client, build_client
+from agb_context._config import resolve_settings
+from agb_context._retry import NO_RETRY_EXTENSION, parse_retry_after
 from agb_context.emulator import Emulator
 
 FAST = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
@@ -18,7 +21,7 @@ def _count(emu: Emulator, path: str) -> int:
     return sum(1 for r in emu.requests if r.path == path)
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_info_is_retried_on_transient_statuses(
     emu: Emulator, make_cm: object, session_id: str, status: int
 ) -> None:
@@ -38,9 +41,12 @@ def test_retries_are_bounded(emu: Emulator, make_cm: object, session_id: str) ->
     assert _count(emu, "/sdk/GetContextInfo") == 3
 
 
-def test_500_is_not_retried(emu: Emulator, make_cm: object, session_id: str) -> None:
+@pytest.mark.parametrize("status", [400, 404, 409, 501])
+def test_other_statuses_are_not_retried(
+    emu: Emulator, make_cm: object, session_id: str, status: int
+) -> None:
     cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
-    emu.faults.fail_requests("GetContextInfo", status=500, count=1)
+    emu.faults.fail_requests("GetContextInfo", status=status, count=1, retry_after=0)
     assert not cm.info().success
     assert _count(emu, "/sdk/GetContextInfo") == 1
 
@@ -74,19 +80,84 @@ def test_dropped_connections_are_retried_for_reads(
     assert cm.info().success
 
 
-@pytest.mark.parametrize("fault", ["status_503", "dropped_connection"])
-def test_the_sync_trigger_is_not_resent_once_it_may_have_arrived(
-    emu: Emulator, make_cm: object, session_id: str, fault: str
+@pytest.mark.parametrize(
+    ("status", "retry_after"),
+    [(503, None), (429, None), (500, None), (408, 0.01), (500, 0.01), (502, 0.01), (504, 0.01)],
+)
+def test_the_sync_trigger_is_not_resent_when_the_server_may_have_processed_it(
+    emu: Emulator, make_cm: object, session_id: str, status: int, retry_after: float | None
 ) -> None:
     cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
-    if fault == "status_503":
-        emu.faults.fail_requests("SyncContext", status=503, count=1)
-    else:
-        emu.faults.drop_connections("SyncContext", count=1)
+    emu.faults.fail_requests("SyncContext", status=status, count=1, retry_after=retry_after)
+    result = cm.sync(retry_interval=20).result(timeout=30)
+    assert not result.success
+    assert "not started" in result.error_message
+    assert f"HTTP {status}" in result.error_message
+    assert _count(emu, "/sdk/SyncContext") == 1
+
+
+def test_the_sync_trigger_is_not_resent_after_a_dropped_connection(
+    emu: Emulator, make_cm: object, session_id: str
+) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    emu.faults.drop_connections("SyncContext", count=1)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert not result.success
     assert "not started" in result.error_message
     assert _count(emu, "/sdk/SyncContext") == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_the_sync_trigger_is_resent_when_the_server_turned_it_away_with_retry_after(
+    emu: Emulator, make_cm: object, session_id: str, status: int
+) -> None:
+    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    emu.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0.01)
+    result = cm.sync(retry_interval=20).result(timeout=30)
+    assert result.success, result.error_message
+    assert _count(emu, "/sdk/SyncContext") == 3
+
+
+def _info_params(session_id: str) -> dict[str, str]:
+    return {"sessionId": session_id}
+
+
+def test_a_request_marked_not_to_be_retried_is_sent_once(emu: Emulator, session_id: str) -> None:
+    settings = resolve_settings(api_key=emu.api_key, endpoint=emu.endpoint, retry=FAST)
+    emu.faults.fail_requests("GetContextInfo", status=503, count=2)
+    with build_client(settings) as client:
+        http = client.get_httpx_client()
+        once = http.get(
+            "/sdk/GetContextInfo",
+            params=_info_params(session_id),
+            extensions={NO_RETRY_EXTENSION: False},
+        )
+        assert once.status_code == 503
+        assert _count(emu, "/sdk/GetContextInfo") == 1
+        # Without the mark the same client retries (the second fault, then success).
+        again = http.get("/sdk/GetContextInfo", params=_info_params(session_id))
+        assert again.status_code == 200
+        assert _count(emu, "/sdk/GetContextInfo") == 3
+
+
+def test_a_request_marked_not_to_be_retried_is_sent_once_async(
+    emu: Emulator, session_id: str
+) -> None:
+    settings = resolve_settings(api_key=emu.api_key, endpoint=emu.endpoint, retry=FAST)
+    emu.faults.drop_connections("GetContextInfo", count=1)
+
+    async def main() -> None:
+        async with build_async_client(settings) as client:
+            http = client.get_async_httpx_client()
+            with pytest.raises(httpx.TransportError):
+                await http.get(
+                    "/sdk/GetContextInfo",
+                    params=_info_params(session_id),
+                    extensions={NO_RETRY_EXTENSION: False},
+                )
+
+    asyncio.run(main())
+    assert _count(emu, "/sdk/GetContextInfo") == 1
 
 
 def _request(method: str) -> httpx.Request:
@@ -100,6 +171,7 @@ def test_policy_retries_a_post_only_when_the_connection_was_never_made() -> None
     post = _request("POST")
     assert policy.delay_after_error(post, 0, httpx.ConnectError("refused")) is not None
     assert policy.delay_after_error(post, 0, httpx.ConnectTimeout("slow")) is not None
+    assert policy.delay_after_error(post, 0, httpx.ProxyError("no tunnel")) is not None
     assert policy.delay_after_error(post, 0, httpx.ReadError("reset")) is None
     assert policy.delay_after_error(post, 0, httpx.ReadTimeout("slow")) is None
     assert policy.delay_after_error(_request("GET"), 0, httpx.ReadError("reset")) is not None

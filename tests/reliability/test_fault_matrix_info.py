@@ -81,11 +81,13 @@ def _status_case(status: int, code: str) -> InfoCase:
 DROPPED = r"could not reach {endpoint}: Server disconnected without sending a response\."
 
 CASES = [
+    _status_case(408, "Error"),
+    _status_case(500, "InternalError"),
     InfoCase(
-        id="http_500_not_retried",
-        arrange=_fail(500),
+        id="http_501_not_retried",
+        arrange=_fail(501),
         success=False,
-        message=r"injected fault: HTTP 500 \(HTTP 500, code InternalError\)",
+        message=r"injected fault: HTTP 501 \(HTTP 501, code Error\)",
     ),
     _status_case(502, "BadGateway"),
     _status_case(503, "ServiceUnavailable"),

@@ -85,6 +85,8 @@ class SyncCase:
     """The status of the task the sync created, once the emulator is done with it."""
     reported: tuple[tuple[str, ...], ...] = (("Success",),)
     """The statuses the result may report for its tasks (one of these)."""
+    triggers: int = 1
+    """SyncContext requests sent: more than one only when the server turned it away."""
 
 
 def _fail(
@@ -98,10 +100,17 @@ def _fault(name: str, *args: object) -> Callable[[Emulator], None]:
 
 
 def _trigger_case(
-    name: str, arrange: Callable[[Emulator], None], message: str, *, enveloped: bool = True
+    name: str,
+    arrange: Callable[[Emulator], None],
+    message: str,
+    *,
+    enveloped: bool = True,
+    triggers: int = 1,
 ) -> SyncCase:
     return SyncCase(
         enveloped=enveloped,
+        triggers=triggers,
+        budget=(triggers - 1) * (0.01 + FAST_BACKOFF),
         id=f"trigger_{name}",
         arrange=arrange,
         success=False,
@@ -151,14 +160,39 @@ def _slow(emu: Emulator) -> None:
 CASES = [
     _trigger_case("http_500", _fail(SYNC, 500), _status(500)),
     *[_trigger_case(f"http_{s}", _fail(SYNC, s), _status(s)) for s in (502, 503, 504)],
-    _trigger_case("http_429_retry_after", _fail(SYNC, 429, retry_after=30), _status(429)),
+    _trigger_case(
+        "http_429_retry_after_beyond_the_bound",
+        _fail(SYNC, 429, retry_after=120),
+        _status(429),
+    ),
+    *[
+        _trigger_case(
+            f"http_{s}_retry_after", _fail(SYNC, s, retry_after=0.01), _status(s), triggers=3
+        )
+        for s in (429, 503)
+    ],
+    *[
+        _trigger_case(
+            f"http_{s}_retry_after_not_a_refusal",
+            _fail(SYNC, s, retry_after=0.01),
+            _status(s),
+        )
+        for s in (500, 502, 504)
+    ],
+    SyncCase(
+        id="trigger_http_503_retry_after_once_then_accepted",
+        arrange=_fail(SYNC, 503, count=1, retry_after=0.01),
+        success=True,
+        triggers=2,
+        max_retries=50,
+        budget=0.01 + 50 * 0.01,
+    ),
     _trigger_case(
         "connection_dropped", _fault("drop_connections", SYNC, 100), DROPPED, enveloped=False
     ),
     _trigger_case("invalid_json", _fault("invalid_json", SYNC, 100), NOT_JSON),
     _trigger_case("success_false", _fault("respond_success_false", SYNC, 100), SUCCESS_FALSE),
-    _poll_case("http_500", _fail(INFO, 500), _status(500), 1),
-    *[_poll_case(f"http_{s}", _fail(INFO, s), _status(s), 3) for s in (502, 503, 504)],
+    *[_poll_case(f"http_{s}", _fail(INFO, s), _status(s), 3) for s in (500, 502, 503, 504)],
     _poll_case(
         "http_429_retry_after",
         _fail(INFO, 429, retry_after=0.05),
@@ -190,14 +224,14 @@ CASES = [
         arrange=_fail(INFO, 500, count=2),
         success=True,
         max_retries=50,
-        budget=50 * 0.01,
+        budget=FAST_BACKOFF + 50 * 0.01,
     ),
     SyncCase(
         id="one_failed_poll_of_each_kind",
         arrange=_one_of_each_poll_fault,
         success=True,
         max_retries=50,
-        budget=50 * 0.01,
+        budget=FAST_BACKOFF + 50 * 0.01,
     ),
     SyncCase(
         id="slow_responses_under_the_timeout",
@@ -278,16 +312,16 @@ def test_sync_fault_matrix(
 
     triggers = [r for r in emu.requests if r.path == SYNC_PATH]
     polls = [r for r in emu.requests if r.path == INFO_PATH]
-    assert len(triggers) == 1, "the trigger is never sent twice"
+    assert len(triggers) == case.triggers, "the trigger is sent again only when turned away"
     if case.info_requests is None:
         assert polls
     else:
         assert len(polls) == case.info_requests
     if case.accepted:
-        assert outcome.request_id == result.request_id == triggers[0].request_id
+        assert outcome.request_id == result.request_id == triggers[-1].request_id
     else:
         assert outcome.request_id is None
-        assert result.request_id == (triggers[0].request_id if case.enveloped else "")
+        assert result.request_id == (triggers[-1].request_id if case.enveloped else "")
 
     if case.final_status is None:
         assert emu.tasks(session_id) == []
