@@ -7,7 +7,8 @@ code, or blocking.
 
 from agb_context._errors import AgbContextError, ConfigurationError
 from agb_context._manager import ContextManager, SessionLike
-from agb_context._operation import SyncOperation
+from agb_context._operation import Operation, OperationStatus, Progress, SyncOperation
+from agb_context._polling import PollingPolicy
 from agb_context._results import (
     ApiResponse,
     ContextInfoResult,
@@ -27,6 +28,10 @@ __all__ = [
     "ContextManager",
     "ContextStatusData",
     "ContextSyncResult",
+    "Operation",
+    "OperationStatus",
+    "PollingPolicy",
+    "Progress",
     "RetryPolicy",
     "Session",
     "SessionLike",

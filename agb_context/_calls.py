@@ -116,24 +116,27 @@ class ApiCalls:
                 success=False,
                 error_message=f"the sync was not started: {self._transport_failure(exc)}",
             )
+        status = response.status_code
         read = self._read(sync_context, client, response)
         if isinstance(read, _Unreadable):
             return ContextSyncResult(
                 success=False,
                 request_id=read.request_id,
+                http_status=status,
                 error_message=f"the sync was not started: {read.message}",
             )
         envelope = _envelope(read)
         request_id = _request_id(envelope, read.headers)
-        failure = _failure(read.status_code, envelope)
+        failure = _failure(status, envelope)
         if failure:
             return ContextSyncResult(
                 success=False,
                 request_id=request_id,
+                http_status=status,
                 error_message=f"the sync was not started: {failure}",
             )
         logger.debug("sync accepted for session %s (request %s)", self.session_id, request_id)
-        return ContextSyncResult(success=True, request_id=request_id)
+        return ContextSyncResult(success=True, request_id=request_id, http_status=status)
 
     def _info_args(self, query: InfoQuery) -> dict[str, Any]:
         return {
@@ -157,6 +160,7 @@ class ApiCalls:
                     f"was not the documented JSON envelope ({type(exc).__name__}{detail})"
                 ),
                 request_id=response.headers.get("x-request-id", ""),
+                status=response.status_code,
             )
 
     def _transport_failure(self, exc: Exception) -> str:
@@ -180,6 +184,7 @@ class _CallModule(Protocol):
 class _Unreadable:
     message: str
     request_id: str
+    status: int
 
 
 def _unset(value: str | None) -> str | Unset:
@@ -223,13 +228,19 @@ def _failure(status: int, envelope: Any) -> str:
 def _info_result(response: Response[Any] | _Unreadable) -> ContextInfoResult:
     if isinstance(response, _Unreadable):
         return ContextInfoResult(
-            success=False, request_id=response.request_id, error_message=response.message
+            success=False,
+            request_id=response.request_id,
+            http_status=response.status,
+            error_message=response.message,
         )
+    status = int(response.status_code)
     envelope = _envelope(response)
     request_id = _request_id(envelope, response.headers)
     failure = _failure(response.status_code, envelope)
     if failure:
-        return ContextInfoResult(success=False, request_id=request_id, error_message=failure)
+        return ContextInfoResult(
+            success=False, request_id=request_id, http_status=status, error_message=failure
+        )
     data = getattr(envelope, "data", UNSET)
     raw = getattr(data, "context_status", UNSET)
     if not isinstance(raw, str):
@@ -240,6 +251,9 @@ def _info_result(response: Response[Any] | _Unreadable) -> ContextInfoResult:
         return ContextInfoResult(
             success=False,
             request_id=request_id,
+            http_status=status,
             error_message=f"the context status in the response could not be parsed: {exc}",
         )
-    return ContextInfoResult(success=True, request_id=request_id, context_status_data=tasks)
+    return ContextInfoResult(
+        success=True, request_id=request_id, http_status=status, context_status_data=tasks
+    )

@@ -272,11 +272,8 @@ class ContextManager:
                     return ContextSyncResult(
                         success=False,
                         request_id=baseline.request_id,
-                        error_message=(
-                            "the sync was not started: could not read the tasks listed "
-                            "before it (needed to tell its tasks from earlier ones): "
-                            + baseline.error_message
-                        ),
+                        http_status=baseline.http_status,
+                        error_message=f"the sync was not started: {baseline.error_message}",
                     )
                 judge.set_baseline(baseline.context_status_data)
                 accepted = await self._calls.start_sync(client, request)
@@ -430,10 +427,17 @@ class ContextManager:
 async def _read_baseline(
     poll: Callable[[], Awaitable[ContextInfoResult]], policy: PollingPolicy
 ) -> ContextInfoResult:
-    """The tasks listed before a sync starts: up to three tries, ``interval`` apart."""
+    """The tasks listed before a sync starts: up to three tries, ``interval`` apart.
+
+    A refusal that will not change (a 4xx other than 408 and 429) is not tried again.
+    """
     info = await poll()
     for _ in range(_BASELINE_TRIES - 1):
-        if info.success:
+        if info.success or (
+            info.http_status is not None
+            and 400 <= info.http_status < 500
+            and info.http_status not in (408, 429)
+        ):
             break
         logger.debug("reading the tasks before a sync failed: %s", info.error_message)
         await asyncio.sleep(policy.interval)

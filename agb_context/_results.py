@@ -43,6 +43,8 @@ class ApiResponse:
 
     request_id: str = ""
     """The server's id for the request, ``""`` when there is none (e.g. no request was sent)."""
+    http_status: int | None = None
+    """The HTTP status of the answer the result rests on; None when no answer came."""
 
 
 @attrs.frozen(kw_only=True)

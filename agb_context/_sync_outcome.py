@@ -18,10 +18,13 @@ one still running then by its start time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from agb_context._polling import PollClock, PollingPolicy
 from agb_context._results import ContextInfoResult, ContextStatusData, ContextSyncResult
+
+logger = logging.getLogger("agb_context")
 
 _Mount = tuple[str, str]
 
@@ -52,6 +55,7 @@ class SyncJudge:
         self.request_id = ""
         self.last_error = ""
         self.polls_since_accepted = 0
+        self.failed_polls = 0
 
     # -- before SyncContext ------------------------------------------------------
 
@@ -79,7 +83,15 @@ class SyncJudge:
         """The sync's result once it is over, or None to poll again."""
         self.polls_since_accepted += 1
         if not info.success:
+            self.failed_polls += 1
             self.last_error = info.error_message
+            logger.debug(
+                "poll %d/%d of sync %s failed: %s",
+                clock.polls,
+                self._policy.max_polls,
+                self.request_id,
+                info.error_message,
+            )
             return None
         self.last_error = ""
         new: dict[_Mount, list[ContextStatusData]] = {}
@@ -108,34 +120,29 @@ class SyncJudge:
     def give_up(self, clock: PollClock) -> ContextSyncResult:
         """The result when the polls or the deadline ran out."""
         tasks = self.tasks
-        waited = clock.elapsed
-        if self.polls_since_accepted and self.last_error and not tasks:
+        polls, waited = self.polls_since_accepted, clock.elapsed
+        if polls and self.failed_polls == polls:
             message = (
-                f"could not learn how the sync went: the status polls failed over "
-                f"{waited:.1f}s; last error: {self.last_error}"
-            )
-        elif any(not task.is_final for task in tasks):
-            running = ", ".join(
-                f"{t.context_id} at {t.path} ({t.status or 'no status'})"
-                for t in tasks
-                if not t.is_final
-            )
-            message = (
-                f"timed out after {waited:.1f}s ({clock.polls} polls): the sync is still "
-                f"running on the server ({running})"
-            )
-        elif tasks:
-            message = (
-                f"timed out after {waited:.1f}s ({clock.polls} polls) while waiting "
-                "for late-listed tasks of the sync"
+                f"could not learn how the sync went: all {polls} status polls failed "
+                f"over {waited:.1f}s; last error: {self.last_error}"
             )
         else:
-            message = (
-                f"timed out after {waited:.1f}s ({clock.polls} polls): the server has "
-                "not listed the sync's task yet, so its outcome is unknown"
-            )
-        if self.last_error and (tasks or not self.polls_since_accepted):
-            message += f"; the last poll failed: {self.last_error}"
+            running = [t for t in tasks if not t.is_final]
+            if running:
+                where = ", ".join(
+                    f"{t.context_id} at {t.path} ({t.status or 'no status'})" for t in running
+                )
+                why = f"waiting for the sync to finish; still running on the server: {where}"
+            elif tasks:
+                why = "waiting for tasks of the sync listed late (the grace had not passed)"
+            else:
+                why = (
+                    "waiting for the server to list the sync's task "
+                    "(the grace had not passed): its outcome is unknown"
+                )
+            message = f"timed out after {waited:.1f}s ({polls} polls) {why}"
+            if self.last_error:
+                message += f"; the last poll failed: {self.last_error}"
         return ContextSyncResult(
             success=False,
             request_id=self.request_id,

@@ -46,7 +46,8 @@ class TaskPlan:
 
 @attrs.define
 class _Queued:
-    fault: RequestFault
+    fault: RequestFault | None
+    """None: answer normally (`Faults.let_through`)."""
     remaining: int
 
 
@@ -101,6 +102,15 @@ class Faults:
     def drop_connections(self, endpoint: str, count: int = 1) -> None:
         """Close the connection of the next ``count`` requests without answering."""
         self._queue(_endpoint(endpoint), RequestFault(kind="drop", status=0), count)
+
+    def let_through(self, endpoint: str, count: int = 1) -> None:
+        """Answer the next ``count`` requests of ``endpoint`` normally.
+
+        Request faults queued after this one then hit only the requests that
+        follow, e.g. ``let_through("GetContextInfo")`` then ``fail_requests(...)``
+        spares the status read a sync makes before it starts.
+        """
+        self._queue(_endpoint(endpoint), None, count)
 
     def set_latency(self, endpoint: str, seconds: float) -> None:
         """Wait ``seconds`` before answering each request of ``endpoint``; 0 clears it."""
@@ -220,7 +230,7 @@ class Faults:
                 return TaskPlan(fail_copy_midway=True)
             return TaskPlan()
 
-    def _queue(self, endpoint: str, fault: RequestFault, count: int) -> None:
+    def _queue(self, endpoint: str, fault: RequestFault | None, count: int) -> None:
         number = _count(count)
         with self._lock:
             self._queues[endpoint].append(_Queued(fault, number))
@@ -236,6 +246,7 @@ _JSON_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
     "fail_tasks": ("message", "count"),
     "hang_tasks": ("enabled",),
     "fail_copy_midway": ("count",),
+    "let_through": ("endpoint", "count"),
 }
 
 

@@ -34,10 +34,13 @@ def test_2_finishing_on_the_last_allowed_poll_calls_back_once_with_true(
     with Emulator(task_delay=0.4) as slow:
         sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
         cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)  # type: ignore[operator]
-        operation = cm.sync(callback=callback, max_retries=2, retry_interval=1000)
+        operation = cm.sync(
+            CONTEXT_ID, MOUNT, callback=callback, max_retries=2, retry_interval=1000
+        )
         result = operation.result(timeout=30)
         drain_background()
-        polls = _requests(slow, "/sdk/GetContextInfo")
+        # the first read is the one a sync makes before it starts
+        polls = _requests(slow, "/sdk/GetContextInfo") - 1
         cm.close()
     assert polls == 2, "the sync did not finish on the last allowed poll"
     assert result.success, result.error_message
@@ -48,13 +51,14 @@ def test_2_finishing_on_the_last_allowed_poll_calls_back_once_with_true(
 def test_3_failed_polls_are_never_read_as_success(
     emu: Emulator, cm: ContextManager, callback: CallbackRecorder, fault: str
 ) -> None:
+    emu.faults.let_through("GetContextInfo")  # the read before the sync starts
     if fault == "http_500":
         emu.faults.fail_requests("GetContextInfo", status=500, count=1000)
     elif fault == "success_false":
         emu.faults.respond_success_false("GetContextInfo", count=1000)
     else:
         emu.faults.drop_connections("GetContextInfo", count=1000)
-    operation = cm.sync(callback=callback, max_retries=3, retry_interval=10)
+    operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, max_retries=3, retry_interval=10)
     result = operation.result(timeout=60)
     assert not result.success
     assert "all 3 status polls failed" in result.error_message
@@ -92,7 +96,9 @@ def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(make_cm: ob
 
             ticking = asyncio.create_task(ticker())
             started = time.perf_counter()
-            results = await asyncio.gather(*(cm.sync(retry_interval=50) for _ in range(n)))
+            results = await asyncio.gather(
+                *(cm.sync(CONTEXT_ID, MOUNT, retry_interval=50) for _ in range(n))
+            )
             wall = time.perf_counter() - started
             stop.set()
             await ticking
@@ -112,19 +118,19 @@ def test_6_one_polling_routine_serves_every_calling_style(
     emu: Emulator, cm: ContextManager, callback: CallbackRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    original = _manager.wait_for_sync
+    original = _manager.poll_until
 
     async def counting(*args: object, **kwargs: object) -> ContextSyncResult:
         calls.append("poll")
         return await original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_manager, "wait_for_sync", counting)
+    monkeypatch.setattr(_manager, "poll_until", counting)
 
     async def awaited() -> ContextSyncResult:
-        return await cm.sync(retry_interval=20)
+        return await cm.sync(CONTEXT_ID, MOUNT, retry_interval=20)
 
     assert asyncio.run(awaited()).success
-    assert cm.sync(retry_interval=20).result(timeout=30).success
-    cm.sync(callback=callback, retry_interval=20)
+    assert cm.sync(CONTEXT_ID, MOUNT, retry_interval=20).result(timeout=30).success
+    cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
     assert callback.wait() == [True]
     assert calls == ["poll"] * 3

@@ -289,5 +289,6 @@ def test_a_body_that_is_not_json_still_reports_the_request_id(
     else:
         result = cm.sync(retry_interval=10).result(timeout=30)
     assert not result.success
-    (request,) = emu.requests
+    target = "/sdk/GetContextInfo" if call == "info" else "/sdk/SyncContext"
+    (request,) = [r for r in emu.requests if r.path == target]
     assert result.request_id == request.request_id

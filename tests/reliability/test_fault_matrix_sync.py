@@ -38,6 +38,8 @@ from agb_context.emulator import Emulator
 SYNC, INFO = "SyncContext", "GetContextInfo"
 SYNC_PATH, INFO_PATH = "/sdk/SyncContext", "/sdk/GetContextInfo"
 NOT_STARTED = "the sync was not started: "
+BASELINE_FAILED = ""
+"""A failed status read before the start says why, as a failed trigger does."""
 POLLS_FAILED = (
     r"could not learn how the sync went: "
     r"all {polls} status polls failed over \d+\.\ds; "
@@ -116,7 +118,7 @@ def _trigger_case(
         success=False,
         message=NOT_STARTED + message,
         accepted=False,
-        info_requests=0,
+        info_requests=1,
         final_status=None,
         reported=((),),
     )
@@ -130,19 +132,33 @@ def _poll_case(
     *,
     wait: float = 0.0,
 ) -> SyncCase:
-    """Every poll fails: ``attempts`` requests each, ``wait`` seconds of Retry-After each."""
+    """Every poll fails, each one request (polls are never retried by the transport).
+
+    The status read the sync makes before it starts is spared.
+    """
     polls = 3
+    del attempts, wait
     return SyncCase(
         id=f"every_poll_{name}",
-        arrange=arrange,
+        arrange=_after_the_baseline(arrange),
         success=False,
         message=POLLS_FAILED.replace("{polls}", str(polls)) + "last error: " + message,
-        info_requests=polls * attempts,
+        info_requests=1 + polls,
         max_retries=polls,
-        min_seconds=polls * wait + (polls - 1) * 0.01,
-        budget=polls * (wait + FAST_BACKOFF) + (polls - 1) * 0.01,
+        min_seconds=(polls - 1) * 0.01,
+        budget=(polls - 1) * 0.01,
         reported=((),),
     )
+
+
+def _after_the_baseline(arrange: Callable[[Emulator], None]) -> Callable[[Emulator], None]:
+    """``arrange``, for the requests after the status read a sync makes before it starts."""
+
+    def arranged(emu: Emulator) -> None:
+        emu.faults.let_through(INFO, 1)
+        arrange(emu)
+
+    return arranged
 
 
 def _one_of_each_poll_fault(emu: Emulator) -> None:
@@ -206,32 +222,51 @@ CASES = [
     _poll_case("malformed_status", _fault("malformed_status", 100), MALFORMED, 1),
     SyncCase(
         id="poll_http_429_retry_after_once",
-        arrange=_fail(INFO, 429, count=1, retry_after=0.3),
+        arrange=_after_the_baseline(_fail(INFO, 429, count=1, retry_after=0.3)),
         success=True,
         max_retries=50,
-        min_seconds=0.3,
-        budget=0.3 + 50 * 0.01,
+        budget=50 * 0.01,
     ),
     SyncCase(
         id="poll_connection_dropped_twice",
-        arrange=_fault("drop_connections", INFO, 2),
+        arrange=_after_the_baseline(_fault("drop_connections", INFO, 2)),
         success=True,
         max_retries=50,
-        budget=FAST_BACKOFF + 50 * 0.01,
+        budget=50 * 0.01,
     ),
     SyncCase(
         id="poll_http_500_twice",
-        arrange=_fail(INFO, 500, count=2),
+        arrange=_after_the_baseline(_fail(INFO, 500, count=2)),
         success=True,
         max_retries=50,
-        budget=FAST_BACKOFF + 50 * 0.01,
+        budget=50 * 0.01,
     ),
     SyncCase(
         id="one_failed_poll_of_each_kind",
-        arrange=_one_of_each_poll_fault,
+        arrange=_after_the_baseline(_one_of_each_poll_fault),
         success=True,
         max_retries=50,
-        budget=FAST_BACKOFF + 50 * 0.01,
+        budget=50 * 0.01,
+    ),
+    SyncCase(
+        id="baseline_read_fails_twice",
+        arrange=_fail(INFO, 500, count=2),
+        success=True,
+        max_retries=50,
+        budget=50 * 0.01 + 2 * 0.01,
+    ),
+    SyncCase(
+        id="baseline_read_fails_every_time",
+        arrange=_fail(INFO, 503, count=3),
+        success=False,
+        message=NOT_STARTED + BASELINE_FAILED + _status(503),
+        accepted=False,
+        triggers=0,
+        info_requests=3,
+        min_seconds=2 * 0.01,
+        budget=2 * 0.01,
+        final_status=None,
+        reported=((),),
     ),
     SyncCase(
         id="slow_responses_under_the_timeout",
@@ -255,8 +290,11 @@ CASES = [
         id="the_task_never_finishes",
         arrange=_fault("hang_tasks", True),
         success=False,
-        message=r"timed out after \d+\.\ds \(3 polls\) waiting for the sync to finish",
-        info_requests=3,
+        message=(
+            r"timed out after \d+\.\ds \(3 polls\) waiting for the sync to finish; "
+            r"still running on the server: ctx-a at /home/data \((Running|Pending)\)"
+        ),
+        info_requests=4,
         min_seconds=2 * 0.01,
         budget=2 * 0.01,
         final_status="Running",
@@ -321,7 +359,10 @@ def test_sync_fault_matrix(
         assert outcome.request_id == result.request_id == triggers[-1].request_id
     else:
         assert outcome.request_id is None
-        assert result.request_id == (triggers[-1].request_id if case.enveloped else "")
+        if case.triggers:
+            assert result.request_id == (triggers[-1].request_id if case.enveloped else "")
+        else:
+            assert result.request_id == polls[-1].request_id
 
     if case.final_status is None:
         assert emu.tasks(session_id) == []
@@ -343,14 +384,16 @@ def test_sync_when_the_connection_is_refused(
     assert outcome.result is not None
     assert not outcome.result.success
     assert matches(
-        NOT_STARTED + r"could not reach {endpoint}: All connection attempts failed",
+        NOT_STARTED
+        + BASELINE_FAILED
+        + r"could not reach {endpoint}: All connection attempts failed",
         outcome.result.error_message,
         endpoint=refused_endpoint,
     ), outcome.result.error_message
     assert outcome.result.request_id == ""
     assert outcome.request_id is None
-    # A connection never made is the one case where the trigger is sent again.
-    _check_callback_and_bounds(outcome, False, 0.0, FAST_BACKOFF)
+    # Three tries of the status read a sync makes before it starts, 10 ms apart.
+    _check_callback_and_bounds(outcome, False, 0.0, 2 * 0.01)
     watch.assert_clean()
 
 
@@ -376,16 +419,16 @@ def test_sync_read_timeout(
     result = outcome.result
     assert result is not None
     no_response = r"no response from {endpoint} within 0\.25s \(ReadTimeout\)"
-    attempts = 1 + FAST.max_retries
     if endpoint == SYNC:
         # The trigger may have reached the server: it is not sent again.
-        expected, sent = NOT_STARTED + no_response, [SYNC_PATH]
+        expected, sent = NOT_STARTED + no_response, [INFO_PATH, SYNC_PATH]
         least, most = timeout, timeout
     else:
-        expected = POLLS_FAILED.replace("{polls}", str(polls)) + "last error: " + no_response
-        sent = [SYNC_PATH] + [INFO_PATH] * (polls * attempts)
-        least = polls * attempts * timeout
-        most = least + polls * FAST_BACKOFF + 0.01
+        # The status read before the start: three tries of one request, 10 ms apart.
+        expected = NOT_STARTED + BASELINE_FAILED + no_response
+        sent = [INFO_PATH] * 3
+        least = 3 * timeout
+        most = least + 2 * 0.01
     assert matches(expected, result.error_message, endpoint=slow_emu.endpoint), (
         result.error_message
     )
@@ -404,7 +447,8 @@ class _FailedPolls(logging.Handler):
         self.seen = threading.Event()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if re.fullmatch(r"poll \d+/\d+ failed: .*", record.getMessage(), flags=re.DOTALL):
+        message = record.getMessage()
+        if re.fullmatch(r"poll \d+/\d+ of sync \S* failed: .*", message, flags=re.DOTALL):
             self.seen.set()
 
 
@@ -526,6 +570,7 @@ def test_emulator_stopped_mid_poll_and_never_back(
     assert failed_polls.seen.is_set()
     assert matches(
         r"timed out after \d+\.\ds \(25 polls\) waiting for the sync to finish; "
+        r"still running on the server: ctx-a at /home/data \(Running\); "
         r"the last poll failed: could not reach {endpoint}: All connection attempts failed",
         result.error_message,
         endpoint=endpoint,

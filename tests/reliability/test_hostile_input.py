@@ -26,7 +26,13 @@ import pytest
 from reliability_support import wait_for
 from support import SECRETS
 
-from agb_context import ContextInfoResult, ContextManager, ContextSyncResult, RetryPolicy
+from agb_context import (
+    ContextInfoResult,
+    ContextManager,
+    ContextSyncResult,
+    PollingPolicy,
+    RetryPolicy,
+)
 from agb_context.emulator import Emulator
 
 KEY = "hostile-input-key-5c0ffee"
@@ -394,7 +400,8 @@ def test_one_session_cannot_see_or_sync_anothers_mounts(fortress: Fortress) -> N
     assert fortress.emu.tasks(alice) == []
 
     # Syncing everything of Alice's session touches Alice's contexts only.
-    assert _sync(alice_cm, None, None).success
+    everything = alice_cm.sync(polling=PollingPolicy(interval=0.01, grace=0.05))
+    assert everything.result(timeout=30).success
     assert [t.context_id for t in fortress.emu.tasks(alice)] == ["ctx-alice"]
     assert [t.context_id for t in fortress.emu.tasks(bob)] == ["ctx-bob"]
     assert not fortress.emu.context_path("ctx-bob-2").exists()

@@ -192,13 +192,13 @@ def test_sync_arguments_never_raise_and_invalid_ones_send_nothing(
         assert any(name in result.error_message for name in problems), result.error_message
         assert result.request_id == ""
     else:
+        # The unknown session is refused at the status read a sync makes before it starts.
         (request,) = sent
         expected = {"sessionId": UNKNOWN_SESSION}
         if cid is not None and mount is not None:
             expected |= {"contextId": cid, "path": mount}
-        if chosen is not None:
-            expected["mode"] = chosen
-        assert (request.path, request.query) == ("/sdk/SyncContext", expected)
+        expected["taskType"] = chosen or "upload"
+        assert (request.path, request.query) == ("/sdk/GetContextInfo", expected)
         assert result.error_message.startswith("the sync was not started: ")
         assert result.request_id == request.request_id
     if callback is recorder:

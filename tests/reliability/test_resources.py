@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from reliability_support import wait_for
 
-from agb_context import ContextManager
+from agb_context import ContextManager, PollingPolicy
 from agb_context.emulator import Emulator
 
 FD_DIR = Path("/proc/self/fd")
@@ -39,7 +39,7 @@ def test_a_manager_per_event_loop_closed_with_async_with_leaves_no_socket(
     async def once() -> None:
         async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
             assert (await cm.info_async()).success
-            assert (await cm.sync(retry_interval=10)).success
+            assert (await cm.sync(polling=PollingPolicy(interval=0.01, grace=0.05))).success
 
     asyncio.run(once())
     gc.collect()
