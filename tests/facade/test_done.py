@@ -87,7 +87,8 @@ def _assert_success_after(run_: Run, task: TaskRecord) -> None:
     assert run_.result.success, run_.result.error_message
     assert run_.calls == (True,)
     assert task.status == "Success"
-    assert task.final_monotonic is not None and task.final_monotonic <= run_.ended
+    assert task.final_monotonic is not None
+    assert task.final_monotonic <= run_.ended
     assert run_.result.context_status_data == (task.to_status_data(),)
 
 
@@ -245,7 +246,8 @@ def test_every_status_poll_filters_by_the_sync_direction(
     # polls of the download come between its trigger and the next sync's trigger
     download_at, last_at = triggers[1].monotonic, triggers[2].monotonic
     between = [p for p in polls if download_at < p.monotonic < last_at]
-    assert between and all(p.query["taskType"] == "download" for p in between[:-1])
+    assert between
+    assert all(p.query["taskType"] == "download" for p in between[:-1])
 
 
 def test_status_polls_are_never_retried_by_the_transport(

@@ -21,7 +21,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agb_context import ContextManager, ContextStatusData, PollingPolicy
+from agb_context import ContextManager, ContextStatusData, ContextSyncResult, PollingPolicy
 from agb_context._status_codec import encode_context_status
 from agb_context_api import AuthenticatedClient
 
@@ -155,14 +155,16 @@ def test_success_only_once_every_task_the_sync_started_was_seen_final_with_succe
         return await cm.sync(CID, PATH, mode=script.direction, polling=POLICY)
 
     result = asyncio.run(main())
+    assert isinstance(result, ContextSyncResult)
     cm.close()
     seen = cloud.new_task_seen_final
-    if result.success:  # type: ignore[attr-defined]
-        assert seen is not None and seen.status == "Success", (script, result)
-        assert result.context_status_data == (seen,)  # type: ignore[attr-defined]
+    if result.success:
+        assert seen is not None, (script, result)
+        assert seen.status == "Success", (script, result)
+        assert result.context_status_data == (seen,)
     elif seen is not None and seen.status == "Success":
         # a success can be missed only when the polls ran out first
-        assert "timed out" in result.error_message or "polls failed" in result.error_message  # type: ignore[attr-defined]
+        assert "timed out" in result.error_message or "polls failed" in result.error_message
     if seen is not None and seen.status == "Failed":
-        assert not result.success  # type: ignore[attr-defined]
-        assert "failed" in result.error_message  # type: ignore[attr-defined]
+        assert not result.success
+        assert "failed" in result.error_message
