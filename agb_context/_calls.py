@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import httpx
 
-from agb_context._client import LAST_RESPONSE
+from agb_context._client import LAST_RESPONSE, describe_transport_error
 from agb_context._config import Settings
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._status_codec import ContextStatusError, decode_context_status
@@ -131,11 +131,8 @@ class ApiCalls:
     def _describe(self, exc: Exception) -> tuple[str, str]:
         """Why a call raised, and the request id of the response if one came."""
         where = self.settings.base_url
-        if isinstance(exc, httpx.TimeoutException):
-            seconds = self.settings.timeout
-            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})", ""
         if isinstance(exc, httpx.HTTPError):
-            return f"could not reach {where}: {str(exc) or type(exc).__name__}", ""
+            return describe_transport_error(exc, self.settings), ""
         if isinstance(exc, httpx.InvalidURL):
             return f"the request could not be built: {exc}", ""
         response = LAST_RESPONSE.get()
