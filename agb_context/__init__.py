@@ -17,8 +17,8 @@ from agb_context._results import (
 )
 from agb_context._retry import RetryPolicy
 from agb_context._session import Session
-
-__version__ = "0.1.0"
+from agb_context._tls import InsecureTLSWarning
+from agb_context._version import __version__
 
 __all__ = [
     "AgbContextError",
@@ -28,6 +28,7 @@ __all__ = [
     "ContextManager",
     "ContextStatusData",
     "ContextSyncResult",
+    "InsecureTLSWarning",
     "Operation",
     "OperationStatus",
     "PollingPolicy",

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import attrs
 import httpx
 
+from agb_context._client import describe_transport_error
 from agb_context._config import Settings
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._retry import NO_RETRY_EXTENSION
@@ -165,12 +166,8 @@ class ApiCalls:
 
     def _transport_failure(self, exc: Exception) -> str:
         """Why a request got no answer."""
-        where = self.settings.base_url
-        if isinstance(exc, httpx.TimeoutException):
-            seconds = self.settings.timeout
-            return f"no response from {where} within {seconds:g}s ({type(exc).__name__})"
         if isinstance(exc, httpx.HTTPError):
-            return f"could not reach {where}: {str(exc) or type(exc).__name__}"
+            return describe_transport_error(exc, self.settings)
         return f"the request could not be built: {exc}"
 
 

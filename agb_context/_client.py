@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import ssl
 from typing import Any
 
 import httpx
 
 from agb_context._config import Settings
+from agb_context._proxy import proxy_label
 from agb_context._retry import AsyncRetryingTransport, RetryingTransport
+from agb_context._tls import tls_error
 from agb_context_api import AuthenticatedClient
 
-USER_AGENT = "agb-context-python"
 # Enough connections for hundreds of concurrent syncs sharing one pool.
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context shared by every client: making one loads the CA bundle (~30 ms)."""
-    return httpx.create_ssl_context()
 
 
 def _http_args(settings: Settings) -> dict[str, Any]:
@@ -30,11 +24,18 @@ def _http_args(settings: Settings) -> dict[str, Any]:
         "headers": {
             "authorization": f"Bearer {settings.api_key}",
             "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": settings.user_agent,
         },
         "timeout": settings.timeout,
         "follow_redirects": False,
+        # The proxy and the CA certificates were chosen when the settings were
+        # made (see `resolve_settings`); nothing else is to come from the environment.
+        "trust_env": False,
     }
+
+
+def _transport_args(settings: Settings) -> dict[str, Any]:
+    return {"verify": settings.tls.context, "limits": _LIMITS, "proxy": settings.proxy}
 
 
 def _generated_client(settings: Settings) -> AuthenticatedClient:
@@ -44,22 +45,67 @@ def _generated_client(settings: Settings) -> AuthenticatedClient:
 
 
 def build_client(settings: Settings) -> AuthenticatedClient:
-    """A client for blocking calls (``sync_detailed``), with retries and pooling."""
+    """A client for blocking calls, with retries, pooling, the proxy and TLS trust."""
     http = httpx.Client(
         **_http_args(settings),
         transport=RetryingTransport(
-            settings.retry, httpx.HTTPTransport(verify=_ssl_context(), limits=_LIMITS)
+            settings.retry, httpx.HTTPTransport(**_transport_args(settings))
         ),
     )
     return _generated_client(settings).set_httpx_client(http)
 
 
 def build_async_client(settings: Settings) -> AuthenticatedClient:
-    """A client for one event loop (``asyncio_detailed``), with retries and pooling."""
+    """A client for one event loop, with retries, pooling, the proxy and TLS trust."""
     http = httpx.AsyncClient(
         **_http_args(settings),
         transport=AsyncRetryingTransport(
-            settings.retry, httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_LIMITS)
+            settings.retry, httpx.AsyncHTTPTransport(**_transport_args(settings))
         ),
     )
     return _generated_client(settings).set_async_httpx_client(http)
+
+
+def describe_transport_error(error: httpx.HTTPError, settings: Settings) -> str:
+    """Why a request got no response, in words that point at the cause.
+
+    TLS failures name the host and what to trust; timeouts say which phase
+    ran out and its limit; failures through a proxy name the proxy (never
+    its credentials).
+    """
+    where = settings.base_url
+    host = httpx.URL(where).host
+    timeout = settings.timeout
+    via = "" if settings.proxy is None else f" through the proxy {proxy_label(settings.proxy)}"
+    name = type(error).__name__
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"could not connect to {where}{via} within {_limit(timeout.connect)} ({name})"
+    if isinstance(error, httpx.ReadTimeout):
+        return f"no response from {where} within {_limit(timeout.read)} ({name})"
+    if isinstance(error, httpx.WriteTimeout):
+        return f"could not send the request to {where} within {_limit(timeout.write)} ({name})"
+    if isinstance(error, httpx.PoolTimeout):
+        return f"no connection to {where} was free within {_limit(timeout.pool)} ({name})"
+    if isinstance(error, httpx.TimeoutException):
+        return f"no response from {where} in time ({name})"
+    failure = tls_error(error)
+    if isinstance(failure, ssl.SSLCertVerificationError):
+        reason = failure.verify_message or failure.reason or str(failure)
+        return (
+            f"TLS certificate of {host} could not be verified ({reason}); trusted: "
+            f"{settings.tls.source}. To trust another CA, pass verify= (a CA bundle) "
+            "or set SSL_CERT_FILE or REQUESTS_CA_BUNDLE"
+        )
+    if failure is not None:
+        return f"TLS handshake with {host} failed: {failure.reason or failure}"
+    if isinstance(error, httpx.ProxyError):
+        return f"the proxy {_proxy(settings)} did not open a tunnel to {host}: {error}"
+    return f"could not reach {where}{via}: {str(error) or name}"
+
+
+def _limit(seconds: float | None) -> str:
+    return "no limit" if seconds is None else f"{seconds:g}s"
+
+
+def _proxy(settings: Settings) -> str:
+    return "" if settings.proxy is None else proxy_label(settings.proxy)

@@ -9,6 +9,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
+import httpx
+
 from agb_context import _validation as check
 from agb_context._background import background_loop, is_background_thread
 from agb_context._config import resolve_settings
@@ -18,6 +20,7 @@ from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._retry import RetryPolicy
 from agb_context._sync_outcome import SyncJudge
+from agb_context._tls import Verify
 
 if TYPE_CHECKING:
     from agb_context_api import AuthenticatedClient
@@ -47,14 +50,34 @@ class ContextManager:
         api_key: The API key; defaults to ``AGB_API_KEY``.
         endpoint: Host name or URL of the API; defaults to ``AGB_ENDPOINT``,
             then ``sdk-api.agb.cloud``. ``https://`` is added when no scheme is given.
-        timeout: Seconds allowed for each HTTP request; defaults to
-            ``AGB_TIMEOUT_MS`` (milliseconds), then 60 s.
+        timeout: Seconds allowed for reading each response (and for writing
+            the request, and waiting for a pooled connection), or an
+            `httpx.Timeout` for each phase. Defaults to ``AGB_TIMEOUT_MS``
+            (milliseconds), then 60 s. Connecting gets at most 10 s unless an
+            `httpx.Timeout` or ``AGB_CONNECT_TIMEOUT_MS`` says otherwise.
         allow_insecure_http: Allow plain ``http`` to a host other than this
             machine (the key would travel in clear text).
-        retry: How failed requests are retried (see `RetryPolicy`).
+        retry: How failed requests are retried (see `RetryPolicy`); defaults
+            to ``RetryPolicy()``, with ``AGB_MAX_RETRIES`` retries if set.
+        proxy: A proxy URL (``http://``, ``https://``, ``socks5://``; any
+            ``user:password@`` in it is used and never shown) or an
+            `httpx.Proxy`. Defaults to ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
+            ``ALL_PROXY`` with ``NO_PROXY``, read as httpx reads them.
+        verify: Which TLS certificates to trust: True (``SSL_CERT_FILE``,
+            ``SSL_CERT_DIR`` or ``REQUESTS_CA_BUNDLE`` if set, else
+            certifi's bundle), the path of a CA bundle file or folder, an
+            `ssl.SSLContext`, or False to verify nothing (warns with
+            `InsecureTLSWarning`: the key can then be read by anyone on the path).
+        user_agent_suffix: Text appended to the ``User-Agent`` header
+            (``agb-context-python/<version> Python/<x.y>``); defaults to
+            ``AGB_USER_AGENT_SUFFIX``.
+
+    Blank strings count as not given: the environment variable, then the
+    default, is used instead.
 
     Raises:
-        ConfigurationError: No API key, an invalid session id, endpoint or timeout.
+        ConfigurationError: No API key, or an invalid session id, endpoint,
+            timeout, proxy, CA bundle or User-Agent suffix; the message names it.
 
     Connections are pooled and reused. Use ``with`` / ``async with`` or call
     `close` (`aclose` in async code) to release them; closing cancels syncs
@@ -67,9 +90,12 @@ class ContextManager:
         *,
         api_key: str | None = None,
         endpoint: str | None = None,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
         allow_insecure_http: bool = False,
         retry: RetryPolicy | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        verify: Verify = True,
+        user_agent_suffix: str | None = None,
     ) -> None:
         if isinstance(session, str):
             raw_id: object = session
@@ -92,6 +118,9 @@ class ContextManager:
             timeout=timeout,
             allow_insecure_http=allow_insecure_http,
             retry=retry,
+            proxy=proxy,
+            verify=verify,
+            user_agent_suffix=user_agent_suffix,
         )
         # Imported on first use: the generated client stays out of `import agb_context`.
         from agb_context._calls import ApiCalls

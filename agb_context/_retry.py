@@ -26,6 +26,8 @@ import time
 import attrs
 import httpx
 
+from agb_context._tls import tls_error
+
 logger = logging.getLogger("agb_context")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -99,14 +101,7 @@ def _may_retry(request: httpx.Request) -> bool:
 
 def is_certificate_error(error: BaseException) -> bool:
     """Whether ``error`` comes from a TLS certificate that could not be verified."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return isinstance(tls_error(error), ssl.SSLCertVerificationError)
 
 
 def parse_retry_after(value: str | None) -> float | None:

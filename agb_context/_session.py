@@ -5,8 +5,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+import httpx
+
 from agb_context._manager import ContextManager
 from agb_context._retry import RetryPolicy
+from agb_context._tls import Verify
 
 
 class Session:
@@ -23,9 +26,12 @@ class Session:
         *,
         api_key: str | None = None,
         endpoint: str | None = None,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
         allow_insecure_http: bool = False,
         retry: RetryPolicy | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        verify: Verify = True,
+        user_agent_suffix: str | None = None,
     ) -> None:
         self.context = ContextManager(
             session_id,
@@ -34,6 +40,9 @@ class Session:
             timeout=timeout,
             allow_insecure_http=allow_insecure_http,
             retry=retry,
+            proxy=proxy,
+            verify=verify,
+            user_agent_suffix=user_agent_suffix,
         )
 
     @property

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import httpx
 import pytest
 
-from agb_context import ConfigurationError, ContextManager, Session
+from agb_context import ConfigurationError, ContextManager, RetryPolicy, Session
 from agb_context._config import DEFAULT_ENDPOINT, normalize_endpoint, resolve_settings
 from agb_context.emulator import Emulator
 
@@ -31,13 +33,33 @@ def test_environment_variables_are_the_fallback(monkeypatch: pytest.MonkeyPatch)
     settings = resolve_settings()
     assert settings.api_key == "env-key"
     assert settings.base_url == "https://api.example.test"
-    assert settings.timeout == 2.5
+    assert settings.timeout == httpx.Timeout(2.5)
     explicit = resolve_settings(api_key="arg-key", endpoint="other.test", timeout=7)
     assert (explicit.api_key, explicit.base_url, explicit.timeout) == (
         "arg-key",
         "https://other.test",
-        7.0,
+        httpx.Timeout(7.0),
     )
+
+
+def test_blank_arguments_count_as_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGB_API_KEY", "env-key")
+    monkeypatch.setenv("AGB_ENDPOINT", "api.example.test")
+    settings = resolve_settings(api_key="  ", endpoint="", proxy=" ", user_agent_suffix="")
+    assert settings.api_key == "env-key"
+    assert settings.base_url == "https://api.example.test"
+
+
+def test_blank_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AGB_ENDPOINT", "AGB_TIMEOUT_MS", "AGB_CONNECT_TIMEOUT_MS", "AGB_MAX_RETRIES"):
+        monkeypatch.setenv(name, "  ")
+    settings = resolve_settings(api_key="k")
+    assert settings.base_url == f"https://{DEFAULT_ENDPOINT}"
+    assert settings.timeout == httpx.Timeout(60.0, connect=10.0)
+    assert settings.retry == RetryPolicy()
+    monkeypatch.setenv("AGB_API_KEY", " ")
+    with pytest.raises(ConfigurationError, match=r"no API key.*\(api_key was blank\)"):
+        resolve_settings(api_key="")
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +67,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     settings = resolve_settings(api_key="k")
     assert settings.base_url == f"https://{DEFAULT_ENDPOINT}"
-    assert settings.timeout == 60.0
+    assert settings.timeout == httpx.Timeout(60.0, connect=10.0)
+    assert settings.retry == RetryPolicy()
 
 
 def test_missing_api_key_is_a_clear_error_at_construction(
@@ -90,10 +113,60 @@ def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
     cm.close()
 
 
-@pytest.mark.parametrize("endpoint", ["ftp://host", "https://", "http://"])
-def test_invalid_endpoints(endpoint: str) -> None:
-    with pytest.raises(ConfigurationError, match="endpoint"):
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("ftp://host", "the scheme must be https or http, not 'ftp'"),
+        ("https://", "it names no host"),
+        ("http://", "it names no host"),
+        ("not a host", "'not%20a%20host' is not a host name or an IP address"),
+        ("https://exa mple.com", "is not a host name or an IP address"),
+        ("https://-bad-.example", "'-bad-.example' is not a host name"),
+        ("https://host..example", "is not a host name"),
+        ("1.2.3", "'1.2.3' is not a host name or an IP address"),
+        ("https://host:99999", "the port must be from 1 to 65535, not 99999"),
+        ("https://host:0", "the port must be from 1 to 65535, not 0"),
+        ("https://host:x", "Invalid port"),
+        ("https://host/?q=1", "no query"),
+        ("https://host/#top", "or fragment"),
+    ],
+)
+def test_invalid_endpoints(endpoint: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match="invalid endpoint") as raised:
         ContextManager("s", api_key="k", endpoint=endpoint)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("münchen.example", "https://xn--mnchen-3ya.example"),
+        ("a_b.internal.example:8443", "https://a_b.internal.example:8443"),
+        ("https://gateway.example/agb/", "https://gateway.example/agb"),
+        ("https://203.0.113.7", "https://203.0.113.7"),
+        ("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
+        ("sdk-api.agb.cloud.", "https://sdk-api.agb.cloud."),
+    ],
+)
+def test_host_names_and_addresses_are_accepted(endpoint: str, expected: str) -> None:
+    assert normalize_endpoint(endpoint) == expected
+
+
+def test_credentials_in_the_endpoint_are_removed_and_never_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint = "https://someone:hunter2-secret@api.example.test/"
+    with caplog.at_level(logging.WARNING, logger="agb_context"):
+        cm = ContextManager("s", api_key="k", endpoint=endpoint)
+    assert cm.endpoint == "https://api.example.test"
+    assert "hunter2" not in repr(cm) + repr(cm._settings)
+    assert "user name and password in the endpoint were removed" in caplog.text
+    assert "hunter2" not in caplog.text
+    cm.close()
+    with pytest.raises(ConfigurationError) as raised:
+        ContextManager("s", api_key="k", endpoint="https://someone:hunter2-secret@bad host/")
+    assert "hunter2" not in str(raised.value)
+    assert "***@" in str(raised.value)
 
 
 @pytest.mark.parametrize("session_id", ["", "   ", "a\x00b"])

@@ -1,0 +1,219 @@
+"""Network pieces for the tests, all on 127.0.0.1: a TLS front for the emulator, a proxy,
+and a listener that never accepts.
+
+The TLS front and the proxy run on one asyncio loop in a thread of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import attrs
+
+
+class ServerLoop:
+    """An asyncio loop in a daemon thread, for small servers the tests start and stop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def close(self) -> None:
+        """Cancel what still runs (relays of kept-alive connections), then stop."""
+
+        async def cancel_the_rest() -> None:
+            rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+        self.run(cancel_the_rest())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(30)
+        self.loop.close()
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            if writer.can_write_eof():
+                writer.write_eof()
+            else:
+                writer.close()
+
+
+async def _relay(
+    client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+) -> None:
+    try:
+        await asyncio.gather(_pump(client[0], upstream[1]), _pump(upstream[0], client[1]))
+    finally:
+        for writer in (client[1], upstream[1]):
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+class TlsFront:
+    """Serves TLS on 127.0.0.1 with ``context`` and relays the plain bytes to ``target``."""
+
+    def __init__(
+        self, runner: ServerLoop, context: ssl.SSLContext, target: tuple[str, int]
+    ) -> None:
+        self._runner = runner
+        self._context = context
+        self._target = target
+        self.connections = 0
+        """TCP connections accepted (each one a TLS handshake attempted)."""
+        self.failed_handshakes = 0
+        self.port: int = runner.run(self._start())
+
+    async def _start(self) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await writer.start_tls(self._context, ssl_handshake_timeout=10)
+        except (ssl.SSLError, ConnectionError, TimeoutError):
+            self.failed_handshakes += 1
+            writer.close()
+            return
+        upstream = await asyncio.open_connection(*self._target)
+        await _relay((reader, writer), upstream)
+
+    def close(self) -> None:
+        self._runner.loop.call_soon_threadsafe(self._server.close)
+
+
+@attrs.define
+class ProxiedRequest:
+    """The head of one request the proxy received."""
+
+    request_line: str
+    headers: dict[str, str]
+
+
+class Proxy:
+    """A small HTTP proxy: ``CONNECT`` tunnels, and plain requests in absolute form.
+
+    ``route(host, port)`` says where a tunnel or request really goes (so a
+    made-up host name reaches a server on 127.0.0.1). With ``credentials``
+    ("user:password") a request without the matching ``Proxy-Authorization``
+    gets 407.
+    """
+
+    def __init__(
+        self,
+        runner: ServerLoop,
+        route: Callable[[str, int], tuple[str, int]],
+        credentials: str | None = None,
+    ) -> None:
+        self._runner = runner
+        self._route = route
+        self._expected = (
+            None
+            if credentials is None
+            else "Basic " + base64.b64encode(credentials.encode()).decode()
+        )
+        self.requests: list[ProxiedRequest] = []
+        self.port: int = runner.run(self._start())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _start(self) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        lines = head.decode("latin-1").split("\r\n")
+        request_line = lines[0]
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in lines[1:] if line)
+        }
+        self.requests.append(ProxiedRequest(request_line, headers))
+        if self._expected is not None and headers.get("proxy-authorization") != self._expected:
+            writer.write(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                b'Proxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n'
+                b"Connection: close\r\n\r\n"
+            )
+            await writer.drain()
+            writer.close()
+            return
+        method, target, version = request_line.split(" ", 2)
+        if method == "CONNECT":
+            host, _, port = target.rpartition(":")
+            upstream = await asyncio.open_connection(*self._route(host.strip("[]"), int(port)))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            await _relay((reader, writer), upstream)
+            return
+        # A plain request in absolute form: send it on in origin form, then relay.
+        scheme_host, _, rest = target.partition("://")[2].partition("/")
+        host, _, port = scheme_host.rpartition(":")
+        upstream = await asyncio.open_connection(*self._route(host, int(port or 80)))
+        kept = [
+            line
+            for line in lines[1:]
+            if line and not line.lower().startswith(("proxy-authorization:", "proxy-connection:"))
+        ]
+        new_head = "\r\n".join([f"{method} /{rest} {version}", *kept]) + "\r\n\r\n"
+        upstream[1].write(new_head.encode("latin-1"))
+        await _relay((reader, writer), upstream)
+
+    def close(self) -> None:
+        self._runner.loop.call_soon_threadsafe(self._server.close)
+
+
+@contextlib.contextmanager
+def never_accepting_listener() -> Iterator[int]:
+    """A port on 127.0.0.1 that takes no new connection: its backlog is full and
+    nothing accepts, so a connection attempt waits until the client gives up."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port: int = listener.getsockname()[1]
+        # Fill the accept queue; once it is full the kernel drops new SYNs.
+        for _ in range(8):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            fillers.append(filler)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
