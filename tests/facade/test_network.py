@@ -21,7 +21,7 @@ import httpx
 import pytest
 import trustme
 from network_support import Proxy, ServerLoop, TlsFront, never_accepting_listener
-from support import SECRETS
+from support import CONTEXT_ID, MOUNT, SECRETS
 
 from agb_context import (
     ConfigurationError,
@@ -246,10 +246,16 @@ def test_https_proxy_from_the_environment_tunnels_with_connect(
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     cm = make_cm(session_id, endpoint=API_HOST, verify=ca_file)
     _info_ok(cm)
-    result = cm.sync(retry_interval=20).result(timeout=30)  # the asyncio client, too
+    # the asyncio client, too
+    result = cm.sync(CONTEXT_ID, MOUNT, retry_interval=20).result(timeout=30)
     assert result.success, result.error_message
     assert {r.request_line for r in proxy.requests} == {f"CONNECT {API_HOST}:443 HTTP/1.1"}
-    assert [r.path for r in emu.requests][:2] == ["/sdk/GetContextInfo", "/sdk/SyncContext"]
+    # info, then the sync's read before it starts, then its trigger
+    assert [r.path for r in emu.requests][:3] == [
+        "/sdk/GetContextInfo",
+        "/sdk/GetContextInfo",
+        "/sdk/SyncContext",
+    ]
 
 
 def test_an_explicit_proxy_wins_over_the_environment_and_carries_plain_http(
