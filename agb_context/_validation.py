@@ -37,7 +37,8 @@ class InfoQuery:
 
 
 def optional_text(name: str, value: object) -> str | None:
-    """``None`` for None or a blank string; the string itself otherwise."""
+    """``None`` for None or a blank string (blank counts as not given); the string
+    itself otherwise."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -78,9 +79,13 @@ def context_scope(context_id: object, path: object) -> tuple[str | None, str | N
     cid = optional_text("context_id", context_id)
     mount = optional_text("path", path)
     if (cid is None) != (mount is None):
-        given, missing = ("context_id", "path") if mount is None else ("path", "context_id")
+        given, missing, raw = (
+            ("context_id", "path", path) if mount is None else ("path", "context_id", context_id)
+        )
+        # A blank string counts as not given; say so, since the caller did pass something.
+        without = f"but {missing} is blank" if isinstance(raw, str) else f"without {missing}"
         raise InvalidArgument(
-            f"{given} was given without {missing}: give both context_id and path "
+            f"{given} was given {without}: give both context_id and path "
             "to sync one context, or neither to sync every context of the session"
         )
     return cid, mount
