@@ -92,9 +92,9 @@ def describe_transport_error(error: httpx.HTTPError, settings: Settings) -> str:
     if isinstance(failure, ssl.SSLCertVerificationError):
         reason = failure.verify_message or failure.reason or str(failure)
         return (
-            f"TLS certificate of {host} could not be verified ({reason}); trusted: "
-            f"{settings.tls.source}. To trust another CA, pass verify= (a CA bundle) "
-            "or set SSL_CERT_FILE or REQUESTS_CA_BUNDLE"
+            f"TLS certificate of {host} could not be verified ({reason}) against "
+            f"{settings.tls.source}; to trust another CA, point SSL_CERT_FILE or "
+            "REQUESTS_CA_BUNDLE at its certificates"
         )
     if failure is not None:
         return f"TLS handshake with {host} failed: {failure.reason or failure}"

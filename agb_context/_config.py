@@ -109,7 +109,7 @@ def resolve_settings(
         retry=retry if retry is not None else _env_retry(),
         proxy=chosen_proxy,
         tls=resolve_tls(verify),
-        user_agent=_user_agent(user_agent_suffix),
+        user_agent=user_agent(user_agent_suffix),
     )
 
 
@@ -266,10 +266,15 @@ def _env_retry() -> RetryPolicy:
     return RetryPolicy(max_retries=int(raw))
 
 
-def _user_agent(suffix: object) -> str:
-    origin = "user_agent_suffix"
+def user_agent(suffix: object, *, name: str = "user_agent_suffix") -> str:
+    """The User-Agent: ours, then ``suffix`` (else ``AGB_USER_AGENT_SUFFIX``) if given.
+
+    Raises `ConfigurationError`, calling the suffix ``name``, for text that
+    cannot go in a header.
+    """
+    origin = name
     if suffix is not None and not isinstance(suffix, str):
-        raise ConfigurationError(f"{origin} must be a string, not {type(suffix).__name__}")
+        raise ConfigurationError(f"{name} must be a string, not {type(suffix).__name__}")
     text = suffix.strip() if suffix is not None else ""
     if not text:
         origin = ENV_USER_AGENT_SUFFIX

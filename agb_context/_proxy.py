@@ -35,12 +35,17 @@ def resolve_proxy(proxy: object, url: httpx.URL, *, local: bool) -> httpx.Proxy 
     if isinstance(proxy, httpx.URL):
         proxy = str(proxy)
     if isinstance(proxy, str) and proxy.strip():
-        return _usable(_parse(proxy.strip(), "proxy"), "proxy")
+        return parse_proxy(proxy, "proxy")
     if proxy is not None and not isinstance(proxy, str):
         raise ConfigurationError(
             f"proxy must be a proxy URL or an httpx.Proxy, not {type(proxy).__name__}"
         )
     return None if local else _from_environment(url)
+
+
+def parse_proxy(text: str, name: str) -> httpx.Proxy:
+    """A proxy from its URL; `ConfigurationError` calling it ``name`` if it is unusable."""
+    return _usable(_parse(text.strip(), name), name)
 
 
 def proxy_label(proxy: httpx.Proxy) -> str:

@@ -36,14 +36,15 @@ class TlsTrust:
     context: ssl.SSLContext = attrs.field(repr=False, eq=False)
 
 
-def resolve_tls(verify: object) -> TlsTrust:
+def resolve_tls(verify: object, *, name: str = "verify") -> TlsTrust:
     """The trust for ``verify`` (see `Verify`); environment variables count when it is True.
 
     Raises `ConfigurationError` for a value of the wrong type, a CA file or
-    folder that does not exist, or certificates that cannot be loaded.
+    folder that does not exist, or certificates that cannot be loaded; its
+    message calls the value ``name``.
     """
     if isinstance(verify, ssl.SSLContext):
-        return TlsTrust("the ssl.SSLContext given as verify", verify)
+        return TlsTrust("the CAs of the ssl.SSLContext given", verify)
     if verify is False:
         warnings.warn(
             "TLS certificate verification is turned off (verify=False): anyone between "
@@ -53,25 +54,27 @@ def resolve_tls(verify: object) -> TlsTrust:
         )
         return TlsTrust("nothing: certificates are not verified", _unverified_context())
     if verify is True:
-        for name in CA_ENV_VARS:
-            value = os.environ.get(name, "").strip()
+        for variable in CA_ENV_VARS:
+            value = os.environ.get(variable, "").strip()
             if value:
-                return _from_path(value, f"the {name} environment variable")
-        return _from_path(certifi.where(), "certifi's CA bundle")
+                return _from_path(value, f"the {variable} environment variable", variable)
+        return _from_path(certifi.where(), "certifi's CA bundle", "certifi's CA bundle")
     if isinstance(verify, str | os.PathLike):
         path = os.fspath(verify).strip()
         if not path:
             raise ConfigurationError(
-                "verify is blank: give a CA bundle file or folder, True or an ssl.SSLContext"
+                f"{name} is blank: give a CA bundle file or folder, True or an ssl.SSLContext"
             )
-        return _from_path(path, "verify")
+        return _from_path(path, name, None)
     raise ConfigurationError(
-        "verify must be True, False, the path of a CA bundle file or folder, or an "
+        f"{name} must be True, False, the path of a CA bundle file or folder, or an "
         f"ssl.SSLContext, not {type(verify).__name__}"
     )
 
 
-def _from_path(path: str, origin: str) -> TlsTrust:
+def _from_path(path: str, origin: str, label: str | None) -> TlsTrust:
+    """The trust of a CA file or folder; ``origin`` names it in errors, ``label`` in
+    messages (after the path)."""
     try:
         stat = os.stat(path)
     except OSError as exc:
@@ -86,7 +89,7 @@ def _from_path(path: str, origin: str) -> TlsTrust:
         raise ConfigurationError(
             f"the CA certificates in {path!r} (from {origin}) could not be loaded: {exc}"
         ) from None
-    return TlsTrust(f"{path} (from {origin})", context)
+    return TlsTrust(path if label is None else f"{path} ({label})", context)
 
 
 @functools.lru_cache(maxsize=16)

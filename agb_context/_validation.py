@@ -42,7 +42,8 @@ class InfoQuery:
 
 
 def optional_text(name: str, value: object) -> str | None:
-    """``None`` for None or a blank string; the string itself otherwise."""
+    """``None`` for None or a blank string (blank counts as not given); the string
+    itself otherwise."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -83,9 +84,13 @@ def context_scope(context_id: object, path: object) -> tuple[str | None, str | N
     cid = optional_text("context_id", context_id)
     mount = optional_text("path", path)
     if (cid is None) != (mount is None):
-        given, missing = ("context_id", "path") if mount is None else ("path", "context_id")
+        given, missing, raw = (
+            ("context_id", "path", path) if mount is None else ("path", "context_id", context_id)
+        )
+        # A blank string counts as not given; say so, since the caller did pass something.
+        without = f"but {missing} is blank" if isinstance(raw, str) else f"without {missing}"
         raise InvalidArgument(
-            f"{given} was given without {missing}: give both context_id and path "
+            f"{given} was given {without}: give both context_id and path "
             "to sync one context, or neither to sync every context of the session"
         )
     return cid, mount
@@ -138,3 +143,65 @@ def sync_request(
             )
         policy = attrs.evolve(policy, deadline=float(timeout))
     return SyncRequest(context_id=cid, path=mount, mode=sync_mode("mode", mode), policy=policy)
+
+
+MAX_NAME_LENGTH = 256
+"""The longest context name accepted."""
+MAX_ID_LENGTH = 256
+"""The longest context id accepted."""
+
+
+def _unprintable(value: str) -> str | None:
+    """The first character of ``value`` that is not printable, shown as ``U+XXXX``."""
+    for char in value:
+        if not char.isprintable():
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def context_name(value: object, name: str = "name", *, strip: bool = True) -> str:
+    """A context name: printable text without ``/`` or ``\\``, not ``.`` or ``..``.
+
+    Spaces at either end are removed (``strip``), as the AGB SDK does; with
+    ``strip=False`` they are refused instead.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string, not {type(value).__name__}")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidArgument(
+            f"{name} is {len(value)} characters long; at most {MAX_NAME_LENGTH} are accepted"
+        )
+    bad = _unprintable(value)
+    if bad is not None:
+        raise InvalidArgument(
+            f"{name} must be printable text: it holds the control or invisible character {bad}"
+        )
+    text = value.strip(" ")
+    if not text:
+        raise InvalidArgument(f"{name} must not be empty or blank")
+    if not strip and text != value:
+        raise InvalidArgument(f"{name} must not start or end with a space")
+    if "/" in text or "\\" in text:
+        raise InvalidArgument(f"{name} must not contain '/' or '\\': a context name is not a path")
+    if text in (".", ".."):
+        raise InvalidArgument(f"{name} must not be '.' or '..'")
+    return text
+
+
+def context_id(value: object, name: str = "context_id") -> str:
+    """A context id: non-blank printable text, at most `MAX_ID_LENGTH` characters."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string, not {type(value).__name__}")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidArgument(
+            f"{name} is {len(value)} characters long; at most {MAX_ID_LENGTH} are accepted"
+        )
+    bad = _unprintable(value)
+    if bad is not None:
+        raise InvalidArgument(
+            f"{name} must be printable text: it holds the control or invisible character {bad}"
+        )
+    text = value.strip(" ")
+    if not text:
+        raise InvalidArgument(f"{name} must not be empty or blank")
+    return text

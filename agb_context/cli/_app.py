@@ -62,6 +62,14 @@ def _non_negative_seconds(text: str) -> float:
     return _positive_seconds(text)
 
 
+def _retries(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of retries (0 or more), not {text!r}"
+        )
+    return int(text)
+
+
 def _non_blank(text: str) -> str:
     """An id or path as the SDK accepts it, checked here so the message names the flag."""
     try:
@@ -124,12 +132,52 @@ def _connection_options() -> _Parser:
         "--request-timeout",
         metavar="S",
         type=_positive_seconds,
-        help="seconds allowed for each HTTP request (default: $AGB_TIMEOUT_MS in ms, else 60)",
+        help="seconds allowed to read each response (default: $AGB_TIMEOUT_MS in ms, else 60)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        metavar="S",
+        type=_positive_seconds,
+        help="seconds allowed to connect (default: $AGB_CONNECT_TIMEOUT_MS in ms, "
+        "else 10 or --request-timeout if smaller)",
+    )
+    group.add_argument(
+        "--max-retries",
+        metavar="N",
+        type=_retries,
+        help="times a failed request is sent again, when that is safe "
+        "(default: $AGB_MAX_RETRIES, else 2)",
     )
     group.add_argument(
         "--allow-insecure-http",
         action="store_true",
         help="allow plain http to a host other than this machine (sends the key in clear text)",
+    )
+    group.add_argument(
+        "--proxy",
+        metavar="URL",
+        type=_non_blank,
+        help="proxy to go through (default: $HTTPS_PROXY or $ALL_PROXY unless $NO_PROXY "
+        "covers the endpoint); credentials in it are used, never printed",
+    )
+    trust = group.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        type=_non_blank,
+        help="CA certificates (a file or a hashed folder) to trust (default: $SSL_CERT_FILE, "
+        "$SSL_CERT_DIR or $REQUESTS_CA_BUNDLE, else certifi's bundle)",
+    )
+    trust.add_argument(
+        "--no-verify-tls",
+        action="store_true",
+        help="do not verify TLS certificates (anyone on the path can read the key)",
+    )
+    group.add_argument(
+        "--user-agent-suffix",
+        metavar="TEXT",
+        type=_non_blank,
+        help="text appended to the User-Agent header (default: $AGB_USER_AGENT_SUFFIX)",
     )
     output = parent.add_argument_group("output")
     output.add_argument(

@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
+from typing import Any
 from urllib.parse import urlsplit
 
-from agb_context import ConfigurationError, ContextManager
-from agb_context._config import ENV_API_KEY, ENV_ENDPOINT, is_loopback, normalize_endpoint
+from agb_context import ConfigurationError, ContextManager, InsecureTLSWarning, RetryPolicy
+from agb_context._config import (
+    ENV_API_KEY,
+    ENV_ENDPOINT,
+    is_loopback,
+    normalize_endpoint,
+    resolve_timeout,
+    user_agent,
+)
+from agb_context._proxy import parse_proxy
+from agb_context._tls import resolve_tls
+from agb_context.cli._app import PROG
 
 
 def open_manager(args: argparse.Namespace) -> ContextManager:
@@ -22,13 +35,42 @@ def open_manager(args: argparse.Namespace) -> ContextManager:
     """
     check_api_key(args.api_key)
     check_endpoint(args.endpoint, allow_insecure_http=args.allow_insecure_http)
-    return ContextManager(
-        args.session,
-        api_key=args.api_key,
-        endpoint=args.endpoint,
-        timeout=args.request_timeout,
-        allow_insecure_http=args.allow_insecure_http,
-    )
+    network = network_options(args)
+    with warnings.catch_warnings():
+        # Said once, in the words of the command line, by network_options.
+        warnings.simplefilter("ignore", InsecureTLSWarning)
+        return ContextManager(
+            args.session,
+            api_key=args.api_key,
+            endpoint=args.endpoint,
+            allow_insecure_http=args.allow_insecure_http,
+            **network,
+        )
+
+
+def network_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The timeout, retry, proxy, TLS and User-Agent arguments from their flags, checked
+    so that a message names the flag."""
+    verify: str | bool = True
+    if args.no_verify_tls:
+        verify = False
+        print(
+            f"{PROG} {args.command}: warning: --no-verify-tls: TLS certificates are not "
+            "verified; anyone between here and the endpoint can read the API key",
+            file=sys.stderr,
+        )
+    elif args.ca_bundle is not None:
+        resolve_tls(args.ca_bundle, name="--ca-bundle")
+        verify = args.ca_bundle
+    if args.user_agent_suffix is not None:
+        user_agent(args.user_agent_suffix, name="--user-agent-suffix")
+    return {
+        "timeout": resolve_timeout(args.request_timeout, connect_timeout=args.connect_timeout),
+        "retry": None if args.max_retries is None else RetryPolicy(max_retries=args.max_retries),
+        "proxy": None if args.proxy is None else parse_proxy(args.proxy, "--proxy"),
+        "verify": verify,
+        "user_agent_suffix": args.user_agent_suffix,
+    }
 
 
 def check_api_key(flag: str | None) -> None:

@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from agb_context.emulator._admin import AdminRoutes
 from agb_context.emulator._behaviour import Behaviour
+from agb_context.emulator._context_routes import ContextRoutes
 from agb_context.emulator._envelope import failure, request_id
 from agb_context.emulator._faults import Faults
-from agb_context.emulator._gateway import CLIENT_GONE, Gateway
+from agb_context.emulator._gateway import CLIENT_GONE, CLOUD_ENDPOINTS, Gateway
 from agb_context.emulator._request_log import RequestLog
 from agb_context.emulator._routes import CloudRoutes
 from agb_context.emulator._store import Store
@@ -21,6 +22,8 @@ from agb_context.emulator._tasks import TaskRunner
 from agb_context.emulator._validation import InvalidValue, NotFound
 
 logger = logging.getLogger("agb_context.emulator")
+
+_CLOUD_ROUTES = ", ".join(f"{method} {path}" for method, path in CLOUD_ENDPOINTS)
 
 
 def build_app(
@@ -37,6 +40,7 @@ def build_app(
     app = Starlette(
         routes=[
             *CloudRoutes(store, runner, behaviour).routes(),
+            *ContextRoutes(store, runner).routes(),
             *AdminRoutes(store, faults, behaviour).routes(),
         ],
         exception_handlers={
@@ -69,8 +73,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"{where} is not supported: use {allowed} on this path"
     elif exc.status_code == 404:
         message = (
-            f"there is no route {where}: the emulator serves POST /sdk/SyncContext, "
-            "GET /sdk/GetContextInfo and the /emulator/ admin routes"
+            f"there is no route {where}: the emulator serves {_CLOUD_ROUTES} "
+            "and the /emulator/ admin routes"
         )
     else:
         message = str(exc.detail)

@@ -119,6 +119,19 @@ def recover(folder: Path) -> None:
                 os.rename(child, original)
 
 
+def discard_tree(target: Path) -> None:
+    """Remove the folder ``target`` all at once: it is renamed aside, then deleted.
+
+    Readers see the whole folder or none of it; what a stop leaves of the
+    renamed copy is deleted by `recover`.
+    """
+    if not os.path.lexists(target):
+        return
+    aside = _beside(target, _STAGING)
+    os.rename(target, aside)
+    _remove(aside)
+
+
 def _beside(target: Path, prefix: str) -> Path:
     return target.with_name(f"{prefix}{target.name}-{secrets.token_hex(8)}")
 

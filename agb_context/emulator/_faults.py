@@ -17,7 +17,15 @@ import attrs
 
 from agb_context.emulator._validation import InvalidValue
 
-ENDPOINTS = ("SyncContext", "GetContextInfo")
+ENDPOINTS = (
+    "SyncContext",
+    "GetContextInfo",
+    "ListContexts",
+    "GetContext",
+    "ModifyContext",
+    "DeleteContext",
+    "ClearContext",
+)
 """The cloud endpoints faults can target."""
 
 MAX_LATENCY = 600.0
@@ -54,9 +62,9 @@ class _Queued:
 class Faults:
     """The faults to inject, settable from any thread (``emulator.faults``).
 
-    Endpoint names are ``"SyncContext"`` and ``"GetContextInfo"``; any other
-    name is a `ValueError`. Requests that fail authentication (401) never take
-    a fault.
+    Endpoint names are those of the cloud routes (`ENDPOINTS`: ``"SyncContext"``,
+    ``"GetContextInfo"``, ``"ListContexts"``...); any other name is a `ValueError`.
+    Requests that fail authentication (401) never take a fault.
     """
 
     def __init__(self) -> None:
@@ -256,7 +264,7 @@ def _snake(name: str) -> str:
 
 def _endpoint(value: object) -> str:
     if value not in ENDPOINTS:
-        raise InvalidValue(f"unknown endpoint {value!r}: use 'SyncContext' or 'GetContextInfo'")
+        raise InvalidValue(f"unknown endpoint {value!r}: use one of {', '.join(ENDPOINTS)}")
     return str(value)
 
 

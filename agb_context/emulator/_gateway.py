@@ -16,6 +16,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agb_context.emulator._contexts import CONTEXT_ENDPOINTS
 from agb_context.emulator._envelope import failure
 from agb_context.emulator._fault_answers import ConnectionDropped, drop_connection, faulty_response
 from agb_context.emulator._faults import Faults
@@ -27,6 +28,7 @@ logger = logging.getLogger("agb_context.emulator")
 CLOUD_ENDPOINTS = {
     ("POST", "/sdk/SyncContext"): "SyncContext",
     ("GET", "/sdk/GetContextInfo"): "GetContextInfo",
+    **CONTEXT_ENDPOINTS,
 }
 """The cloud's routes, by method and path: the ones faults are injected into."""
 

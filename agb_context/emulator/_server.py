@@ -34,10 +34,14 @@ _STOP_TIMEOUT = 30.0
 class Emulator:
     """A local emulator of the AGB context API: real HTTP, real files.
 
-    It serves ``POST /sdk/SyncContext`` and ``GET /sdk/GetContextInfo`` exactly
-    as the cloud does, plus admin routes under ``/emulator/`` (see
-    ``openapi-emulator.yaml``). Sessions are made with `create_session`; each
-    mount of a session is a local folder (`session_path`), and each context
+    It serves the cloud routes of ``openapi.yaml`` (``SyncContext`` and
+    ``GetContextInfo``; ``ListContexts``, ``GetContext``, ``ModifyContext``,
+    ``DeleteContext`` and ``ClearContext`` for the contexts of the account)
+    exactly as the cloud does, plus admin routes under ``/emulator/`` (see
+    ``openapi-emulator.yaml``). A session's mounts refer to contexts by id; a
+    mount of an id not known yet creates that context, named after its id.
+    Sessions are made with `create_session`; each mount of a session is a
+    local folder (`session_path`), and each context
     is stored in a local folder (`context_path`). An upload copies a mount's
     folder into the context's; a download copies it back, replacing the
     mount's content. A download of a context never uploaded to fails with a

@@ -2,6 +2,7 @@
 
 Layout of the data folder::
 
+    contexts.json                         the contexts: ids, names, times, states
     contexts/<contextId>/                 the stored content of each context
     sessions/<sessionId>/session.json     the session's mounts and task history
     sessions/<sessionId>/mounts/<NN-name>/ the folder behind each mount
@@ -30,6 +31,7 @@ import attrs
 from agb_context._status_codec import task_to_wire
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import CloudBehaviour
+from agb_context.emulator._contexts import ContextRecords
 from agb_context.emulator._copy import recover
 from agb_context.emulator._records import TaskRecord
 from agb_context.emulator._validation import NotFound
@@ -120,6 +122,8 @@ class Store:
         self.sessions_folder = root / "sessions"
         self.lock = threading.RLock()
         self._sessions: dict[str, Session] = {}
+        self.context_records = ContextRecords(root / "contexts.json", self.contexts)
+        """The contexts of the account, which session mounts refer to."""
 
     def open(self) -> None:
         """Create the layout, put right interrupted copies, and load the sessions."""
@@ -135,15 +139,23 @@ class Store:
                     for mount in session.mounts:
                         mount.folder.mkdir(parents=True, exist_ok=True)
                     self._sessions[session.id] = session
+            self.context_records.open(
+                mount.context_id for session in self._sessions.values() for mount in session.mounts
+            )
 
     def create_session(self, mounts: Mapping[str, str]) -> Session:
         """A new session with these mounts (context id -> mount path); folders created.
+
+        Each mount refers to the context with that id, created (named after
+        its id) when there is none.
 
         Raises:
             InvalidValue: A context id or path is unusable, or a path is used twice.
         """
         checked = check.mounts(dict(mounts) if isinstance(mounts, Mapping) else mounts)
         with self.lock:
+            for cid in checked:
+                self.context_records.ensure(cid)
             sid = f"session-{secrets.token_hex(8)}"
             while sid in self._sessions:
                 sid = f"session-{secrets.token_hex(8)}"

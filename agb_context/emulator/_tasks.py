@@ -14,9 +14,10 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from agb_context.emulator._copy import (
     CopyCancelled,
@@ -86,10 +87,23 @@ class TaskRunner:
         await asyncio.gather(*self._running, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
-    def _spawn(self, session: Session, task: Task, plan: TaskPlan) -> None:
-        running = asyncio.get_running_loop().create_task(self._run(session, task, plan))
+    @property
+    def task_delay(self) -> float:
+        """The least time, in seconds, a task takes."""
+        return self._delay
+
+    def context_lock(self, context_id: str) -> asyncio.Lock:
+        """The lock held while a task of this context runs: work on one context never overlaps."""
+        return self._locks.setdefault(context_id, asyncio.Lock())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the running loop; `aclose` cancels it if it is still running."""
+        running = asyncio.get_running_loop().create_task(work)
         self._running.add(running)
         running.add_done_callback(self._running.discard)
+
+    def _spawn(self, session: Session, task: Task, plan: TaskPlan) -> None:
+        self.spawn(self._run(session, task, plan))
 
     async def _run(self, session: Session, task: Task, plan: TaskPlan) -> None:
         loop = asyncio.get_running_loop()
@@ -104,7 +118,7 @@ class TaskRunner:
             self._finish(session, task, plan.fail_message)
             return
         # the lock is held until the task is final: syncs of one context never overlap
-        async with self._locks.setdefault(task.state.context_id, asyncio.Lock()):
+        async with self.context_lock(task.state.context_id):
             self._start(session, task)
             try:
                 error = await self._copy(session, task, plan.fail_copy_midway)
@@ -138,6 +152,11 @@ class TaskRunner:
             mount = session.mount(task.state.context_id, task.state.path)
         except NotFound as exc:
             return f"{what} failed: {exc}"
+        if not self._store.context_records.touch(task.state.context_id):
+            return (
+                f"{what} failed: context {task.state.context_id} was deleted; "
+                "the session keeps its files, the context store has nothing for them"
+            )
         stored = self._store.context_path(task.state.context_id)
         if task.state.task_type == "upload":
             source, target = mount.folder, stored

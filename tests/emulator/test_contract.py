@@ -7,19 +7,21 @@ and body schema, 401 without the key, 405 for undocumented methods.
 
 Valid-looking data may still get 400: the specs state in prose what their
 schemas cannot (``contextId`` and ``path`` go together; ids and paths have a
-syntax; a session's mounts name contexts and paths), so the positive-data
-check accepts 400 beside the statuses it expects by default.
+syntax; a session's mounts name contexts and paths; context names are
+unique), so the positive-data check accepts 400 and 409 beside the statuses
+it expects by default.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from emulator_support import API_KEY
+from emulator_support import API_KEY, client_for
 from hypothesis import HealthCheck, settings
 
 from agb_context.emulator import Emulator
@@ -39,7 +41,7 @@ def contract_config() -> schemathesis.Config:
         {
             "checks": {
                 "positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "400", "401", "404"],
+                    "expected-statuses": ["2xx", "400", "401", "404", "409"],
                 },
             },
         }
@@ -60,6 +62,20 @@ def known_session(contract_emulator: Emulator) -> dict[str, str]:
     return {"sessionId": sid, "contextId": "ctx-contract", "path": "/home/contract"}
 
 
+@pytest.fixture(scope="module")
+def known_context(contract_emulator: Emulator) -> str:
+    """A context whose id generated requests are steered to half of the time."""
+    return _new_context(contract_emulator)
+
+
+def _new_context(emu: Emulator) -> str:
+    with client_for(emu) as client:
+        name = f"contract-{uuid.uuid4().hex}"
+        answer = client.get("/sdk/GetContext", params={"name": name, "allowCreate": "true"})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["data"]["id"])
+
+
 def load(name: str) -> Any:
     return schemathesis.openapi.from_path(ROOT / name, config=contract_config())
 
@@ -72,9 +88,19 @@ AUTH = {"authorization": API_KEY}
 @cloud.parametrize()
 @EXAMPLES
 def test_the_cloud_api_conforms_to_openapi_yaml(
-    case: Any, contract_emulator: Emulator, known_session: dict[str, str]
+    case: Any, contract_emulator: Emulator, known_session: dict[str, str], known_context: str
 ):
     query = case.query if isinstance(case.query, dict) else None
+    if _negative(case):
+        query = None  # a request that must be refused stays as generated
+    if query is not None and _steer(query.get("id")):
+        # Random context ids are unknown (404): steer half of them to a real
+        # context (a fresh one for each delete), so that successes are checked too.
+        if case.path == "/sdk/DeleteContext":
+            query["id"] = _new_context(contract_emulator)
+        else:
+            query["id"] = known_context
+            query.pop("name", None) if case.path == "/sdk/GetContext" else None
     if query is not None and _steer(query.get("sessionId")):
         # Random session ids are all unknown (404); steer half of them to a real
         # session, and its mount, so that successes are checked too.
@@ -89,6 +115,11 @@ def test_the_cloud_api_conforms_to_openapi_yaml(
 @EXAMPLES
 def test_the_admin_routes_conform_to_openapi_emulator_yaml(case: Any, contract_emulator: Emulator):
     case.call_and_validate(base_url=contract_emulator.endpoint, headers=AUTH)
+
+
+def _negative(case: Any) -> bool:
+    meta = case.meta
+    return meta is not None and meta.generation.mode == schemathesis.GenerationMode.NEGATIVE
 
 
 def _steer(value: object) -> bool:
@@ -106,3 +137,5 @@ def test_both_specs_were_exercised(contract_emulator: Emulator, known_session: d
         if r.path == "/sdk/GetContextInfo"
     )
     assert any(r.status == 200 for r in recorded if r.path == "/sdk/SyncContext")
+    for path in ("ListContexts", "GetContext", "ModifyContext", "DeleteContext", "ClearContext"):
+        assert any(r.status == 200 for r in recorded if r.path == f"/sdk/{path}"), path

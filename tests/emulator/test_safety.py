@@ -68,7 +68,11 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulato
 
 def assert_nothing_outside(emu: Emulator, root: Path) -> None:
     assert sorted(p.name for p in root.iterdir()) == ["data"]
-    assert sorted(p.name for p in emu.data_dir.iterdir()) == ["contexts", "sessions"]
+    assert sorted(p.name for p in emu.data_dir.iterdir()) == [
+        "contexts",
+        "contexts.json",
+        "sessions",
+    ]
     for path in emu.data_dir.rglob("*"):
         assert emu.data_dir in path.resolve().parents
 

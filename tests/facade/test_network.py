@@ -20,7 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from network_support import Proxy, ServerLoop, TlsFront, never_accepting_listener
+from network_support import (
+    API_HOST,
+    NETWORK_ENV,
+    Proxy,
+    ServerLoop,
+    TlsFront,
+    never_accepting_listener,
+    tls_server_context,
+)
 from support import CONTEXT_ID, MOUNT, SECRETS
 
 from agb_context import (
@@ -34,25 +42,6 @@ from agb_context import (
 from agb_context._config import resolve_settings
 from agb_context.emulator import Emulator
 
-API_HOST = "api.example.test"
-"""A name the proxy routes to the TLS front; this machine never resolves it."""
-NETWORK_ENV = (
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "AGB_TIMEOUT_MS",
-    "AGB_CONNECT_TIMEOUT_MS",
-    "AGB_MAX_RETRIES",
-    "AGB_USER_AGENT_SUFFIX",
-)
 ONE_TRY = RetryPolicy(max_retries=0)
 
 
@@ -83,9 +72,8 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def front(servers: ServerLoop, ca: trustme.CA, shared_emulator: Emulator) -> Iterator[TlsFront]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", API_HOST).configure_cert(context)
-    tls = TlsFront(servers, context, ("127.0.0.1", httpx.URL(shared_emulator.endpoint).port))
+    target = ("127.0.0.1", httpx.URL(shared_emulator.endpoint).port)
+    tls = TlsFront(servers, tls_server_context(ca), target)
     yield tls
     tls.close()
 

@@ -68,3 +68,18 @@ def test_a_callback_that_is_not_callable_is_a_type_error(
     with pytest.raises(TypeError, match="callback"):
         cm.sync(callback="not a function")  # type: ignore[arg-type]
     assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"context_id": "  ", "path": "/home/data"}, "path was given but context_id is blank"),
+        ({"context_id": "ctx-a", "path": ""}, "context_id was given but path is blank"),
+        ({"path": "/home/data"}, "path was given without context_id"),
+    ],
+)
+def test_a_blank_half_of_the_scope_is_named_as_blank(
+    cm: ContextManager, kwargs: dict[str, object], message: str
+) -> None:
+    result = cm.sync(**kwargs).result(timeout=0)  # type: ignore[arg-type]
+    assert result.error_message.startswith(message)

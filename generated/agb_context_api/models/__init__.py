@@ -1,20 +1,26 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .api_envelope import ApiEnvelope
+from .context import Context
 from .context_info_data import ContextInfoData
 from .context_info_response import ContextInfoResponse
 from .context_status_item import ContextStatusItem
 from .empty_body import EmptyBody
+from .get_context_response import GetContextResponse
+from .list_contexts_response import ListContextsResponse
 from .sync_mode import SyncMode
 from .task_state import TaskState
 from .task_status import TaskStatus
 
 __all__ = (
     "ApiEnvelope",
+    "Context",
     "ContextInfoData",
     "ContextInfoResponse",
     "ContextStatusItem",
     "EmptyBody",
+    "GetContextResponse",
+    "ListContextsResponse",
     "SyncMode",
     "TaskState",
     "TaskStatus",

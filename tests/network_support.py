@@ -217,3 +217,34 @@ def never_accepting_listener() -> Iterator[int]:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+API_HOST = "api.example.test"
+"""A name the proxies route to a TLS front; this machine never resolves it."""
+
+NETWORK_ENV = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "AGB_TIMEOUT_MS",
+    "AGB_CONNECT_TIMEOUT_MS",
+    "AGB_MAX_RETRIES",
+    "AGB_USER_AGENT_SUFFIX",
+)
+"""Variables that change how requests travel: the tests set them themselves."""
+
+
+def tls_server_context(ca: Any) -> ssl.SSLContext:
+    """A server context with a certificate of ``ca`` (a ``trustme.CA``) for localhost and
+    `API_HOST`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", API_HOST).configure_cert(context)
+    return context

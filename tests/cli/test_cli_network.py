@@ -1,0 +1,205 @@
+"""The command line's network flags: proxies, TLS trust, timeouts, retries, User-Agent.
+
+Each flag has an environment variable too (the SDK's); the messages name the flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import trustme
+from cli_support import Run, base_env, run_cli
+from network_support import (
+    API_HOST,
+    NETWORK_ENV,
+    Proxy,
+    ServerLoop,
+    TlsFront,
+    never_accepting_listener,
+    tls_server_context,
+)
+from test_cli_wording import assert_cli_words
+
+from agb_context import __version__
+from agb_context.emulator import Emulator
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[ServerLoop]:
+    runner = ServerLoop()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="module")
+def ca_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, str]:
+    ca = trustme.CA()
+    path = tmp_path_factory.mktemp("cli-ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, str(path)
+
+
+@pytest.fixture(scope="module")
+def front(
+    servers: ServerLoop, ca_file: tuple[trustme.CA, str], cli_emulator: Emulator
+) -> Iterator[TlsFront]:
+    target = ("127.0.0.1", httpx.URL(cli_emulator.endpoint).port)
+    tls = TlsFront(servers, tls_server_context(ca_file[0]), target)
+    yield tls
+    tls.close()
+
+
+@pytest.fixture
+def proxy(servers: ServerLoop, front: TlsFront) -> Iterator[Proxy]:
+    made = Proxy(servers, lambda host, port: ("127.0.0.1", front.port if port == 443 else port))
+    yield made
+    made.close()
+
+
+def _run(emulator: Emulator, *args: str, **env: str) -> Run:
+    environment = base_env(AGB_API_KEY=emulator.api_key, AGB_ENDPOINT=emulator.endpoint)
+    for name in NETWORK_ENV:
+        environment.pop(name, None)
+    environment.update(env)
+    return run_cli(*args, env=environment)
+
+
+def test_https_through_a_proxy_with_a_ca_bundle(
+    emulator: Emulator, session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
+) -> None:
+    run = _run(
+        emulator,
+        "info",
+        "--session",
+        session_id,
+        "--json",
+        "--endpoint",
+        API_HOST,
+        "--proxy",
+        proxy.url,
+        "--ca-bundle",
+        ca_file[1],
+    )
+    assert run.code == 0, run.err
+    assert [r.request_line for r in proxy.requests] == [f"CONNECT {API_HOST}:443 HTTP/1.1"]
+
+
+def test_the_environment_gives_the_proxy_and_the_ca_bundle(
+    emulator: Emulator, session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
+) -> None:
+    run = _run(
+        emulator,
+        "sync",
+        "--session",
+        session_id,
+        "--json",
+        "--endpoint",
+        API_HOST,
+        HTTPS_PROXY=proxy.url,
+        REQUESTS_CA_BUNDLE=ca_file[1],
+    )
+    assert run.code == 0, run.err
+    assert {r.request_line for r in proxy.requests} == {f"CONNECT {API_HOST}:443 HTTP/1.1"}
+
+
+def test_an_untrusted_certificate_is_reported_as_a_tls_failure(
+    emulator: Emulator, session_id: str, front: TlsFront
+) -> None:
+    endpoint = f"https://localhost:{front.port}"
+    run = _run(emulator, "info", "--session", session_id, "--endpoint", endpoint)
+    assert run.code == 1
+    line = run.error_line()
+    assert "TLS certificate of localhost could not be verified" in line
+    assert_cli_words(line)
+
+
+def test_no_verify_tls_works_and_says_so(
+    emulator: Emulator, session_id: str, front: TlsFront
+) -> None:
+    endpoint = f"https://localhost:{front.port}"
+    run = _run(
+        emulator, "info", "--session", session_id, "--json", "--endpoint", endpoint,
+        "--no-verify-tls",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    line = run.error_line()
+    assert line.startswith("agb-context info: warning: --no-verify-tls: TLS certificates")
+
+
+def test_user_agent_suffix_and_plain_http_through_a_proxy(
+    emulator: Emulator, session_id: str, proxy: Proxy
+) -> None:
+    run = _run(
+        emulator, "info", "--session", session_id, "--json", "--proxy", proxy.url,
+        "--user-agent-suffix", "ci-job/7",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    (request,) = proxy.requests
+    assert request.headers["user-agent"].startswith(f"agb-context-python/{__version__} ")
+    assert request.headers["user-agent"].endswith(" ci-job/7")
+
+
+@pytest.mark.parametrize("source", ["flag", "variable"])
+def test_connect_timeout_and_max_retries(emulator: Emulator, source: str) -> None:
+    with never_accepting_listener() as port:
+        endpoint = f"http://127.0.0.1:{port}"
+        if source == "flag":
+            args = ("--connect-timeout", "0.3", "--max-retries", "0")
+            env = {}
+        else:
+            args = ()
+            env = {"AGB_CONNECT_TIMEOUT_MS": "300", "AGB_MAX_RETRIES": "0"}
+        run = _run(emulator, "info", "--session", "s-1", "--endpoint", endpoint, *args, **env)
+    assert run.code == 1
+    assert run.error_line().endswith(
+        f"could not connect to {endpoint} within 0.3s (ConnectTimeout)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (("--ca-bundle", "/no/such/ca.pem"), {}, "--ca-bundle names '/no/such/ca.pem'"),
+        (("--ca-bundle", "/no/such.pem", "--no-verify-tls"), {}, "not allowed with argument"),
+        ((), {"SSL_CERT_FILE": "/no/such/ca.pem"}, "the SSL_CERT_FILE environment variable"),
+        (("--proxy", "ftp://u:pw-9@p.example"), {}, "--proxy is not a proxy URL ('ftp://***@"),
+        (
+            ("--endpoint", API_HOST),
+            {"HTTPS_PROXY": "ftp://p.example"},
+            "HTTPS_PROXY, HTTP_PROXY or ALL_PROXY",
+        ),
+        (("--proxy", " "), {}, "argument --proxy: must not be blank"),
+        (("--user-agent-suffix", "a\x01b"), {}, "--user-agent-suffix must be printable ASCII"),
+        ((), {"AGB_USER_AGENT_SUFFIX": "a\x01b"}, "AGB_USER_AGENT_SUFFIX must be printable"),
+        (("--max-retries", "-1"), {}, "argument --max-retries: expected a whole number"),
+        ((), {"AGB_MAX_RETRIES": "many"}, "AGB_MAX_RETRIES must be a whole number"),
+        (("--connect-timeout", "0"), {}, "argument --connect-timeout: expected a positive"),
+        ((), {"AGB_CONNECT_TIMEOUT_MS": "x"}, "AGB_CONNECT_TIMEOUT_MS must be a number"),
+        (("--endpoint", "not a host"), {}, "is not a host name or an IP address"),
+    ],
+)
+def test_network_configuration_errors_name_flags_and_variables(
+    emulator: Emulator, args: tuple[str, ...], env: dict[str, str], expected: str
+) -> None:
+    run = _run(emulator, "info", "--session", "s-1", *args, **env)
+    assert run.code == 2, run
+    line = run.error_line()
+    assert expected in line
+    assert "pw-9" not in line
+    assert_cli_words(line)
+
+
+def test_the_help_lists_the_network_flags(tmp_path: Path) -> None:
+    run = run_cli("info", "--help")
+    for flag in (
+        "--connect-timeout",
+        "--max-retries",
+        "--proxy",
+        "--ca-bundle",
+        "--no-verify-tls",
+        "--user-agent-suffix",
+    ):
+        assert flag in run.out
