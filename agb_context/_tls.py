@@ -53,6 +53,8 @@ def resolve_tls(verify: object, *, name: str = "verify") -> TlsTrust:
             stacklevel=4,
         )
         return TlsTrust("nothing: certificates are not verified", _unverified_context())
+    if isinstance(verify, str) and not verify.strip():
+        verify = True  # blank counts as not given
     if verify is True:
         for variable in CA_ENV_VARS:
             value = os.environ.get(variable, "").strip()
@@ -60,12 +62,7 @@ def resolve_tls(verify: object, *, name: str = "verify") -> TlsTrust:
                 return _from_path(value, f"the {variable} environment variable", variable)
         return _from_path(certifi.where(), "certifi's CA bundle", "certifi's CA bundle")
     if isinstance(verify, str | os.PathLike):
-        path = os.fspath(verify).strip()
-        if not path:
-            raise ConfigurationError(
-                f"{name} is blank: give a CA bundle file or folder, True or an ssl.SSLContext"
-            )
-        return _from_path(path, name, None)
+        return _from_path(os.fspath(verify).strip(), name, None)
     raise ConfigurationError(
         f"{name} must be True, False, the path of a CA bundle file or folder, or an "
         f"ssl.SSLContext, not {type(verify).__name__}"

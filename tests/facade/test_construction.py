@@ -45,9 +45,12 @@ def test_environment_variables_are_the_fallback(monkeypatch: pytest.MonkeyPatch)
 def test_blank_arguments_count_as_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGB_API_KEY", "env-key")
     monkeypatch.setenv("AGB_ENDPOINT", "api.example.test")
-    settings = resolve_settings(api_key="  ", endpoint="", proxy=" ", user_agent_suffix="")
+    settings = resolve_settings(
+        api_key="  ", endpoint="", proxy=" ", verify=" ", user_agent_suffix=""
+    )
     assert settings.api_key == "env-key"
     assert settings.base_url == "https://api.example.test"
+    assert settings.tls == resolve_settings(api_key="k").tls
 
 
 def test_blank_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
