@@ -13,7 +13,7 @@ import httpx
 
 from agb_context import _validation as check
 from agb_context._background import background_loop, is_background_thread
-from agb_context._config import resolve_settings
+from agb_context._config import normalize_endpoint, resolve_settings
 from agb_context._errors import ConfigurationError
 from agb_context._operation import Progress, SyncOperation
 from agb_context._polling import PollClock, PollingPolicy, poll_until
@@ -103,6 +103,7 @@ class ContextManager:
             raw_id = session.get_session_id()
             if api_key is None:
                 api_key = session.get_api_key()
+            endpoint, timeout = _take_session_connection(session, endpoint, timeout)
         else:
             raise TypeError(
                 "session must be a session id (str) or an object with get_session_id() "
@@ -451,6 +452,42 @@ class ContextManager:
                     del self._async_clients[loop]
                 self._loop_guards.pop(loop, None)
             await client.get_async_httpx_client().aclose()
+
+
+def _take_session_connection(
+    session: SessionLike,
+    endpoint: str | None,
+    timeout: float | httpx.Timeout | None,
+) -> tuple[str | None, float | httpx.Timeout | None]:
+    """The endpoint and timeout a session object carries, merged with the arguments.
+
+    The AGB SDK's ``Session`` carries them on its ``agb`` object (``endpoint``,
+    ``timeout_ms``); this package's `Session` carries them itself. A session
+    without them leaves the arguments as they are. An ``endpoint`` argument
+    that names another host than the session's is refused: the key belongs
+    to the session's.
+    """
+    source = getattr(session, "agb", None) or session
+    own_endpoint = getattr(source, "endpoint", None)
+    own_timeout_ms = getattr(source, "timeout_ms", None)
+    if isinstance(own_endpoint, str) and own_endpoint.strip():
+        if endpoint is not None and endpoint.strip():
+            mine = normalize_endpoint(endpoint, allow_insecure_http=True)
+            theirs = normalize_endpoint(own_endpoint, allow_insecure_http=True)
+            if mine != theirs:
+                raise ConfigurationError(
+                    f"endpoint {mine!r} differs from the session's {theirs!r}: the session's "
+                    "key is for its own endpoint; leave endpoint out to use the session's"
+                )
+        endpoint = own_endpoint
+    if (
+        timeout is None
+        and isinstance(own_timeout_ms, int | float)
+        and not isinstance(own_timeout_ms, bool)
+        and own_timeout_ms > 0
+    ):
+        timeout = own_timeout_ms / 1000
+    return endpoint, timeout
 
 
 async def _read_baseline(

@@ -50,6 +50,17 @@ class Session:
         """The session's id."""
         return self.context.session_id
 
+    @property
+    def endpoint(self) -> str:
+        """The base URL the session's requests go to."""
+        return self.context.endpoint
+
+    @property
+    def timeout_ms(self) -> float:
+        """The read timeout of each request, in milliseconds."""
+        read = self.context._settings.timeout.read
+        return 0.0 if read is None else read * 1000
+
     def get_session_id(self) -> str:
         """The session's id."""
         return self.context.session_id

@@ -236,3 +236,58 @@ def test_async_with_closes_the_loop_connections(emu: Emulator, session_id: str) 
     cm = asyncio.run(main())
     with pytest.raises(RuntimeError, match="closed"):
         cm.info()
+
+
+class _AgbConfig:
+    """The AGB SDK's ``AGB`` object as its ``Session.agb``: key, endpoint and timeout."""
+
+    def __init__(self, api_key: str, endpoint: str, timeout_ms: int) -> None:
+        self.api_key, self.endpoint, self.timeout_ms = api_key, endpoint, timeout_ms
+
+
+class AgbSessionWithConfig(AgbLikeSession):
+    """The AGB SDK's Session as it really is: its ``agb`` carries endpoint and timeout."""
+
+    def __init__(self, session_id: str, agb: _AgbConfig) -> None:
+        super().__init__(session_id, agb.api_key)
+        self.agb = agb
+
+
+def test_a_session_carrying_endpoint_and_timeout_gives_all_three(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> None:
+    monkeypatch.setenv("AGB_ENDPOINT", "production.example.test")
+    monkeypatch.setenv("AGB_TIMEOUT_MS", "60000")
+    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+    session = AgbSessionWithConfig(sid, _AgbConfig(emu.api_key, emu.endpoint, 2500))
+    with ContextManager(session) as cm:
+        assert cm.endpoint == emu.endpoint
+        assert cm._settings.timeout == httpx.Timeout(2.5, connect=2.5)
+        assert cm.info().success  # the key went to the session's own endpoint
+
+
+def test_an_endpoint_argument_other_than_the_sessions_is_refused(emu: Emulator) -> None:
+    session = AgbSessionWithConfig("s-1", _AgbConfig("staging-key", "staging.example.test", 1000))
+    with pytest.raises(ConfigurationError, match="differs from the session's"):
+        ContextManager(session, endpoint="sdk-api.agb.cloud")
+    same = ContextManager(session, endpoint="https://staging.example.test/", timeout=9)
+    assert same.endpoint == "https://staging.example.test"
+    assert same._settings.timeout.read == 9  # an explicit timeout wins over the session's
+    same.close()
+
+
+def test_a_session_with_only_a_key_keeps_the_usual_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGB_ENDPOINT", "env.example.test")
+    with ContextManager(AgbLikeSession("s-1", "k")) as cm:
+        assert cm.endpoint == "https://env.example.test"
+    with ContextManager(AgbLikeSession("s-1", "k"), endpoint="arg.example.test") as cm:
+        assert cm.endpoint == "https://arg.example.test"
+
+
+def test_this_packages_session_is_taken_whole(emu: Emulator) -> None:
+    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+    with Session(sid, api_key=emu.api_key, endpoint=emu.endpoint, timeout=3) as session:
+        with ContextManager(session) as cm:
+            assert cm.endpoint == emu.endpoint
+            assert cm._settings.timeout.read == 3
+            assert cm.info().success
