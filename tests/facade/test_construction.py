@@ -286,8 +286,8 @@ def test_a_session_with_only_a_key_keeps_the_usual_rules(monkeypatch: pytest.Mon
 
 def test_this_packages_session_is_taken_whole(emu: Emulator) -> None:
     sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    with Session(sid, api_key=emu.api_key, endpoint=emu.endpoint, timeout=3) as session:
-        with ContextManager(session) as cm:
-            assert cm.endpoint == emu.endpoint
-            assert cm._settings.timeout.read == 3
-            assert cm.info().success
+    session = Session(sid, api_key=emu.api_key, endpoint=emu.endpoint, timeout=3)
+    with session, ContextManager(session) as cm:
+        assert cm.endpoint == emu.endpoint
+        assert cm._settings.timeout.read == 3
+        assert cm.info().success
