@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import math
 import sys
-import time
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 
-from agb_context import ContextManager, ContextStatusData, ContextSyncResult, SyncOperation
+from agb_context import (
+    ContextSyncResult,
+    PollingPolicy,
+    Progress,
+    SyncOperation,
+)
 from agb_context.cli._app import CommandFailed, UsageError
 from agb_context.cli._connection import open_manager
 from agb_context.cli._views import SyncProgress, result_json, tasks_table
@@ -63,37 +66,29 @@ def sync_command(args: argparse.Namespace) -> int:
         )
     interval: float = args.interval
     timeout: float | None = args.timeout
-    polls = DEFAULT_MAX_POLLS if timeout is None else math.ceil(timeout / interval) + 1
     console = stdout_console()
     live = not args.json and console.is_terminal
     with open_manager(args) as cm:
         progress = SyncProgress(cm.session_id, args.mode)
-        deadline = None if timeout is None else time.monotonic() + timeout
         operation = cm.sync(
             context_id=args.context_id,
             path=args.path,
             mode=args.mode,
-            max_retries=polls,
-            retry_interval=max(1, round(interval * 1000)),
+            timeout=timeout,
+            polling=PollingPolicy(
+                interval=interval, max_polls=DEFAULT_MAX_POLLS if timeout is None else 10**9
+            ),
         )
+        follow(operation, progress)
         try:
             if live:
                 with Live(progress, console=console, refresh_per_second=8) as view:
-                    over = watch(
-                        cm,
-                        operation,
-                        progress,
-                        args.context_id,
-                        args.path,
-                        args.mode,
-                        interval=interval,
-                        deadline=deadline,
-                    )
-                    result = _conclude(operation, over, timeout, progress)
+                    operation.wait()
+                    result = _conclude(operation, progress)
                     view.refresh()
             else:
-                over = operation.wait(None if deadline is None else deadline - time.monotonic())
-                result = _conclude(operation, over, timeout, progress)
+                operation.wait()
+                result = _conclude(operation, progress)
         except KeyboardInterrupt:
             operation.cancel()
             raise CommandFailed("interrupted; the sync goes on on the server", 130) from None
@@ -124,55 +119,16 @@ def outcome(operation: SyncOperation) -> ContextSyncResult:
         )
 
 
-def watch(
-    cm: ContextManager,
-    operation: SyncOperation,
-    progress: SyncProgress,
-    context_id: str | None,
-    path: str | None,
-    mode: str | None,
-    *,
-    interval: float,
-    deadline: float | None = None,
-) -> bool:
-    """Update ``progress`` from ``info`` every ``interval`` seconds until the sync is over.
+def follow(operation: SyncOperation, progress: SyncProgress) -> None:
+    """Keep ``progress`` up to date from what the operation's own polls see."""
 
-    Returns True once the operation is over, False if ``deadline`` (a
-    `time.monotonic` value) came first. What ``info`` shows is only for the
-    person watching: the outcome is the operation's own result.
-    """
-    while not operation.done():
-        info = cm.info(context_id=context_id, path=path, task_type=mode)
-        if info.success:
-            tasks = [task for task in info.context_status_data if task.is_sync_task]
-            progress.update(tasks, request_id=operation.request_id, note="")
-        else:
-            progress.update(request_id=operation.request_id, note=info.error_message)
-        wait = interval
-        if deadline is not None:
-            wait = min(wait, deadline - time.monotonic())
-            if wait <= 0:
-                return operation.done()
-        operation.wait(wait)
-    return True
+    def show(seen: Progress) -> None:
+        progress.update(seen.tasks, request_id=operation.request_id, note=seen.last_error)
+
+    operation.add_progress_callback(show)
 
 
-def _conclude(
-    operation: SyncOperation, over: bool, timeout: float | None, progress: SyncProgress
-) -> ContextSyncResult:
-    result = outcome(operation) if over else _timed_out(operation, timeout, progress.tasks)
+def _conclude(operation: SyncOperation, progress: SyncProgress) -> ContextSyncResult:
+    result = outcome(operation)
     progress.finish(result)
     return result
-
-
-def _timed_out(
-    operation: SyncOperation, timeout: float | None, seen: tuple[ContextStatusData, ...]
-) -> ContextSyncResult:
-    operation.cancel()
-    return ContextSyncResult(
-        success=False,
-        request_id=operation.request_id or "",
-        error_message=f"timed out after {timeout:g}s waiting for the sync to finish "
-        "(it goes on on the server)",
-        context_status_data=seen,
-    )

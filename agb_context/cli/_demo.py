@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agb_context import ContextManager, ContextSyncResult, Session, SyncOperation
-from agb_context.cli._commands import stdout_console, watch
+from agb_context.cli._commands import follow, stdout_console
 from agb_context.cli._views import SyncProgress, tasks_table
 from agb_context.emulator import Emulator
 
@@ -178,7 +178,7 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
             operation = session.context.sync(
                 CONTEXT_ID, MOUNT, mode="download", retry_interval=POLL_MS
             )
-            _show_progress(console, session.context, operation, session_b)
+            _show_progress(console, operation, session_b)
             result = operation.result(timeout=WAIT_S)
         story.check("blocking download", result.success, _describe(result), t0)
 
@@ -203,15 +203,14 @@ async def _awaited_upload(emu: Emulator, session_id: str) -> ContextSyncResult:
         return await cm.sync(CONTEXT_ID, MOUNT, mode="upload", retry_interval=POLL_MS)
 
 
-def _show_progress(
-    console: Console, cm: ContextManager, operation: SyncOperation, sid: str
-) -> None:
+def _show_progress(console: Console, operation: SyncOperation, sid: str) -> None:
     """Live per-task progress while the sync runs (only on a terminal)."""
     if not console.is_terminal:
         return
     progress = SyncProgress(sid, "download")
+    follow(operation, progress)
     with Live(progress, console=console, refresh_per_second=10, transient=True):
-        watch(cm, operation, progress, CONTEXT_ID, MOUNT, "download", interval=POLL_MS / 1000)
+        operation.wait()
 
 
 def _write(root: Path, files: dict[str, bytes]) -> int:

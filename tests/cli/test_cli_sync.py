@@ -103,3 +103,39 @@ def test_timeout_exits_1_quickly(cli: RunCli, emulator: Emulator, session_id: st
     assert run.code == 1
     assert "timed out after 0.5s" in run.error_line()
     assert time.monotonic() - started < 15
+
+
+def test_the_live_view_sends_no_polls_of_its_own(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    """The view shows what the sync's own polls saw: no second polling loop.
+
+    A fixed interval fits at most ``timeout / interval + 1`` polls in the
+    deadline, plus the one read a sync makes before it starts; a view polling
+    on its own would double that. A loaded machine only makes fewer polls.
+    """
+    emulator.faults.hang_tasks(True)
+    timeout, interval = 1.0, 0.1
+    run = cli(
+        "sync",
+        "--session",
+        session_id,
+        "--context-id",
+        CTX,
+        "--path",
+        MOUNT,
+        "--interval",
+        str(interval),
+        "--timeout",
+        str(timeout),
+        FORCE_COLOR="1",  # a terminal for rich: the live view runs
+    )
+    assert run.code == 1, run.err
+    assert "still running on the server" in run.err
+    assert "Running" in run.out  # the live view showed the task the sync's polls saw
+    polls = [
+        r
+        for r in emulator.requests
+        if r.path == "/sdk/GetContextInfo" and r.query.get("sessionId") == session_id
+    ]
+    assert 2 <= len(polls) <= 1 + int(timeout / interval) + 1
