@@ -67,7 +67,8 @@ def session_id(value: object) -> str:
     """A session id: a non-blank string without NUL bytes."""
     text = optional_text("session_id", value)
     if text is None:
-        raise InvalidArgument("session_id must be a non-empty string")
+        what = "is blank" if isinstance(value, str) else "is missing"
+        raise InvalidArgument(f"session_id {what}: give the id of a session")
     return text
 
 

@@ -172,9 +172,12 @@ def test_credentials_in_the_endpoint_are_removed_and_never_shown(
     assert "***@" in str(raised.value)
 
 
-@pytest.mark.parametrize("session_id", ["", "   ", "a\x00b"])
-def test_invalid_session_id(session_id: str) -> None:
-    with pytest.raises(ConfigurationError, match="session_id"):
+@pytest.mark.parametrize(
+    ("session_id", "message"),
+    [("", "session_id is blank"), ("   ", "session_id is blank"), ("a\x00b", "NUL")],
+)
+def test_invalid_session_id(session_id: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
         ContextManager(session_id, api_key="k")
 
 

@@ -27,6 +27,7 @@ from network_support import (
     ServerLoop,
     TlsFront,
     never_accepting_listener,
+    self_signed_certificate,
     tls_server_context,
 )
 from support import CONTEXT_ID, MOUNT, SECRETS
@@ -208,6 +209,28 @@ def test_unusable_trust_settings_are_configuration_errors(
             arguments[name] = value
     with pytest.raises(ConfigurationError, match=message):
         ContextManager("s", api_key="k", **arguments)  # type: ignore[arg-type]
+
+
+def test_a_self_signed_certificate_is_trusted_when_given_as_the_bundle(
+    servers: ServerLoop,
+    shared_emulator: Emulator,
+    make_cm: Callable[..., ContextManager],
+    session_id: str,
+    tmp_path: Path,
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    target = ("127.0.0.1", httpx.URL(shared_emulator.endpoint).port)
+    own = TlsFront(servers, context, target)
+    try:
+        endpoint = f"https://127.0.0.1:{own.port}"
+        failed = make_cm(session_id, endpoint=endpoint, retry=ONE_TRY).info()
+        assert failed.error_message.startswith("TLS certificate of 127.0.0.1 could not be")
+        assert "self-signed certificate" in failed.error_message
+        _info_ok(make_cm(session_id, endpoint=endpoint, verify=str(cert)))
+    finally:
+        own.close()
 
 
 def test_a_host_name_the_certificate_does_not_cover_is_a_tls_failure(
