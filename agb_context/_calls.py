@@ -20,7 +20,7 @@ import httpx
 
 from agb_context._client import describe_transport_error
 from agb_context._config import Settings
-from agb_context._results import ContextInfoResult, ContextSyncResult
+from agb_context._results import ContextInfoResult, ContextSyncResult, ErrorKind
 from agb_context._retry import NO_RETRY_EXTENSION
 from agb_context._status_codec import ContextStatusError, decode_context_status
 from agb_context._validation import InfoQuery, SyncRequest
@@ -81,7 +81,8 @@ class ApiCalls:
         try:
             response = client.get_httpx_client().request(**kwargs)
         except _TRANSPORT_FAILURES as exc:
-            return ContextInfoResult(success=False, error_message=self._transport_failure(exc))
+            failure = self._transport_failure(exc)
+            return ContextInfoResult(success=False, **failure.fields())
         return _info_result(self._read(get_context_info, client, response))
 
     async def info(
@@ -95,7 +96,8 @@ class ApiCalls:
                     **kwargs, extensions=None if retry else NO_RETRY
                 )
         except _TRANSPORT_FAILURES as exc:
-            return ContextInfoResult(success=False, error_message=self._transport_failure(exc))
+            failure = self._transport_failure(exc)
+            return ContextInfoResult(success=False, **failure.fields())
         return _info_result(self._read(get_context_info, client, response))
 
     async def start_sync(
@@ -113,29 +115,21 @@ class ApiCalls:
             async with _gate():
                 response = await client.get_async_httpx_client().request(**kwargs)
         except _TRANSPORT_FAILURES as exc:
-            return ContextSyncResult(
-                success=False,
-                error_message=f"the sync was not started: {self._transport_failure(exc)}",
-            )
+            failure = self._transport_failure(exc)
+            if failure.kind == "not_sent" or isinstance(exc, _NOT_SENT):
+                prefix = "the sync was not started: "
+            else:
+                prefix = "the sync may or may not have started (no answer came): "
+            return ContextSyncResult(success=False, **failure.fields(prefix))
         status = response.status_code
         read = self._read(sync_context, client, response)
-        if isinstance(read, _Unreadable):
-            return ContextSyncResult(
-                success=False,
-                request_id=read.request_id,
-                http_status=status,
-                error_message=f"the sync was not started: {read.message}",
-            )
+        if isinstance(read, Failure):
+            return ContextSyncResult(success=False, **read.fields("the sync was not started: "))
         envelope = _envelope(read)
         request_id = _request_id(envelope, read.headers)
-        failure = _failure(status, envelope)
-        if failure:
-            return ContextSyncResult(
-                success=False,
-                request_id=request_id,
-                http_status=status,
-                error_message=f"the sync was not started: {failure}",
-            )
+        refused = _failure(status, envelope, request_id)
+        if refused is not None:
+            return ContextSyncResult(success=False, **refused.fields("the sync was not started: "))
         logger.debug("sync accepted for session %s (request %s)", self.session_id, request_id)
         return ContextSyncResult(success=True, request_id=request_id, http_status=status)
 
@@ -149,26 +143,34 @@ class ApiCalls:
 
     def _read(
         self, module: _CallModule, client: AuthenticatedClient, response: httpx.Response
-    ) -> Response[Any] | _Unreadable:
+    ) -> Response[Any] | Failure:
         """The generated parse of ``response``, or why it could not be read."""
         try:
             return module._build_response(client=client, response=response)
         except _UNREADABLE as exc:
             detail = "" if isinstance(exc, RecursionError) else f": {exc}"
-            return _Unreadable(
+            return Failure(
                 message=(
                     f"the response from {self.settings.base_url} (HTTP {response.status_code}) "
                     f"was not the documented JSON envelope ({type(exc).__name__}{detail})"
                 ),
+                kind="unreadable_response",
                 request_id=response.headers.get("x-request-id", ""),
-                status=response.status_code,
+                http_status=response.status_code,
+                retryable=True,
             )
 
-    def _transport_failure(self, exc: Exception) -> str:
-        """Why a request got no answer."""
-        if isinstance(exc, httpx.HTTPError):
-            return describe_transport_error(exc, self.settings)
-        return f"the request could not be built: {exc}"
+    def _transport_failure(self, exc: Exception) -> Failure:
+        """Why a request got no answer, and whether it reached the server."""
+        if not isinstance(exc, httpx.HTTPError):
+            return Failure(message=f"the request could not be built: {exc}", kind="not_sent")
+        message = describe_transport_error(exc, self.settings)
+        if isinstance(exc, httpx.TimeoutException):
+            return Failure(message=message, kind="timeout", retryable=True)
+        if isinstance(exc, _NOT_SENT):
+            certificate = "certificate" in message.lower() or "tls" in message.lower()
+            return Failure(message=message, kind="not_sent", retryable=not certificate)
+        return Failure(message=message, kind="no_response", retryable=True)
 
 
 class _CallModule(Protocol):
@@ -177,11 +179,39 @@ class _CallModule(Protocol):
     ) -> Response[Any]: ...
 
 
-@attrs.frozen
-class _Unreadable:
+@attrs.frozen(kw_only=True)
+class Failure:
+    """Why a call failed, in the fields every failed result carries."""
+
     message: str
-    request_id: str
-    status: int
+    kind: ErrorKind
+    request_id: str = ""
+    http_status: int | None = None
+    error_code: str = ""
+    retryable: bool = False
+
+    def fields(self, prefix: str = "") -> dict[str, Any]:
+        """Keyword arguments of a failed result (``prefix`` goes before the message)."""
+        return {
+            "error_message": prefix + self.message,
+            "error_kind": self.kind,
+            "request_id": self.request_id,
+            "http_status": self.http_status,
+            "error_code": self.error_code,
+            "retryable": self.retryable,
+        }
+
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Errors raised before the request reached the server.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 
 
 def _unset(value: str | None) -> str | Unset:
@@ -207,37 +237,45 @@ def _request_id(envelope: Any, headers: Mapping[str, str]) -> str:
     return str(headers.get("x-request-id", ""))
 
 
-def _failure(status: int, envelope: Any) -> str:
-    """Why the call failed, or ``""`` when it succeeded (HTTP 200 and ``success`` true)."""
+def _failure(status: int, envelope: Any, request_id: str) -> Failure | None:
+    """Why the call failed, or None when it succeeded (HTTP 200 and ``success`` true)."""
     if status == 200 and envelope is not None and envelope.success is True:
-        return ""
+        return None
     message = getattr(envelope, "message", UNSET)
     code = getattr(envelope, "code", UNSET)
+    code = code if isinstance(code, str) else ""
     text = message if isinstance(message, str) and message else f"HTTP {status} error"
     details = [f"HTTP {status}"]
-    if isinstance(code, str) and code:
+    if code:
         details.append(f"code {code}")
     if envelope is None:
         details.append("no JSON envelope in the body")
-    return f"{text} ({', '.join(details)})"
+    kind: ErrorKind
+    if status != 200:
+        kind = "http_status"
+    elif envelope is None:
+        kind = "unreadable_response"
+    else:
+        kind = "api_error"
+    return Failure(
+        message=f"{text} ({', '.join(details)})",
+        kind=kind,
+        request_id=request_id,
+        http_status=status,
+        error_code=code,
+        retryable=status in RETRYABLE_STATUSES or kind == "unreadable_response",
+    )
 
 
-def _info_result(response: Response[Any] | _Unreadable) -> ContextInfoResult:
-    if isinstance(response, _Unreadable):
-        return ContextInfoResult(
-            success=False,
-            request_id=response.request_id,
-            http_status=response.status,
-            error_message=response.message,
-        )
+def _info_result(response: Response[Any] | Failure) -> ContextInfoResult:
+    if isinstance(response, Failure):
+        return ContextInfoResult(success=False, **response.fields())
     status = int(response.status_code)
     envelope = _envelope(response)
     request_id = _request_id(envelope, response.headers)
-    failure = _failure(response.status_code, envelope)
-    if failure:
-        return ContextInfoResult(
-            success=False, request_id=request_id, http_status=status, error_message=failure
-        )
+    failure = _failure(status, envelope, request_id)
+    if failure is not None:
+        return ContextInfoResult(success=False, **failure.fields())
     data = getattr(envelope, "data", UNSET)
     raw = getattr(data, "context_status", UNSET)
     if not isinstance(raw, str):
@@ -250,6 +288,8 @@ def _info_result(response: Response[Any] | _Unreadable) -> ContextInfoResult:
             request_id=request_id,
             http_status=status,
             error_message=f"the context status in the response could not be parsed: {exc}",
+            error_kind="unreadable_response",
+            retryable=True,
         )
     return ContextInfoResult(
         success=True, request_id=request_id, http_status=status, context_status_data=tasks

@@ -173,7 +173,9 @@ class ContextManager:
         query = self._info_query(context_id, path, task_type)
         if isinstance(query, ContextInfoResult):
             return query
-        return self._calls.info_blocking(self._blocking_client(), query)
+        result = self._calls.info_blocking(self._blocking_client(), query)
+        _log_failure(f"info of session {self._session_id}", result)
+        return result
 
     async def info_async(
         self,
@@ -185,7 +187,9 @@ class ContextManager:
         query = self._info_query(context_id, path, task_type)
         if isinstance(query, ContextInfoResult):
             return query
-        return await self._calls.info(self._async_client(), query)
+        result = await self._calls.info(self._async_client(), query)
+        _log_failure(f"info of session {self._session_id}", result)
+        return result
 
     # -- sync ----------------------------------------------------------------
 
@@ -253,10 +257,11 @@ class ContextManager:
                 context_id, path, mode, max_retries, retry_interval, timeout, polling
             )
         except check.InvalidArgument as exc:
-            logger.debug("sync not started: %s", exc)
-            operation = SyncOperation._finished(
-                ContextSyncResult(success=False, error_message=str(exc))
+            refused = ContextSyncResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
             )
+            _log_failure(f"sync of session {self._session_id}", refused)
+            operation = SyncOperation._finished(refused)
             if callback is not None:
                 operation.add_done_callback(lambda op: callback(op.succeeded()))
             return operation
@@ -274,6 +279,16 @@ class ContextManager:
         return operation
 
     async def _run_sync(
+        self, operation: SyncOperation, request: check.SyncRequest
+    ) -> ContextSyncResult:
+        result = await self._sync_steps(operation, request)
+        if result.success:
+            logger.debug("sync %s of session %s succeeded", result.request_id, self._session_id)
+        else:
+            _log_failure(f"sync of session {self._session_id}", result)
+        return result
+
+    async def _sync_steps(
         self, operation: SyncOperation, request: check.SyncRequest
     ) -> ContextSyncResult:
         loop = asyncio.get_running_loop()
@@ -303,6 +318,9 @@ class ContextManager:
                         success=False,
                         request_id=baseline.request_id,
                         http_status=baseline.http_status,
+                        error_kind=baseline.error_kind,
+                        error_code=baseline.error_code,
+                        retryable=baseline.retryable,
                         error_message=f"the sync was not started: {baseline.error_message}",
                     )
                 judge.set_baseline(baseline.context_status_data)
@@ -310,6 +328,8 @@ class ContextManager:
         except TimeoutError:
             return ContextSyncResult(
                 success=False,
+                error_kind="timeout",
+                retryable=True,
                 error_message=(
                     f"the {policy.deadline:g}s deadline ran out before the server answered "
                     "the request to start the sync; it may or may not have started"
@@ -329,14 +349,7 @@ class ContextManager:
             )
             return outcome
 
-        result = await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
-        logger.debug(
-            "sync %s of session %s: %s",
-            result.request_id,
-            self._session_id,
-            "succeeded" if result.success else f"failed: {result.error_message}",
-        )
-        return result
+        return await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
 
     def _forget(self, operation: SyncOperation) -> None:
         with self._lock:
@@ -413,7 +426,11 @@ class ContextManager:
                 task_type=check.sync_mode("task_type", task_type),
             )
         except check.InvalidArgument as exc:
-            return ContextInfoResult(success=False, error_message=str(exc))
+            refused = ContextInfoResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+            _log_failure(f"info of session {self._session_id}", refused)
+            return refused
 
     def _blocking_client(self) -> AuthenticatedClient:
         with self._lock:
@@ -488,6 +505,19 @@ def _take_session_connection(
     ):
         timeout = own_timeout_ms / 1000
     return endpoint, timeout
+
+
+def _log_failure(what: str, result: ContextInfoResult | ContextSyncResult) -> None:
+    """Log a failed result once: a WARNING, with its request id and kind."""
+    if result.success:
+        return
+    logger.warning(
+        "%s failed (%s, request %s): %s",
+        what,
+        result.error_kind,
+        result.request_id or "none",
+        result.error_message,
+    )
 
 
 async def _read_baseline(

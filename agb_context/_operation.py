@@ -7,6 +7,7 @@ returns) is its sync-flavoured name.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import logging
@@ -17,6 +18,7 @@ from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 import attrs
 
+from agb_context import _background  # noqa: F401 - its exit handler must come first
 from agb_context._results import ContextStatusData, ContextSyncResult
 
 logger = logging.getLogger("agb_context")
@@ -248,6 +250,9 @@ class Operation(Generic[R]):
     def _start(self, coroutine: Coroutine[Any, Any, R], loop: asyncio.AbstractEventLoop) -> None:
         """Run ``coroutine`` as this operation on ``loop`` (running here, or on another thread)."""
         self._loop = loop
+        with _running_lock:
+            _running.add(self)
+        self._future.add_done_callback(lambda _: _forget_running(self))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -334,6 +339,41 @@ class Operation(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
+
+
+_running: set[Operation[Any]] = set()
+_running_lock = threading.Lock()
+
+
+def _forget_running(operation: Operation[Any]) -> None:
+    with _running_lock:
+        _running.discard(operation)
+
+
+def cancel_running_at_exit() -> None:
+    """Cancel the operations still running when the interpreter exits, with one WARNING.
+
+    Their done-callbacks run (a ``callback`` given to ``sync()`` gets ``False``);
+    the work the server accepted goes on.
+    """
+    with _running_lock:
+        left = [op for op in _running if not op.done()]
+    if not left:
+        return
+    logger.warning(
+        "cancelling %d operation(s) still running at interpreter exit (the server's work "
+        "goes on): %s",
+        len(left),
+        ", ".join(repr(op) for op in left),
+    )
+    for operation in left:
+        operation.cancel()
+
+
+# The background loop's module registered its exit handler at import (above);
+# atexit runs the last registered first, so operations are cancelled, and
+# their callbacks called, while that loop still runs.
+atexit.register(cancel_running_at_exit)
 
 
 def _same_news(before: Progress, after: Progress) -> bool:

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any, Literal, Self
+
+import attr
 import attrs
+
+from agb_context._errors import error_for
+
+ErrorKind = Literal[
+    "invalid_argument",
+    "not_sent",
+    "no_response",
+    "timeout",
+    "http_status",
+    "api_error",
+    "unreadable_response",
+    "task_failed",
+    "still_running",
+    "cancelled",
+]
+"""Why a result failed, for a program to act on (see the README's table)."""
 
 FINAL_STATES = frozenset({"Success", "Failed"})
 SYNC_TASK_TYPES = frozenset({"upload", "download"})
@@ -39,12 +59,48 @@ class ContextStatusData:
 
 @attrs.frozen(kw_only=True)
 class ApiResponse:
-    """What every result carries: the request id of the last call it rests on."""
+    """What every result carries: the request id of the call it rests on and,
+    when it failed, why, in fields a program can act on.
+
+    ``error_kind`` is None on success; on failure one of `ErrorKind`:
+    ``invalid_argument`` (refused before any request), ``not_sent`` (the
+    request never reached the server), ``no_response`` (sent, no answer: its
+    effect is unknown), ``timeout`` (a request timed out), ``http_status`` (an
+    HTTP error status), ``api_error`` (HTTP 200 with ``success: false``),
+    ``unreadable_response`` (not the documented JSON), ``task_failed``,
+    ``still_running`` (the wait ran out; the work goes on) or ``cancelled``.
+    ``retryable`` says whether trying again may help.
+    """
 
     request_id: str = ""
     """The server's id for the request, ``""`` when there is none (e.g. no request was sent)."""
     http_status: int | None = None
     """The HTTP status of the answer the result rests on; None when no answer came."""
+    error_kind: ErrorKind | None = None
+    """Why the call failed (None when it succeeded)."""
+    error_code: str = ""
+    """The server's ``code`` for the failure, ``""`` when it gave none."""
+    retryable: bool = False
+    """Whether the same call may succeed if tried again."""
+
+    def raise_for_status(self) -> Self:
+        """Return the result if it succeeded; otherwise raise its `RequestFailed` subclass.
+
+        The exception carries the result (``exc.result``); its class says the
+        kind of failure (e.g. `NotFoundError`, `NetworkError`, `SyncFailedError`).
+        """
+        if getattr(self, "success", True):
+            return self
+        raise error_for(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (lists and dicts), ready for JSON."""
+        # attr.asdict (the classic API) turns tuples into lists; attrs.asdict keeps them.
+        return attr.asdict(self, recurse=True, retain_collection_types=False)
+
+    def to_json(self, **dumps: Any) -> str:
+        """The result as a JSON document; ``dumps`` go to `json.dumps` (e.g. ``indent=2``)."""
+        return json.dumps(self.to_dict(), **dumps)
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,12 @@ import logging
 from collections.abc import Iterable
 
 from agb_context._polling import PollClock, PollingPolicy
-from agb_context._results import ContextInfoResult, ContextStatusData, ContextSyncResult
+from agb_context._results import (
+    ContextInfoResult,
+    ContextStatusData,
+    ContextSyncResult,
+    ErrorKind,
+)
 
 logger = logging.getLogger("agb_context")
 
@@ -56,6 +61,7 @@ class SyncJudge:
         self.last_error = ""
         self.polls_since_accepted = 0
         self.failed_polls = 0
+        self.last_failure: ContextInfoResult | None = None
 
     # -- before SyncContext ------------------------------------------------------
 
@@ -84,6 +90,7 @@ class SyncJudge:
         self.polls_since_accepted += 1
         if not info.success:
             self.failed_polls += 1
+            self.last_failure = info
             self.last_error = info.error_message
             logger.debug(
                 "poll %d/%d of sync %s failed: %s",
@@ -111,6 +118,7 @@ class SyncJudge:
                 success=False,
                 request_id=self.request_id,
                 error_message="sync failed: " + "; ".join(map(_describe_failure, failed)),
+                error_kind="task_failed",
                 context_status_data=tasks,
             )
         return ContextSyncResult(
@@ -121,14 +129,19 @@ class SyncJudge:
         """The result when the polls or the deadline ran out."""
         tasks = self.tasks
         polls, waited = self.polls_since_accepted, clock.elapsed
-        if polls and self.failed_polls == polls:
+        last = self.last_failure
+        kind: ErrorKind = "timeout"
+        code, status = "", None
+        if polls and self.failed_polls == polls and last is not None:
             message = (
                 f"could not learn how the sync went: all {polls} status polls failed "
                 f"over {waited:.1f}s; last error: {self.last_error}"
             )
+            kind, code, status = last.error_kind or "timeout", last.error_code, last.http_status
         else:
             running = [t for t in tasks if not t.is_final]
             if running:
+                kind = "still_running"
                 where = ", ".join(
                     f"{t.context_id} at {t.path} ({t.status or 'no status'})" for t in running
                 )
@@ -147,6 +160,10 @@ class SyncJudge:
             success=False,
             request_id=self.request_id,
             error_message=message,
+            error_kind=kind,
+            error_code=code,
+            http_status=status,
+            retryable=True,
             context_status_data=tasks,
         )
 

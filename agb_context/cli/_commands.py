@@ -116,6 +116,7 @@ def outcome(operation: SyncOperation) -> ContextSyncResult:
             success=False,
             request_id=operation.request_id or "",
             error_message="the sync was cancelled",
+            error_kind="cancelled",
         )
 
 

@@ -89,16 +89,8 @@ def task_json(task: ContextStatusData) -> dict[str, Any]:
 def result_json(
     session_id: str, result: ContextInfoResult | ContextSyncResult, **extra: object
 ) -> dict[str, Any]:
-    """A result as a JSON-ready dict, with the SDK's field names."""
-    document: dict[str, Any] = {
-        "session_id": session_id,
-        "request_id": result.request_id,
-        "success": result.success,
-        "error_message": result.error_message,
-        "context_status_data": [task_json(task) for task in result.context_status_data],
-    }
-    document.update(extra)
-    return document
+    """A result as a JSON-ready dict (`ApiResponse.to_dict`), with the session id."""
+    return {"session_id": session_id, **result.to_dict(), **extra}
 
 
 class SyncProgress:
