@@ -5,7 +5,26 @@ starts a sync and waits for it (`sync`): awaited, with a callback from plain
 code, or blocking.
 """
 
-from agb_context._errors import AgbContextError, ConfigurationError
+from agb_context._errors import (
+    AgbContextError,
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidArgumentError,
+    NetworkError,
+    NotFoundError,
+    OperationCancelledError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestFailed,
+    RequestTimeoutError,
+    ServerError,
+    StatusError,
+    StillRunningError,
+    SyncFailedError,
+    UnreadableResponseError,
+)
 from agb_context._manager import ContextManager, SessionLike
 from agb_context._operation import Operation, OperationStatus, Progress, SyncOperation
 from agb_context._polling import PollingPolicy
@@ -14,6 +33,7 @@ from agb_context._results import (
     ContextInfoResult,
     ContextStatusData,
     ContextSyncResult,
+    ErrorKind,
 )
 from agb_context._retry import RetryPolicy
 from agb_context._session import Session
@@ -22,20 +42,37 @@ from agb_context._version import __version__
 
 __all__ = [
     "AgbContextError",
+    "ApiError",
     "ApiResponse",
+    "AuthenticationError",
+    "BadRequestError",
     "ConfigurationError",
     "ContextInfoResult",
     "ContextManager",
     "ContextStatusData",
     "ContextSyncResult",
+    "ErrorKind",
     "InsecureTLSWarning",
+    "InvalidArgumentError",
+    "NetworkError",
+    "NotFoundError",
     "Operation",
+    "OperationCancelledError",
     "OperationStatus",
+    "PermissionDeniedError",
     "PollingPolicy",
     "Progress",
+    "RateLimitError",
+    "RequestFailed",
+    "RequestTimeoutError",
     "RetryPolicy",
+    "ServerError",
     "Session",
     "SessionLike",
+    "StatusError",
+    "StillRunningError",
+    "SyncFailedError",
     "SyncOperation",
+    "UnreadableResponseError",
     "__version__",
 ]

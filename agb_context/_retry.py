@@ -120,6 +120,11 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _answered(response: httpx.Response) -> str:
+    """A retried answer, for the log: its status and request id."""
+    return f"HTTP {response.status_code} (request {response.headers.get('x-request-id', 'none')})"
+
+
 def _log_retry(request: httpx.Request, delay: float, attempt: int, reason: str) -> None:
     logger.debug(
         "retrying %s %s in %.2fs after %s (retry %d)",
@@ -153,7 +158,7 @@ class RetryingTransport(httpx.BaseTransport):
                 if delay is None:
                     return response
                 response.close()
-                reason = f"HTTP {response.status_code}"
+                reason = _answered(response)
             _log_retry(request, delay, attempt, reason)
             time.sleep(delay)
             attempt += 1
@@ -184,7 +189,7 @@ class AsyncRetryingTransport(httpx.AsyncBaseTransport):
                 if delay is None:
                     return response
                 await response.aclose()
-                reason = f"HTTP {response.status_code}"
+                reason = _answered(response)
             _log_retry(request, delay, attempt, reason)
             await asyncio.sleep(delay)
             attempt += 1

@@ -122,7 +122,10 @@ class SyncJudge:
                 context_status_data=tasks,
             )
         return ContextSyncResult(
-            success=True, request_id=self.request_id, context_status_data=tasks
+            success=True,
+            request_id=self.request_id,
+            http_status=info.http_status,
+            context_status_data=tasks,
         )
 
     def give_up(self, clock: PollClock) -> ContextSyncResult:

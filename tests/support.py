@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from agb_context._background import background_loop
@@ -60,3 +62,15 @@ class CallbackRecorder:
     def wait(self, timeout: float = 30.0) -> list[bool]:
         assert self.called.wait(timeout), "the callback was not called"
         return self.calls
+
+
+@contextlib.contextmanager
+def refusing_endpoint() -> Iterator[str]:
+    """An endpoint on 127.0.0.1 whose port refuses connections.
+
+    The port is held by a bound socket that never listens, so nothing else
+    can take it meanwhile.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -410,6 +410,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     verbose = bool(getattr(args, "verbose", False))
     if verbose and args.command != "emulator":  # the emulator sets up its own logging
         _enable_logging()
+    elif args.command != "emulator":
+        # The command prints each failure itself, in one line; without this, the
+        # SDK's WARNING records would reach stderr through logging's last resort.
+        logging.getLogger("agb_context").addHandler(logging.NullHandler())
     prog = f"{PROG} {args.command}"
     try:
         return handler(args)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from reliability_support import Watch, refusing_endpoint
-from support import SECRETS
+from reliability_support import Watch
+from support import SECRETS, refusing_endpoint
 
 from agb_context.emulator import Emulator
 

@@ -241,18 +241,6 @@ def matches(pattern: str, text: str, **fields: str) -> bool:
     return re.fullmatch(pattern.format(**escaped), text, flags=re.DOTALL) is not None
 
 
-@contextlib.contextmanager
-def refusing_endpoint() -> Iterator[str]:
-    """An endpoint on 127.0.0.1 whose port refuses connections.
-
-    The port is held by a bound socket that never listens, so nothing else
-    can take it meanwhile.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 def free_port() -> int:
     """A port that was free a moment ago (for an emulator restarted on a fixed port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
