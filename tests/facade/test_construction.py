@@ -7,6 +7,7 @@ import logging
 
 import httpx
 import pytest
+from support import SECRETS
 
 from agb_context import ConfigurationError, ContextManager, RetryPolicy, Session
 from agb_context._config import DEFAULT_ENDPOINT, normalize_endpoint, resolve_settings
@@ -159,6 +160,7 @@ def test_credentials_in_the_endpoint_are_removed_and_never_shown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     endpoint = "https://someone:hunter2-secret@api.example.test/"
+    SECRETS.add("hunter2-secret")
     with caplog.at_level(logging.WARNING, logger="agb_context"):
         cm = ContextManager("s", api_key="k", endpoint=endpoint)
     assert cm.endpoint == "https://api.example.test"
@@ -166,10 +168,12 @@ def test_credentials_in_the_endpoint_are_removed_and_never_shown(
     assert "user name and password in the endpoint were removed" in caplog.text
     assert "hunter2" not in caplog.text
     cm.close()
-    with pytest.raises(ConfigurationError) as raised:
-        ContextManager("s", api_key="k", endpoint="https://someone:hunter2-secret@bad host/")
-    assert "hunter2" not in str(raised.value)
-    assert "***@" in str(raised.value)
+    for bad in ("https://someone:hunter2-secret@bad host/", "someone:hunter2@secret@bad host"):
+        with pytest.raises(ConfigurationError) as raised:
+            ContextManager("s", api_key="k", endpoint=bad)
+        assert "hunter2" not in str(raised.value)
+        assert "secret" not in str(raised.value)
+        assert "***@bad" in str(raised.value)
 
 
 @pytest.mark.parametrize(
