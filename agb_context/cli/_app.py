@@ -327,7 +327,16 @@ def _add_emulator(commands: argparse._SubParsersAction[_Parser]) -> None:
         formatter_class=_FORMATTER,
     )
     emulator_cli.add_arguments(parser)
-    run: Handler = emulator_cli.run
+    serve: Handler = emulator_cli.run
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return serve(args)
+        except emulator_cli.CommandError as exc:
+            if exc.code == 2:
+                raise UsageError(str(exc), f"{PROG} emulator") from None
+            raise CommandFailed(str(exc), exc.code) from None
+
     parser.set_defaults(handler=run)
 
 
