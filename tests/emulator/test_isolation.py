@@ -80,6 +80,10 @@ def test_reset_empties_everything(emu: Emulator, api: Api):
     emu.behaviour.set(history=3)
     emu.set_task_delay(5)
     emu.set_task_delay(7, session_id=done)
+    named = api.client.get(
+        "/sdk/GetContext", params={"name": "reset-named", "allowCreate": "true"}
+    )
+    assert named.status_code == 200, named.text
 
     emu.reset()
 
@@ -93,6 +97,8 @@ def test_reset_empties_everything(emu: Emulator, api: Api):
     assert emu.behaviour.current == type(emu.behaviour.current)()
     assert emu.requests == []
     assert emu.task_delay == 0
+    listed = api.client.get("/sdk/ListContexts").json()
+    assert (listed["success"], listed["data"]) == (True, [])
     fresh = emu.create_session(mounts={"reset-done": "/home/data"})
     assert api.sync(fresh).status_code == 200
     assert wait_final(emu, fresh)[0].status == "Success"
