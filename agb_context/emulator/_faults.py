@@ -615,6 +615,8 @@ def _endpoint(value: object) -> str:
 def _whole(name: str, value: object, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         extra = " (or None for every one until cleared)" if name == "count" else ""
+        if isinstance(value, bool) and name == "count":
+            extra += "; e.g. hang_tasks(count=None) hangs every new task until cleared"
         raise InvalidValue(f"{name} must be a whole number >= {minimum}{extra}, not {value!r}")
     return value
 

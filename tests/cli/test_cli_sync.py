@@ -114,7 +114,7 @@ def test_the_live_view_sends_no_polls_of_its_own(
     deadline, plus the one read a sync makes before it starts; a view polling
     on its own would double that. A loaded machine only makes fewer polls.
     """
-    emulator.faults.hang_tasks(True)
+    emulator.faults.hang_tasks(count=None)
     timeout, interval = 1.0, 0.1
     run = cli(
         "sync",
