@@ -298,3 +298,11 @@ def test_this_packages_session_is_taken_whole(emu: Emulator) -> None:
         assert cm.endpoint == emu.endpoint
         assert cm._settings.timeout.read == 3
         assert cm.info().success
+
+
+def test_settings_can_be_hashed_and_compared() -> None:
+    one = resolve_settings(api_key="k", timeout=httpx.Timeout(5, connect=1))
+    two = resolve_settings(api_key="k", timeout=httpx.Timeout(5, connect=1))
+    assert one == two
+    assert hash(one) == hash(two)
+    assert one != resolve_settings(api_key="k", timeout=6)
