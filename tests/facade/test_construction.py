@@ -217,7 +217,7 @@ def test_repr_names_the_session_but_not_the_key(emu: Emulator) -> None:
 def test_connections_are_reused(emu: Emulator, cm: ContextManager) -> None:
     for _ in range(5):
         assert cm.info().success
-    pool = cm._client.get_httpx_client()._transport._inner._pool  # type: ignore[union-attr]
+    pool = cm._clients._client.get_httpx_client()._transport._inner._pool  # type: ignore[union-attr]
     assert len(pool.connections) == 1
 
 

@@ -137,9 +137,9 @@ def test_nothing_a_manager_holds_shows_the_key_in_its_repr(emu: Emulator) -> Non
 
     with ContextManager(sid, api_key=KEY, endpoint=emu.endpoint) as cm:
         assert "HTTP 401" in cm.info().error_message
-        held = [*vars(cm).values(), *cm._async_clients.values()]
+        held = [*vars(cm).values(), *vars(cm._clients).values()]
         asyncio.run(use_async_client(cm))
-        held += list(cm._async_clients.values())
+        held += list(cm._clients._async_clients.values())
         _no_key([repr(value) for value in held])
 
 
