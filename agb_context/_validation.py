@@ -206,3 +206,32 @@ def context_id(value: object, name: str = "context_id") -> str:
     if not text:
         raise InvalidArgument(f"{name} must not be empty or blank")
     return text
+
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+"""The most contexts one ``list`` page may ask for."""
+
+
+def page_size(value: object, name: str = "max_results") -> int:
+    """A page size: a whole number from 1 to `MAX_PAGE_SIZE`; 10 for None."""
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise InvalidArgument(
+            f"{name} must be a whole number from 1 to {MAX_PAGE_SIZE} (or None for 10), "
+            f"not {value!r}"
+        )
+    return value
+
+
+def optional_printable(name: str, value: object) -> str | None:
+    """`optional_text` that also refuses control and invisible characters."""
+    text = optional_text(name, value)
+    if text is not None:
+        bad = _unprintable(text)
+        if bad is not None:
+            raise InvalidArgument(
+                f"{name} must be printable text: it holds the control or invisible character {bad}"
+            )
+    return text
