@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-FINAL_STATES = frozenset({"Success", "Failed"})
-SYNC_TASK_TYPES = frozenset({"upload", "download"})
+from agb_context._types import FINAL_STATUSES, SYNC_MODES
 
 
 @attrs.frozen(kw_only=True)
@@ -29,12 +28,12 @@ class ContextStatusData:
     @property
     def is_final(self) -> bool:
         """Whether the task has finished (``Success`` or ``Failed``)."""
-        return self.status in FINAL_STATES
+        return self.status in FINAL_STATUSES
 
     @property
     def is_sync_task(self) -> bool:
         """Whether the task is an ``upload`` or ``download`` sync task."""
-        return self.task_type in SYNC_TASK_TYPES
+        return self.task_type in SYNC_MODES
 
 
 @attrs.frozen(kw_only=True)

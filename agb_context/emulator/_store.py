@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from agb_context._status_codec import task_to_wire
+from agb_context._types import SYNC_MODES
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import CloudBehaviour
 from agb_context.emulator._contexts import ContextRecords
@@ -42,8 +43,6 @@ logger = logging.getLogger("agb_context.emulator")
 
 HISTORY_LIMIT = 100
 """Tasks kept per session; the oldest finished ones go first."""
-
-FINAL = ("Success", "Failed")
 
 _FORMAT = 1
 _SESSION_ID = re.compile(r"session-[0-9a-f]{16}\Z")
@@ -347,6 +346,6 @@ def _task_from_json(item: dict[str, Any]) -> Task:
         finish_time=int(item["finishTime"]),
         error_message=str(item["errorMessage"]),
     )
-    if state.task_type not in ("upload", "download"):
+    if state.task_type not in SYNC_MODES:
         raise ValueError(f"bad task type {state.task_type!r}")
     return Task(id=str(item["id"]), state=state)
