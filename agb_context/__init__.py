@@ -2,7 +2,8 @@
 
 `ContextManager` reports how a session's context syncs are going (`info`) and
 starts a sync and waits for it (`sync`): awaited, with a callback from plain
-code, or blocking.
+code, or blocking. `ContextService` lists, finds or creates, renames, deletes
+and clears the contexts of the account.
 """
 
 from agb_context._errors import (
@@ -30,12 +31,23 @@ from agb_context._operation import Operation, OperationStatus, Progress, SyncOpe
 from agb_context._polling import PollingPolicy
 from agb_context._results import (
     ApiResponse,
+    ClearContextResult,
+    Context,
     ContextInfoResult,
+    ContextListResult,
+    ContextResult,
     ContextStatusData,
     ContextSyncResult,
     ErrorKind,
+    OperationResult,
 )
 from agb_context._retry import RetryPolicy
+from agb_context._service import (
+    ContextLike,
+    ContextListError,
+    ContextListParams,
+    ContextService,
+)
 from agb_context._session import Session
 from agb_context._tls import InsecureTLSWarning
 from agb_context._version import __version__
@@ -46,9 +58,17 @@ __all__ = [
     "ApiResponse",
     "AuthenticationError",
     "BadRequestError",
+    "ClearContextResult",
     "ConfigurationError",
+    "Context",
     "ContextInfoResult",
+    "ContextLike",
+    "ContextListError",
+    "ContextListParams",
+    "ContextListResult",
     "ContextManager",
+    "ContextResult",
+    "ContextService",
     "ContextStatusData",
     "ContextSyncResult",
     "ErrorKind",
@@ -58,6 +78,7 @@ __all__ = [
     "NotFoundError",
     "Operation",
     "OperationCancelledError",
+    "OperationResult",
     "OperationStatus",
     "PermissionDeniedError",
     "PollingPolicy",

@@ -48,7 +48,7 @@ class Settings:
 
     api_key: str = attrs.field(repr=False)
     base_url: str
-    timeout: httpx.Timeout
+    timeout: httpx.Timeout = attrs.field(hash=False)  # httpx.Timeout cannot be hashed
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     proxy: httpx.Proxy | None = attrs.field(
         default=None, repr=lambda p: "None" if p is None else repr(proxy_label(p))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 import httpx
 
 from agb_context import _validation as check
-from agb_context._background import background_loop, is_background_thread
+from agb_context._background import background_loop
+from agb_context._clients import ClientPool
 from agb_context._config import normalize_endpoint, resolve_settings
 from agb_context._errors import ConfigurationError
 from agb_context._operation import Progress, SyncOperation
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("agb_context")
 
-_CLOSE_WAIT = 5.0
 _BASELINE_TRIES = 3
 
 
@@ -128,12 +128,7 @@ class ContextManager:
 
         self._calls = ApiCalls(self._session_id, self._settings)
         self._lock = threading.Lock()
-        self._client: AuthenticatedClient | None = None
-        self._async_clients: dict[asyncio.AbstractEventLoop, AuthenticatedClient] = {}
-        # One async generator per loop, whose finalisation (asyncio.run's
-        # shutdown_asyncgens, loop.shutdown_asyncgens) closes that loop's client.
-        self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
-        self._starting: set[asyncio.Future[None]] = set()
+        self._clients = ClientPool(self._settings, "ContextManager")
         self._operations: set[SyncOperation] = set()
         self._closed = False
 
@@ -359,33 +354,22 @@ class ContextManager:
 
     def close(self) -> None:
         """Cancel syncs still being watched and release the connections. Idempotent."""
+        self._cancel_operations()
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """`close` for async code: the current loop's connections are closed awaited."""
+        self._cancel_operations()
+        await self._clients.aclose()
+
+    def _cancel_operations(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             operations = list(self._operations)
-            client, self._client = self._client, None
-            async_clients = list(self._async_clients.items())
-            self._async_clients.clear()
-            self._loop_guards.clear()
         for operation in operations:
             operation.cancel()
-        if client is not None:
-            client.get_httpx_client().close()
-        for loop, async_client in async_clients:
-            _close_on_loop(loop, async_client)
-
-    async def aclose(self) -> None:
-        """`close` for async code: the current loop's connections are closed awaited."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            async_client = self._async_clients.pop(loop, None)
-            guard = self._loop_guards.pop(loop, None)
-        self.close()
-        if guard is not None:
-            await guard.aclose()
-        if async_client is not None:
-            await async_client.get_async_httpx_client().aclose()
 
     def __enter__(self) -> Self:
         return self
@@ -433,42 +417,13 @@ class ContextManager:
             return refused
 
     def _blocking_client(self) -> AuthenticatedClient:
-        with self._lock:
-            self._check_open()
-            if self._client is None:
-                from agb_context._client import build_client
-
-                self._client = build_client(self._settings)
-            return self._client
+        self._check_open()
+        return self._clients.blocking()
 
     def _async_client(self) -> AuthenticatedClient:
         """The client of the running loop: httpx connections belong to one loop."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            self._check_open()
-            client = self._async_clients.get(loop)
-            if client is None:
-                from agb_context._client import build_async_client
-
-                client = self._async_clients[loop] = build_async_client(self._settings)
-                guard = self._loop_guards[loop] = self._close_when_loop_ends(loop, client)
-                # Its first step registers it with the loop; the step ends at once.
-                starting = asyncio.ensure_future(anext(guard))
-                self._starting.add(starting)
-                starting.add_done_callback(self._starting.discard)
-            return client
-
-    async def _close_when_loop_ends(
-        self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient
-    ) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            with self._lock:
-                if self._async_clients.get(loop) is client:
-                    del self._async_clients[loop]
-                self._loop_guards.pop(loop, None)
-            await client.get_async_httpx_client().aclose()
+        self._check_open()
+        return self._clients.for_running_loop()
 
 
 def _take_session_connection(
@@ -539,30 +494,3 @@ async def _read_baseline(
         await asyncio.sleep(policy.interval)
         info = await poll()
     return info
-
-
-def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
-    """Close an async client on the loop its connections belong to, if it still runs."""
-    if loop.is_closed() or not loop.is_running():
-        return
-    closing = client.get_async_httpx_client().aclose
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        task = loop.create_task(closing())
-        task.add_done_callback(_log_close_failure)
-        return
-    future = asyncio.run_coroutine_threadsafe(closing(), loop)
-    if is_background_thread():
-        return
-    try:
-        future.result(_CLOSE_WAIT)
-    except Exception:
-        logger.warning("could not close connections cleanly", exc_info=True)
-
-
-def _log_close_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("could not close connections cleanly", exc_info=task.exception())

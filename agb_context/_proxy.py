@@ -21,7 +21,7 @@ ProxyArg = str | httpx.URL | httpx.Proxy
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 _ENV_ORIGIN = "the proxy from the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY)"
-_USERINFO = re.compile(r"^([^/@]*//)?[^/@]*@")
+_USERINFO = re.compile(r"^([^/@]*//)?[^/]*@")
 
 
 def resolve_proxy(proxy: object, url: httpx.URL, *, local: bool) -> httpx.Proxy | None:

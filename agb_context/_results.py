@@ -1,4 +1,4 @@
-"""Result objects: what `ContextManager` returns. Immutable, typed, readable."""
+"""Result objects: what `ContextManager` and `ContextService` return. Immutable, typed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import attr
 import attrs
 
 from agb_context._errors import error_for
+from agb_context._types import FINAL_STATUSES, SYNC_MODES
 
 ErrorKind = Literal[
     "invalid_argument",
@@ -23,9 +24,6 @@ ErrorKind = Literal[
     "cancelled",
 ]
 """Why a result failed, for a program to act on (see the README's table)."""
-
-FINAL_STATES = frozenset({"Success", "Failed"})
-SYNC_TASK_TYPES = frozenset({"upload", "download"})
 
 
 @attrs.frozen(kw_only=True)
@@ -49,12 +47,12 @@ class ContextStatusData:
     @property
     def is_final(self) -> bool:
         """Whether the task has finished (``Success`` or ``Failed``)."""
-        return self.status in FINAL_STATES
+        return self.status in FINAL_STATUSES
 
     @property
     def is_sync_task(self) -> bool:
         """Whether the task is an ``upload`` or ``download`` sync task."""
-        return self.task_type in SYNC_TASK_TYPES
+        return self.task_type in SYNC_MODES
 
 
 @attrs.frozen(kw_only=True)
@@ -130,3 +128,89 @@ class ContextSyncResult(ApiResponse):
     error_message: str = ""
     context_status_data: tuple[ContextStatusData, ...] = ()
     """The sync tasks as last reported while waiting (empty if none were seen)."""
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """A context of the account: persistent storage sessions mount by its ``id``.
+
+    Times are strings as the server writes them; fields the server left out
+    read as ``""``. To rename a context, pass
+    ``context.with_name("new name")`` to `ContextService.update`.
+    """
+
+    id: str
+    name: str
+    created_at: str = ""
+    last_used_at: str = ""
+    state: str = ""
+    """``available``; ``clearing`` or ``pre-available`` while its data is being cleared."""
+
+    def with_name(self, name: str) -> Context:
+        """This context with another name (nothing is sent: pass it to ``update``)."""
+        return attrs.evolve(self, name=name)
+
+
+@attrs.frozen(kw_only=True)
+class ContextResult(ApiResponse):
+    """The answer of `ContextService.get` and `ContextService.create`.
+
+    On success ``context`` is the context and ``context_id`` its id; otherwise
+    ``context`` is None and ``error_message`` says why.
+    """
+
+    success: bool
+    context_id: str = ""
+    context: Context | None = None
+    error_message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ContextListResult(ApiResponse):
+    """One page of `ContextService.list`.
+
+    ``next_token`` is None on the last page; otherwise pass it to ``list`` for
+    the next one. ``total_count`` is how many contexts there are in all, when
+    the server says.
+    """
+
+    success: bool
+    contexts: tuple[Context, ...] = ()
+    next_token: str | None = None
+    max_results: int | None = None
+    total_count: int | None = None
+    error_message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class OperationResult(ApiResponse):
+    """The answer of a call that changes a context and returns nothing else
+    (`ContextService.update`, `ContextService.delete`)."""
+
+    success: bool
+    context_id: str = ""
+    """The context the call was about."""
+    error_message: str = ""
+
+
+CLEARING_STATES = frozenset({"clearing", "pre-available"})
+"""The states of a context whose data is still being cleared."""
+
+
+@attrs.frozen(kw_only=True)
+class ClearContextResult(ApiResponse):
+    """Where the clearing of a context's data stands.
+
+    ``status`` is the context's state: ``clearing`` (or ``pre-available``)
+    while its data is being cleared, ``available`` once it is done.
+    """
+
+    success: bool
+    context_id: str = ""
+    status: str = ""
+    error_message: str = ""
+
+    @property
+    def is_clearing(self) -> bool:
+        """Whether the data is still being cleared."""
+        return self.status in CLEARING_STATES

@@ -1,11 +1,11 @@
 """When to send a request again: one policy, applied by an httpx transport.
 
-Reads (``GET``, ``HEAD``, ``OPTIONS``: ``GetContextInfo``) are retried on
-connection errors and timeouts, and on HTTP 408, 429, 500, 502, 503 and 504,
-with exponential backoff and jitter, honouring ``Retry-After``.
+Reads (``GET``, ``HEAD``, ``OPTIONS``, such as ``GetContextInfo``) are
+retried on connection errors and timeouts, and on HTTP 408, 429, 500, 502,
+503 and 504, with exponential backoff and jitter, honouring ``Retry-After``.
 
-Anything else (the ``SyncContext`` POST) is retried only when the server
-cannot have processed it: the request never left this machine (the
+Anything else (a ``POST`` such as ``SyncContext``) is retried only when the
+server cannot have processed it: the request never left this machine (the
 connection, or the proxy tunnel, was never made), or the server answered
 429 or 503 with a ``Retry-After`` header, saying it turned the request away.
 

@@ -12,16 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from agb_context._results import ContextStatusData
+from agb_context._types import TASK_WIRE_NAMES as _WIRE_NAMES
 
-_WIRE_NAMES = {
-    "context_id": "contextId",
-    "path": "path",
-    "status": "status",
-    "task_type": "taskType",
-    "start_time": "startTime",
-    "finish_time": "finishTime",
-    "error_message": "errorMessage",
-}
 _TIME_FIELDS = frozenset({"start_time", "finish_time"})
 
 

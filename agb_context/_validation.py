@@ -7,8 +7,8 @@ import math
 import attrs
 
 from agb_context._polling import DEFAULT_INTERVAL, DEFAULT_MAX_POLLS, PollingPolicy
+from agb_context._types import DEFAULT_SYNC_MODE, SYNC_MODES, SyncMode
 
-SYNC_MODES = ("upload", "download")
 MAX_TEXT_LENGTH = 4096
 """The longest id or path accepted: query strings must stay far below URL limits."""
 
@@ -23,13 +23,13 @@ class SyncRequest:
 
     context_id: str | None
     path: str | None
-    mode: str | None
+    mode: SyncMode | None
     policy: PollingPolicy
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> SyncMode:
         """The task type this sync's tasks have (``upload`` when no mode was given)."""
-        return self.mode or "upload"
+        return self.mode or DEFAULT_SYNC_MODE
 
 
 @attrs.frozen(kw_only=True)
@@ -38,7 +38,7 @@ class InfoQuery:
 
     context_id: str | None = None
     path: str | None = None
-    task_type: str | None = None
+    task_type: SyncMode | None = None
 
 
 def optional_text(name: str, value: object) -> str | None:
@@ -72,11 +72,14 @@ def session_id(value: object) -> str:
     return text
 
 
-def sync_mode(name: str, value: object) -> str | None:
+def sync_mode(name: str, value: object) -> SyncMode | None:
     """``upload``, ``download`` or None (blank counts as None)."""
     text = optional_text(name, value)
-    if text is not None and text not in SYNC_MODES:
-        raise InvalidArgument(f"{name} must be 'upload', 'download' or None, not {text!r}")
+    if text is None:
+        return None
+    if text not in SYNC_MODES:
+        allowed = ", ".join(map(repr, SYNC_MODES))
+        raise InvalidArgument(f"{name} must be {allowed} or None, not {text!r}")
     return text
 
 
@@ -205,4 +208,33 @@ def context_id(value: object, name: str = "context_id") -> str:
     text = value.strip(" ")
     if not text:
         raise InvalidArgument(f"{name} must not be empty or blank")
+    return text
+
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+"""The most contexts one ``list`` page may ask for."""
+
+
+def page_size(value: object, name: str = "max_results") -> int:
+    """A page size: a whole number from 1 to `MAX_PAGE_SIZE`; 10 for None."""
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise InvalidArgument(
+            f"{name} must be a whole number from 1 to {MAX_PAGE_SIZE} (or None for 10), "
+            f"not {value!r}"
+        )
+    return value
+
+
+def optional_printable(name: str, value: object) -> str | None:
+    """`optional_text` that also refuses control and invisible characters."""
+    text = optional_text(name, value)
+    if text is not None:
+        bad = _unprintable(text)
+        if bad is not None:
+            raise InvalidArgument(
+                f"{name} must be printable text: it holds the control or invisible character {bad}"
+            )
     return text

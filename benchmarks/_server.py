@@ -7,8 +7,8 @@ uvicorn, set up the way the emulator sets up its own server (the emulator's
 request id). Either prints
 one JSON line (``endpoint``, ``api_key``, ``path``) once it accepts
 connections, then answers one JSON command per line of standard input
-(``create_session``, ``tasks``, ``request_count``, ``stop``) until ``stop`` or
-the end of the input.
+(``create_session``, ``tasks``, ``request_count``, ``info_requests``, ``stop``)
+until ``stop`` or the end of the input.
 
 A process of its own keeps the server's CPU time and its GIL off the client
 being measured: on two cores, client and server each get one.
@@ -100,6 +100,12 @@ def _commands(emu: Any) -> dict[str, Callable[[dict[str, Any]], Any]]:
         "create_session": lambda cmd: emu.create_session(mounts=cmd["mounts"]),
         "tasks": lambda cmd: [_task_record(task) for task in emu.tasks(cmd["sid"])],
         "request_count": lambda cmd: len(emu.requests),
+        "info_requests": lambda cmd: sum(
+            1
+            for request in emu.requests
+            if request.path.endswith("/GetContextInfo")
+            and request.query.get("sessionId") == cmd["sid"]
+        ),
     }
 
 

@@ -83,6 +83,10 @@ class ServerProcess:
         """The emulator's task records of a session."""
         return list(self.call("tasks", sid=session_id))
 
+    def info_requests(self, session_id: str) -> int:
+        """How many ``GetContextInfo`` requests for this session the emulator received."""
+        return int(self.call("info_requests", sid=session_id))
+
     def close(self) -> None:
         """Stop the server and reap its process."""
         if self._proc.poll() is None:

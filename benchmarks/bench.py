@@ -39,7 +39,7 @@ import httpx
 from _load import minimal_syncs, throughput
 from _servers import ServerProcess
 
-from agb_context import ContextManager, ContextSyncResult, SyncOperation
+from agb_context import ContextManager, ContextSyncResult, PollingPolicy, SyncOperation
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = Path("bench-results.json")
@@ -77,6 +77,7 @@ class Sizes:
     b7_syncs: int
     b8_rounds: int
     b8_seconds: float
+    b9_task_delay: float
 
 
 FULL = Sizes(
@@ -91,6 +92,7 @@ FULL = Sizes(
     b7_syncs=1000,
     b8_rounds=3,
     b8_seconds=2.0,
+    b9_task_delay=60.0,
 )
 QUICK = Sizes(
     b1_pairs=40,
@@ -104,6 +106,7 @@ QUICK = Sizes(
     b7_syncs=40,
     b8_rounds=1,
     b8_seconds=0.3,
+    b9_task_delay=2.0,
 )
 
 
@@ -674,9 +677,70 @@ def bench_b8(emulator: ServerProcess, bare: ServerProcess, sizes: Sizes) -> Row:
     )
 
 
+# -- B9 ----------------------------------------------------------------------
+
+B9_POLICIES = {"fixed": PollingPolicy.fixed(), "backoff": PollingPolicy.exponential()}
+"""B9's two policies: the seed's 150 polls of 1.5 s, and 0.5 s growing x1.5 to 5 s."""
+
+
+async def _b9(server: ServerProcess) -> dict[str, dict[str, float]]:
+    """One sync per policy, side by side, each in a session of its own."""
+    sessions = {name: server.create_session(_mounts(1)) for name in B9_POLICIES}
+    managers = {
+        name: ContextManager(sid, api_key=server.api_key, endpoint=server.endpoint)
+        for name, sid in sessions.items()
+    }
+
+    async def one(name: str) -> float:
+        result = await managers[name].sync(**_sync_args(0), polling=B9_POLICIES[name])
+        returned = time.monotonic()
+        if not result.success:
+            raise RuntimeError(f"the {name} sync failed: {result.error_message}")
+        return returned
+
+    try:
+        returned = dict(
+            zip(B9_POLICIES, await asyncio.gather(*map(one, B9_POLICIES)), strict=True)
+        )
+    finally:
+        await _close(managers)
+    found: dict[str, dict[str, float]] = {}
+    for name, sid in sessions.items():
+        finals = [task["final_monotonic"] for task in server.tasks(sid)]
+        if not finals or None in finals:
+            raise RuntimeError(f"the emulator gave no final_monotonic for every task: {finals}")
+        found[name] = {
+            "requests": server.info_requests(sid),
+            "lag": returned[name] - max(finals),
+        }
+    return found
+
+
+def bench_b9(server: ServerProcess, sizes: Sizes) -> Row:
+    """GetContextInfo requests and completion lag of a long sync, fixed against backoff polling."""
+    found = asyncio.run(_b9(server))
+    fixed, backoff = found["fixed"], found["backoff"]
+    return _row(
+        "B9",
+        f"{sizes.b9_task_delay:g} s task: GetContextInfo requests, backoff / fixed polling",
+        round(backoff["requests"] / fixed["requests"], 3),
+        "x",
+        "report",
+        f"fixed (150 polls of 1.5 s): {fixed['requests']:g} requests, completion lag "
+        f"{_ms(fixed['lag']):.0f} ms; backoff (0.5 s x1.5 to 5 s): {backoff['requests']:g} "
+        f"requests, lag {_ms(backoff['lag']):.0f} ms. Both syncs ran side by side; the "
+        "requests include the read made before each sync starts",
+        fixed_requests=fixed["requests"],
+        backoff_requests=backoff["requests"],
+        fixed_lag_ms=_ms(fixed["lag"]),
+        backoff_lag_ms=_ms(backoff["lag"]),
+        task_delay_s=sizes.b9_task_delay,
+    )
+
+
 # -- the run -----------------------------------------------------------------
 
-ROW_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8")
+ROW_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
 
 
 def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
@@ -689,6 +753,7 @@ def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
         "main": only & {"B1", "B2", "B3", "B4", "B7"},
         "b5": only & {"B5"},
         "b8": only & {"B8"},
+        "b9": only & {"B9"},
     }
     servers: dict[str, ServerProcess] = {}
     try:
@@ -699,6 +764,8 @@ def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
         if wanted["b8"]:
             servers["b8"] = ServerProcess("emulator")
             servers["bare"] = ServerProcess("bare")
+        if wanted["b9"]:
+            servers["b9"] = ServerProcess("emulator", task_delay=sizes.b9_task_delay)
         for server in servers.values():
             server.wait_ready()
         if "B1" in only:
@@ -719,6 +786,9 @@ def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
         if "B8" in only:
             log("B8: emulator throughput")
             rows["B8"] = bench_b8(servers["b8"], servers["bare"], sizes)
+        if "B9" in only:
+            log("B9: polling policies on a long task")
+            rows["B9"] = bench_b9(servers["b9"], sizes)
     finally:
         for server in servers.values():
             server.close()

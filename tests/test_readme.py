@@ -36,6 +36,8 @@ EXPECTED_OUTPUT = {
     'result = await cm.sync("ctx-a", "/home/data", mode="upload")': "True ",
     "for task in info.context_status_data:": "ctx-a /home/data upload: Success (finished)",
     'with ContextManager("no-such-session") as cm:': "False no session 'no-such-session'",
+    'created = service.create("project-data")': "deleted: True",
+    'made = await service.create_async("async-data")': " True\n",
 }
 
 
@@ -83,6 +85,8 @@ def test_the_readme_has_the_examples_it_promises() -> None:
         'logging.getLogger("agb_context")',
         "Emulator(",
         "def test_",
+        "service.iter_contexts()",
+        "service.iter_contexts_async(",
     ):
         assert needle in codes, f"no README example uses {needle}"
     assert all(key in codes for key in EXPECTED_OUTPUT), "EXPECTED_OUTPUT names a lost example"

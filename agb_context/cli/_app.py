@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from agb_context import ConfigurationError, __version__
+from agb_context._types import SYNC_MODES
 from agb_context._validation import InvalidArgument, optional_text
 
 PROG = "agb-context"
@@ -229,9 +230,7 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
         epilog="example:\n  agb-context info --session s-123 --task-type upload",
     )
     _scope_options(info, for_sync=False)
-    info.add_argument(
-        "--task-type", choices=("upload", "download"), help="only tasks of this type"
-    )
+    info.add_argument("--task-type", choices=SYNC_MODES, help="only tasks of this type")
     info.set_defaults(handler=_lazy("agb_context.cli._commands", "info_command"))
 
     sync = commands.add_parser(
@@ -251,7 +250,7 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
     _scope_options(sync, for_sync=True)
     sync.add_argument(
         "--mode",
-        choices=("upload", "download"),
+        choices=SYNC_MODES,
         help="upload: session to context store (the server's default); "
         "download: context store to session",
     )
@@ -327,7 +326,16 @@ def _add_emulator(commands: argparse._SubParsersAction[_Parser]) -> None:
         formatter_class=_FORMATTER,
     )
     emulator_cli.add_arguments(parser)
-    run: Handler = emulator_cli.run
+    serve: Handler = emulator_cli.run
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return serve(args)
+        except emulator_cli.CommandError as exc:
+            if exc.code == 2:
+                raise UsageError(str(exc), f"{PROG} emulator") from None
+            raise CommandFailed(str(exc), exc.code) from None
+
     parser.set_defaults(handler=run)
 
 

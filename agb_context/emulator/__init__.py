@@ -27,16 +27,22 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     ) from exc
 
 from agb_context.emulator._behaviour import Behaviour, CloudBehaviour
-from agb_context.emulator._faults import ENDPOINTS, Faults
+from agb_context.emulator._errors import DataDirError, DataDirInUse, ListenError
+from agb_context.emulator._faults import ENDPOINTS, FAULTS, Faults, QueuedFault
 from agb_context.emulator._records import RecordedRequest, TaskRecord
 from agb_context.emulator._server import Emulator
 
 __all__ = [
     "ENDPOINTS",
+    "FAULTS",
     "Behaviour",
     "CloudBehaviour",
+    "DataDirError",
+    "DataDirInUse",
     "Emulator",
     "Faults",
+    "ListenError",
+    "QueuedFault",
     "RecordedRequest",
     "TaskRecord",
 ]

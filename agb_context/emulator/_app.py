@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,8 +16,10 @@ from agb_context.emulator._context_routes import ContextRoutes
 from agb_context.emulator._envelope import failure, request_id
 from agb_context.emulator._faults import Faults
 from agb_context.emulator._gateway import CLIENT_GONE, CLOUD_ENDPOINTS, Gateway
+from agb_context.emulator._ids import Ids
 from agb_context.emulator._request_log import RequestLog
 from agb_context.emulator._routes import CloudRoutes
+from agb_context.emulator._speeds import TaskSpeeds
 from agb_context.emulator._store import Store
 from agb_context.emulator._tasks import TaskRunner
 from agb_context.emulator._validation import InvalidValue, NotFound
@@ -33,15 +36,20 @@ def build_app(
     faults: Faults,
     api_key: str,
     log: RequestLog,
-    behaviour: Behaviour | None = None,
+    behaviour: Behaviour,
+    ids: Ids,
+    speeds: TaskSpeeds,
+    reset: Callable[[], Awaitable[None]],
 ) -> Gateway:
-    """The emulator's ASGI application."""
-    behaviour = behaviour or Behaviour()
+    """The emulator's ASGI application; ``reset`` empties the emulator (on its loop)."""
+    admin = AdminRoutes(
+        store=store, faults=faults, behaviour=behaviour, speeds=speeds, log=log, reset=reset
+    )
     app = Starlette(
         routes=[
             *CloudRoutes(store, runner, behaviour).routes(),
             *ContextRoutes(store, runner).routes(),
-            *AdminRoutes(store, faults, behaviour).routes(),
+            *admin.routes(),
         ],
         exception_handlers={
             InvalidValue: _invalid_value,
@@ -52,7 +60,7 @@ def build_app(
         },
     )
     app.router.redirect_slashes = False
-    return Gateway(app, api_key=api_key, faults=faults, log=log)
+    return Gateway(app, api_key=api_key, faults=faults, log=log, ids=ids)
 
 
 async def _invalid_value(request: Request, exc: Exception) -> Response:

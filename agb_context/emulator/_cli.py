@@ -2,28 +2,47 @@
 
 ``add_arguments`` fills a parser, ``run`` serves with the parsed arguments
 until Ctrl-C or SIGTERM, and ``main`` does both (``python -m agb_context.emulator``).
+``run`` raises `CommandError` for what the user can put right: a bad key, a
+data dir that is a file or is in use, a port that is taken.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import math
+import os
 import signal
 import sys
 import threading
 from types import FrameType
 
+from agb_context.emulator import _validation as check
+from agb_context.emulator._errors import DataDirError, DataDirInUse, ListenError
 from agb_context.emulator._server import Emulator
+from agb_context.emulator._validation import InvalidValue
+
+ENV_API_KEY = "AGB_API_KEY"
+REQUEST_LOGGER = "agb_context.emulator.requests"
+
+
+class CommandError(Exception):
+    """Why the emulator did not serve: one line for the user, and the exit code
+    (2: the options are wrong; 1: something else holds what they name)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to ``parser``."""
+    """Add the emulator's options (and a help epilog listing its admin routes) to ``parser``."""
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="where contexts and sessions are kept, and survive restarts "
-        "(default: a temporary folder removed on exit)",
+        help="where contexts and sessions are kept, and survive restarts; one emulator "
+        "per folder (default: a temporary folder removed on exit)",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -38,8 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key",
         metavar="KEY",
-        help="the key clients must send in the 'authorization' header "
-        "(default: a random key, printed at start)",
+        type=_api_key,
+        help=f"the key clients must send in the 'authorization' header (default: "
+        f"${ENV_API_KEY}, else a random key, printed at start)",
     )
     parser.add_argument(
         "--task-delay",
@@ -48,23 +68,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="least time in seconds each sync task takes (default: 0)",
     )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log each request and sync task to stderr"
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-q", "--quiet", action="store_true", help="log nothing but warnings and errors"
     )
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log sync tasks and injected faults too, not only one line per request",
+    )
+    if parser.epilog is None:
+        from agb_context.emulator._help import EPILOG
+
+        parser.epilog = EPILOG
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted (Ctrl-C or SIGTERM); the exit status."""
-    if args.verbose:
-        logging.basicConfig(format="%(asctime)s %(message)s", stream=sys.stderr)
-        logging.getLogger("agb_context.emulator").setLevel(logging.INFO)
+    """Serve until interrupted (Ctrl-C or SIGTERM); the exit status.
+
+    Raises:
+        CommandError: The options cannot be served with; the message says why.
+    """
+    key_given = args.api_key is not None or os.environ.get(ENV_API_KEY) is not None
     emulator = Emulator(
         data_dir=args.data_dir,
-        api_key=args.api_key,
+        api_key=_resolve_api_key(args.api_key),
         task_delay=args.task_delay,
         port=args.port,
         host=args.host,
     )
+    _set_up_logging(quiet=args.quiet, verbose=args.verbose)
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -76,15 +111,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             emulator.start()
-        except OSError as exc:
-            print(
-                f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-                file=sys.stderr,
-            )
-            return 1
+        except (DataDirInUse, ListenError) as exc:
+            in_use = isinstance(exc, DataDirInUse) or exc.errno == errno.EADDRINUSE
+            raise CommandError(str(exc), 1 if in_use else 2) from None
+        except DataDirError as exc:
+            raise CommandError(f"--data-dir: {exc}", 2) from None
         print(f"AGB context emulator serving at {emulator.endpoint}")
         print(f"data dir: {emulator.data_dir}")
-        if args.api_key is None:
+        if not key_given:
             print(f"api key: {emulator.api_key}")
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping.wait(0.5):
@@ -98,14 +132,63 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
+PROG = "python -m agb_context.emulator"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line) and `run`."""
     parser = argparse.ArgumentParser(
-        prog="python -m agb_context.emulator",
+        prog=PROG,
         description="Serve a local emulator of the AGB context API until interrupted.",
     )
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except CommandError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return exc.code
+
+
+def _resolve_api_key(flag: str | None) -> str | None:
+    """``--api-key``, else ``$AGB_API_KEY`` (surrounding spaces dropped), else None."""
+    if flag is not None:
+        return flag
+    from_env = os.environ.get(ENV_API_KEY)
+    if from_env is None:
+        return None
+    if not from_env.strip():
+        raise CommandError(
+            f"{ENV_API_KEY} is blank: set it to the key clients must send, "
+            "or unset it for a random key",
+            2,
+        )
+    try:
+        return check.api_key(from_env.strip(), ENV_API_KEY)
+    except InvalidValue as exc:
+        raise CommandError(str(exc), 2) from None
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `run` adds, so that a second `run` in one process adds no second one."""
+
+
+def _set_up_logging(*, quiet: bool, verbose: bool) -> None:
+    emulator_logger = logging.getLogger("agb_context.emulator")
+    if not any(isinstance(h, _ConsoleHandler) for h in emulator_logger.handlers):
+        handler = _ConsoleHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        emulator_logger.addHandler(handler)
+    emulator_logger.propagate = False
+    emulator_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    requests = logging.getLogger(REQUEST_LOGGER)
+    requests.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _api_key(text: str) -> str:
+    try:
+        return check.api_key(text, "the key")
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(text: str) -> int:

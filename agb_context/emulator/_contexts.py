@@ -186,6 +186,13 @@ class ContextRecords:
                     self._by_id[record.id] = attrs.evolve(record, state=AVAILABLE)
             self._save()
 
+    def reset(self) -> None:
+        """Forget every context (their stored data is for the caller to remove)."""
+        with self._lock:
+            self._by_id.clear()
+            self._next_seq = 1
+            self._save()
+
     # -- reading -------------------------------------------------------------
 
     def get(self, context_id: str) -> StoredContext:

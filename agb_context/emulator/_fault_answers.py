@@ -17,16 +17,16 @@ _NOT_JSON = b'{"success": true, "requestId": '
 def faulty_response(fault: RequestFault, rid: str) -> Response:
     """The answer a fault other than ``drop`` gives to request ``rid``."""
     if fault.kind == "status":
-        headers = None
-        if fault.retry_after is not None:
-            headers = {"Retry-After": f"{fault.retry_after:g}"}
-        return failure(rid, fault.status, f"injected fault: HTTP {fault.status}", headers=headers)
+        headers = None if fault.retry_after is None else {"Retry-After": fault.retry_after}
+        message = fault.message or f"injected fault: HTTP {fault.status}"
+        return failure(rid, fault.status, message, fault.code, headers=headers)
     if fault.kind == "success_false":
         return JSONResponse(
             {
                 "success": False,
-                "code": "InjectedFault",
-                "message": "injected fault: the request failed although the HTTP status is 200",
+                "code": fault.code or "InjectedFault",
+                "message": fault.message
+                or "injected fault: the request failed although the HTTP status is 200",
                 "requestId": rid,
                 "httpStatusCode": 200,
             }

@@ -1,17 +1,32 @@
 """Fault injection: make the emulator misbehave on purpose, the way a cloud can.
 
-Every fault is off until asked for. Request faults of an endpoint queue up in
-the order they were asked for, and each request of that endpoint takes the
-next one. Task faults apply to the sync tasks created after they were asked for.
+Every fault is off until asked for, and every fault counts the same way:
+
+- ``count`` is how many matching requests (request faults) or new sync tasks
+  (task faults) it applies to, 1 by default; ``None`` applies it to every
+  matching one until `Faults.clear` (or `Emulator.reset`).
+- ``after`` lets that many matching requests or tasks go by untouched first.
+- ``session_id``, ``context_id`` and ``path`` aim it: it matches only
+  requests whose ``sessionId``, ``contextId`` and ``path`` parameters (or
+  tasks whose session, context and mount path) are those given; the context
+  routes (``GetContext``...) name their context by ``id``. A request that
+  names no context (a sync of every context of a session) matches no
+  ``context_id`` or ``path`` aim.
+
+Faults of one kind (requests of one endpoint, latencies of one endpoint, or
+tasks) are used in the order they were asked for: a request or task takes the
+first matching fault whose ``after`` has run out. Requests that fail
+authentication (401) never take a fault. `Faults.queued` lists what is left.
 """
 
 from __future__ import annotations
 
+import email.utils
 import math
 import threading
-from collections import deque
 from collections.abc import Mapping
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import attrs
 
@@ -29,7 +44,8 @@ ENDPOINTS = (
 """The cloud endpoints faults can target."""
 
 MAX_LATENCY = 600.0
-MAX_RETRY_AFTER = 86400.0
+MAX_RETRY_AFTER = 86400
+MAX_TEXT = 1000
 
 RequestFaultKind = Literal["status", "success_false", "invalid_json", "drop", "malformed_status"]
 
@@ -40,7 +56,14 @@ class RequestFault:
 
     kind: RequestFaultKind
     status: int = 200
-    retry_after: float | None = None
+    retry_after: str | None = None
+    """The ``Retry-After`` header: whole seconds, or an HTTP date."""
+    code: str | None = None
+    message: str | None = None
+
+
+_LET_THROUGH = RequestFault(kind="status", status=200)
+"""The effect of `Faults.let_through`: the request is answered normally."""
 
 
 @attrs.frozen(kw_only=True)
@@ -52,11 +75,62 @@ class TaskPlan:
     fail_copy_midway: bool = False
 
 
-@attrs.define
-class _Queued:
-    fault: RequestFault | None
-    """None: answer normally (`Faults.let_through`)."""
-    remaining: int
+@attrs.frozen(kw_only=True)
+class QueuedFault:
+    """A fault still waiting to be used, as `Faults.queued` lists it."""
+
+    fault: str
+    """Its name: the `Faults` method that asked for it, e.g. ``fail_requests``."""
+    endpoint: str | None
+    """The endpoint it targets; None for task faults."""
+    session_id: str | None
+    context_id: str | None
+    path: str | None
+    after: int
+    """Matching requests or tasks still to go by before it applies."""
+    remaining: int | None
+    """How many more it applies to; None: every one until cleared."""
+    arguments: Mapping[str, Any]
+    """Its other arguments, as in the JSON that asks for it (e.g. ``{"status": 429}``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault as ``GET /emulator/faults`` lists it (camelCase)."""
+        return {
+            "fault": self.fault,
+            "endpoint": self.endpoint,
+            "sessionId": self.session_id,
+            "contextId": self.context_id,
+            "path": self.path,
+            "after": self.after,
+            "count": self.remaining,
+            **self.arguments,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class _Aim:
+    session_id: str | None = None
+    context_id: str | None = None
+    path: str | None = None
+
+    def matches(self, session_id: str | None, context_id: str | None, path: str | None) -> bool:
+        return (
+            (self.session_id is None or self.session_id == session_id)
+            and (self.context_id is None or self.context_id == context_id)
+            and (self.path is None or self.path == path)
+        )
+
+
+@attrs.define(kw_only=True)
+class _Armed:
+    name: str
+    channel: str
+    """``request:<endpoint>``, ``latency:<endpoint>`` or ``task``."""
+    aim: _Aim
+    after: int
+    remaining: int | None
+    effect: RequestFault | TaskPlan | float
+    arguments: dict[str, Any]
 
 
 class Faults:
@@ -64,123 +138,333 @@ class Faults:
 
     Endpoint names are those of the cloud routes (`ENDPOINTS`: ``"SyncContext"``,
     ``"GetContextInfo"``, ``"ListContexts"``...); any other name is a `ValueError`.
-    Requests that fail authentication (401) never take a fault.
+    Every method takes the same keyword-only ``after``, ``session_id``,
+    ``context_id`` and ``path``, and the same ``count``: see the module's
+    description (``help(agb_context.emulator._faults)``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queues: dict[str, deque[_Queued]] = {name: deque() for name in ENDPOINTS}
-        self._latencies: dict[str, float] = dict.fromkeys(ENDPOINTS, 0.0)
-        self._task_failure: tuple[str, int | None] | None = None
-        self._hang = False
-        self._copy_failures = 0
+        self._armed: list[_Armed] = []
+
+    # -- request faults --------------------------------------------------------
 
     def fail_requests(
         self,
         endpoint: str,
         status: int = 500,
-        count: int = 1,
-        retry_after: float | None = None,
+        count: int | None = 1,
+        retry_after: int | datetime | None = None,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer the next ``count`` requests of ``endpoint`` with HTTP ``status``.
+        """Answer matching requests of ``endpoint`` with HTTP ``status`` (400-599).
 
-        The body is the error envelope (``success: false``). ``retry_after``
-        (seconds) adds a ``Retry-After`` header, written as an integer when it
-        is a whole number.
+        The body is the error envelope (``success: false``) with ``code``
+        (default: the one the cloud uses for ``status``, e.g. ``Throttling``
+        for 429) and ``message`` (default: ``injected fault: HTTP <status>``).
+        ``retry_after`` adds a ``Retry-After`` header: whole seconds (0 to
+        86400), or a timezone-aware `datetime` written as an HTTP date.
         """
         name = _endpoint(endpoint)
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
             raise InvalidValue(
                 f"status must be an HTTP error status from 400 to 599, not {status!r}"
             )
-        if retry_after is not None:
-            retry_after = _seconds("retry_after", retry_after, MAX_RETRY_AFTER)
-        self._queue(
-            name, RequestFault(kind="status", status=status, retry_after=retry_after), count
+        header = None if retry_after is None else _retry_after(retry_after)
+        fault = RequestFault(
+            kind="status",
+            status=status,
+            retry_after=header,
+            code=_text("code", code),
+            message=_text("message", message),
+        )
+        shown = {"status": status, "retryAfter": header, "code": code, "message": message}
+        self._arm(
+            "fail_requests",
+            f"request:{name}",
+            fault,
+            shown,
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
         )
 
-    def respond_success_false(self, endpoint: str, count: int = 1) -> None:
-        """Answer the next ``count`` requests with HTTP 200 but ``success: false``."""
-        self._queue(_endpoint(endpoint), RequestFault(kind="success_false"), count)
+    def respond_success_false(
+        self,
+        endpoint: str,
+        count: int | None = 1,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer matching requests with HTTP 200 but ``success: false``, ``code``
+        (default ``InjectedFault``) and ``message``."""
+        fault = RequestFault(
+            kind="success_false", code=_text("code", code), message=_text("message", message)
+        )
+        shown = {"code": code, "message": message}
+        self._arm(
+            "respond_success_false",
+            f"request:{_endpoint(endpoint)}",
+            fault,
+            shown,
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def invalid_json(self, endpoint: str, count: int = 1) -> None:
-        """Answer the next ``count`` requests with HTTP 200 and a body that is not JSON."""
-        self._queue(_endpoint(endpoint), RequestFault(kind="invalid_json"), count)
+    def invalid_json(
+        self,
+        endpoint: str,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer matching requests with HTTP 200 and a body that is not JSON."""
+        self._arm(
+            "invalid_json",
+            f"request:{_endpoint(endpoint)}",
+            RequestFault(kind="invalid_json"),
+            {},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def drop_connections(self, endpoint: str, count: int = 1) -> None:
-        """Close the connection of the next ``count`` requests without answering."""
-        self._queue(_endpoint(endpoint), RequestFault(kind="drop", status=0), count)
+    def drop_connections(
+        self,
+        endpoint: str,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Close the connection of matching requests without answering."""
+        self._arm(
+            "drop_connections",
+            f"request:{_endpoint(endpoint)}",
+            RequestFault(kind="drop", status=0),
+            {},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def let_through(self, endpoint: str, count: int = 1) -> None:
-        """Answer the next ``count`` requests of ``endpoint`` normally.
+    def let_through(
+        self,
+        endpoint: str,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer matching requests of ``endpoint`` normally: a place in the queue.
 
-        Request faults queued after this one then hit only the requests that
-        follow, e.g. ``let_through("GetContextInfo")`` then ``fail_requests(...)``
-        spares the status read a sync makes before it starts.
+        Request faults asked for after this one then hit only the requests
+        that follow, e.g. ``let_through("GetContextInfo")`` then
+        ``fail_requests(...)`` spares the status read a sync makes before it
+        starts. (Latencies are a queue of their own: this does not spare them.)
         """
-        self._queue(_endpoint(endpoint), None, count)
+        self._arm(
+            "let_through",
+            f"request:{_endpoint(endpoint)}",
+            _LET_THROUGH,
+            {},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def set_latency(self, endpoint: str, seconds: float) -> None:
-        """Wait ``seconds`` before answering each request of ``endpoint``; 0 clears it."""
+    def malformed_status(
+        self,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer matching ``GetContextInfo`` requests with HTTP 200, ``success: true``
+        and a ``contextStatus`` that is not valid JSON."""
+        self._arm(
+            "malformed_status",
+            "request:GetContextInfo",
+            RequestFault(kind="malformed_status"),
+            {},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
+
+    def set_latency(
+        self,
+        endpoint: str,
+        seconds: float,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Wait ``seconds`` (0 to 600) before answering matching requests of ``endpoint``.
+
+        A delayed request may take another fault of its endpoint after the wait.
+        """
         name = _endpoint(endpoint)
         delay = _seconds("seconds", seconds, MAX_LATENCY)
-        with self._lock:
-            self._latencies[name] = delay
+        self._arm(
+            "set_latency",
+            f"latency:{name}",
+            delay,
+            {"seconds": delay},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def malformed_status(self, count: int = 1) -> None:
-        """Answer the next ``count`` ``GetContextInfo`` requests with HTTP 200,
-        ``success: true`` and a ``contextStatus`` that is not valid JSON."""
-        self._queue("GetContextInfo", RequestFault(kind="malformed_status"), count)
+    # -- task faults -----------------------------------------------------------
 
-    def fail_tasks(self, message: str = "disk full", count: int | None = None) -> None:
-        """Make the sync tasks created from now on end ``Failed`` with ``message``.
-
-        Such tasks copy nothing. ``count`` limits how many tasks fail; None
-        means every task until `clear` (or another ``fail_tasks``).
-        """
-        if not isinstance(message, str) or len(message) > 1000:
+    def fail_tasks(
+        self,
+        message: str = "disk full",
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Make matching new sync tasks end ``Failed`` with ``message`` (copying nothing)."""
+        text = _text("message", message)
+        if text is None:
             raise InvalidValue("message must be a string of at most 1000 characters")
-        limit = None if count is None else _count(count)
-        with self._lock:
-            self._task_failure = (message, limit)
+        self._arm(
+            "fail_tasks",
+            "task",
+            TaskPlan(fail_message=text),
+            {"message": text},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def hang_tasks(self, enabled: bool = True) -> None:
-        """Make the sync tasks created from now on stay ``Running`` for ever (or stop that).
+    def hang_tasks(
+        self,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Make matching new sync tasks stay ``Running`` for ever.
 
-        Hung tasks stay so until the emulator stops; they are run again when it
-        restarts on the same data folder.
+        Hung tasks stay so until `Emulator.reset` or the emulator stops; they
+        are run again when it restarts on the same data folder.
         """
-        if not isinstance(enabled, bool):
-            raise InvalidValue(f"enabled must be true or false, not {enabled!r}")
-        with self._lock:
-            self._hang = enabled
+        self._arm(
+            "hang_tasks",
+            "task",
+            TaskPlan(hang=True),
+            {},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
 
-    def fail_copy_midway(self, count: int = 1) -> None:
-        """Make the copies of the next ``count`` upload or download tasks fail part-way.
+    def fail_copy_midway(
+        self,
+        count: int | None = 1,
+        *,
+        after: int = 0,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Make the copies of matching new upload or download tasks fail part-way.
 
         The copy stops after about half of the files (the target keeps its
         previous content) and the task ends ``Failed``.
         """
-        number = _count(count)
+        self._arm(
+            "fail_copy_midway",
+            "task",
+            TaskPlan(fail_copy_midway=True),
+            {},
+            count,
+            after,
+            session_id,
+            context_id,
+            path,
+        )
+
+    # -- all faults ------------------------------------------------------------
+
+    def queued(self) -> list[QueuedFault]:
+        """The faults not used up yet, in the order they were asked for."""
         with self._lock:
-            self._copy_failures += number
+            return [
+                QueuedFault(
+                    fault=armed.name,
+                    endpoint=None if armed.channel == "task" else armed.channel.split(":")[1],
+                    session_id=armed.aim.session_id,
+                    context_id=armed.aim.context_id,
+                    path=armed.aim.path,
+                    after=armed.after,
+                    remaining=armed.remaining,
+                    arguments={k: v for k, v in armed.arguments.items() if v is not None},
+                )
+                for armed in self._armed
+            ]
 
     def clear(self) -> None:
-        """Turn every fault off. Tasks already hung stay hung."""
+        """Remove every fault not used up yet. Tasks already hung stay hung."""
         with self._lock:
-            for queue in self._queues.values():
-                queue.clear()
-            self._latencies = dict.fromkeys(ENDPOINTS, 0.0)
-            self._task_failure = None
-            self._hang = False
-            self._copy_failures = 0
+            self._armed.clear()
 
     def apply(self, body: object) -> None:
         """Inject the fault a JSON document names, e.g. ``{"fault": "fail_requests",
-        "endpoint": "SyncContext", "status": 429, "retryAfter": 1}``.
+        "endpoint": "SyncContext", "status": 429, "retryAfter": 1, "sessionId": "..."}``.
 
         The fault names are the method names of this class; the other members
-        are their arguments in camelCase.
+        are their arguments in camelCase (``"count": null`` for every matching
+        one until cleared; ``retryAfter`` is whole seconds or an HTTP date).
 
         Raises:
             InvalidValue: The document names no known fault or has bad arguments.
@@ -191,71 +475,131 @@ class Faults:
                 '{"fault": "fail_requests", "endpoint": "SyncContext", "status": 500}'
             )
         name = body["fault"]
-        if name not in _JSON_ARGUMENTS:
-            raise InvalidValue(f"unknown fault {name!r}: use one of {', '.join(_JSON_ARGUMENTS)}")
-        allowed = _JSON_ARGUMENTS[name]
+        if name not in FAULTS:
+            raise InvalidValue(f"unknown fault {name!r}: use one of {', '.join(FAULTS)}")
+        allowed = (*FAULTS[name].arguments, *AIM_ARGUMENTS)
         unknown = sorted(set(body) - {"fault", *allowed})
         if unknown:
             raise InvalidValue(
-                f"fault {name} takes {', '.join(allowed) or 'no arguments'}, "
-                f"not {', '.join(unknown)}"
+                f"fault {name} takes {', '.join(allowed)}, not {', '.join(unknown)}"
             )
         kwargs = {_snake(key): value for key, value in body.items() if key != "fault"}
+        if isinstance(kwargs.get("retry_after"), str):
+            kwargs["retry_after"] = _http_date(kwargs["retry_after"])
         try:
             getattr(self, name)(**kwargs)
         except TypeError as exc:
             raise InvalidValue(f"fault {name}: {exc}") from None
 
-    def _latency(self, endpoint: str) -> float:
-        """The added delay of ``endpoint``, in seconds."""
+    # -- used by the gateway and the task runner -------------------------------
+
+    def _latency(
+        self, endpoint: str, session_id: str | None, context_id: str | None, path: str | None
+    ) -> float:
+        """The delay to add to a request of ``endpoint`` (used up), in seconds."""
+        effect = self._take(f"latency:{endpoint}", session_id, context_id, path)
+        return effect if isinstance(effect, float) else 0.0
+
+    def _take_request_fault(
+        self,
+        endpoint: str,
+        session_id: str | None = None,
+        context_id: str | None = None,
+        path: str | None = None,
+    ) -> RequestFault | None:
+        """The fault a request of ``endpoint`` is to get, if any (used up)."""
+        effect = self._take(f"request:{endpoint}", session_id, context_id, path)
+        return effect if isinstance(effect, RequestFault) and effect is not _LET_THROUGH else None
+
+    def _plan_task(
+        self, session_id: str | None = None, context_id: str | None = None, path: str | None = None
+    ) -> TaskPlan:
+        """How a sync task being created is to end (task faults are used up)."""
+        effect = self._take("task", session_id, context_id, path)
+        return effect if isinstance(effect, TaskPlan) else TaskPlan()
+
+    def _take(
+        self, channel: str, session_id: str | None, context_id: str | None, path: str | None
+    ) -> RequestFault | TaskPlan | float | None:
+        taken: RequestFault | TaskPlan | float | None = None
         with self._lock:
-            return self._latencies[endpoint]
+            for armed in list(self._armed):
+                if armed.channel != channel or not armed.aim.matches(session_id, context_id, path):
+                    continue
+                if armed.after > 0:
+                    armed.after -= 1
+                elif taken is None:
+                    taken = armed.effect
+                    if armed.remaining is not None:
+                        armed.remaining -= 1
+                        if armed.remaining == 0:
+                            self._armed.remove(armed)
+        return taken
 
-    def _take_request_fault(self, endpoint: str) -> RequestFault | None:
-        """The fault the next request of ``endpoint`` is to get, if any (used up)."""
+    def _arm(
+        self,
+        name: str,
+        channel: str,
+        effect: RequestFault | TaskPlan | float,
+        arguments: dict[str, Any],
+        count: int | None,
+        after: int,
+        session_id: str | None,
+        context_id: str | None,
+        path: str | None,
+    ) -> None:
+        armed = _Armed(
+            name=name,
+            channel=channel,
+            aim=_Aim(
+                session_id=_aim("session_id", session_id),
+                context_id=_aim("context_id", context_id),
+                path=_aim("path", path),
+            ),
+            after=_whole("after", after, minimum=0),
+            remaining=None if count is None else _whole("count", count, minimum=1),
+            effect=effect,
+            arguments=arguments,
+        )
         with self._lock:
-            queue = self._queues[endpoint]
-            if not queue:
-                return None
-            head = queue[0]
-            head.remaining -= 1
-            if head.remaining <= 0:
-                queue.popleft()
-            return head.fault
-
-    def _plan_task(self) -> TaskPlan:
-        """How the sync task being created is to end (task faults are used up)."""
-        with self._lock:
-            if self._hang:
-                return TaskPlan(hang=True)
-            if self._task_failure is not None:
-                message, remaining = self._task_failure
-                if remaining is not None:
-                    self._task_failure = (message, remaining - 1) if remaining > 1 else None
-                return TaskPlan(fail_message=message)
-            if self._copy_failures:
-                self._copy_failures -= 1
-                return TaskPlan(fail_copy_midway=True)
-            return TaskPlan()
-
-    def _queue(self, endpoint: str, fault: RequestFault | None, count: int) -> None:
-        number = _count(count)
-        with self._lock:
-            self._queues[endpoint].append(_Queued(fault, number))
+            self._armed.append(armed)
 
 
-_JSON_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
-    "fail_requests": ("endpoint", "status", "count", "retryAfter"),
-    "respond_success_false": ("endpoint", "count"),
-    "invalid_json": ("endpoint", "count"),
-    "drop_connections": ("endpoint", "count"),
-    "set_latency": ("endpoint", "seconds"),
-    "malformed_status": ("count",),
-    "fail_tasks": ("message", "count"),
-    "hang_tasks": ("enabled",),
-    "fail_copy_midway": ("count",),
-    "let_through": ("endpoint", "count"),
+@attrs.frozen
+class FaultHelp:
+    """What a fault does and its own arguments, for help texts and JSON checks."""
+
+    summary: str
+    arguments: tuple[str, ...]
+
+
+FAULTS: Mapping[str, FaultHelp] = {
+    "fail_requests": FaultHelp(
+        "answer with an HTTP error status (and Retry-After)",
+        ("endpoint", "status", "count", "retryAfter", "code", "message"),
+    ),
+    "respond_success_false": FaultHelp(
+        "answer HTTP 200 with success: false", ("endpoint", "count", "code", "message")
+    ),
+    "invalid_json": FaultHelp(
+        "answer HTTP 200 with a body that is not JSON", ("endpoint", "count")
+    ),
+    "drop_connections": FaultHelp("close the connection without answering", ("endpoint", "count")),
+    "let_through": FaultHelp(
+        "answer normally: a place in the queue before later faults", ("endpoint", "count")
+    ),
+    "malformed_status": FaultHelp("GetContextInfo answers a contextStatus not JSON", ("count",)),
+    "set_latency": FaultHelp("wait before answering", ("endpoint", "seconds", "count")),
+    "fail_tasks": FaultHelp("new sync tasks end Failed with a message", ("message", "count")),
+    "hang_tasks": FaultHelp("new sync tasks stay Running for ever", ("count",)),
+    "fail_copy_midway": FaultHelp(
+        "copies of new sync tasks stop half-way, tasks fail", ("count",)
+    ),
 }
+"""Every fault, by name (the `Faults` method and the ``fault`` of its JSON)."""
+
+AIM_ARGUMENTS = ("after", "sessionId", "contextId", "path")
+"""The arguments every fault takes besides its own (in JSON)."""
 
 
 def _snake(name: str) -> str:
@@ -268,9 +612,28 @@ def _endpoint(value: object) -> str:
     return str(value)
 
 
-def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidValue(f"count must be a whole number >= 1, not {value!r}")
+def _whole(name: str, value: object, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        extra = " (or None for every one until cleared)" if name == "count" else ""
+        if isinstance(value, bool) and name == "count":
+            extra += "; e.g. hang_tasks(count=None) hangs every new task until cleared"
+        raise InvalidValue(f"{name} must be a whole number >= {minimum}{extra}, not {value!r}")
+    return value
+
+
+def _aim(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
+        raise InvalidValue(f"{name} must be a non-empty string (or None for any), not {value!r}")
+    return value
+
+
+def _text(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise InvalidValue(f"{name} must be a string of at most {MAX_TEXT} characters")
     return value
 
 
@@ -285,3 +648,32 @@ def _seconds(name: str, value: object, limit: float) -> float:
             f"{name} must be a number of seconds from 0 to {limit:g}, not {value!r}"
         )
     return float(value)
+
+
+def _retry_after(value: object) -> str:
+    """The ``Retry-After`` header for whole seconds or an aware datetime."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidValue("retry_after must be a timezone-aware datetime (e.g. in UTC)")
+        return email.utils.format_datetime(value.astimezone(UTC), usegmt=True)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRY_AFTER:
+        raise InvalidValue(
+            f"retry_after must be whole seconds from 0 to {MAX_RETRY_AFTER} (HTTP allows no "
+            f"fractions) or a datetime, not {value!r}"
+        )
+    return str(value)
+
+
+def _http_date(text: str) -> datetime:
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidValue(
+            f"retryAfter must be whole seconds or an HTTP date such as "
+            f"'Wed, 21 Oct 2026 07:28:00 GMT', not {text[:60]!r}"
+        )
+    return parsed

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -20,10 +20,13 @@ from agb_context.emulator._contexts import CONTEXT_ENDPOINTS
 from agb_context.emulator._envelope import failure
 from agb_context.emulator._fault_answers import ConnectionDropped, drop_connection, faulty_response
 from agb_context.emulator._faults import Faults
+from agb_context.emulator._ids import Ids
 from agb_context.emulator._records import RecordedRequest
 from agb_context.emulator._request_log import RequestLog
 
 logger = logging.getLogger("agb_context.emulator")
+request_logger = logging.getLogger("agb_context.emulator.requests")
+"""One line per request (method, path, session, status, reason, request id), at INFO."""
 
 CLOUD_ENDPOINTS = {
     ("POST", "/sdk/SyncContext"): "SyncContext",
@@ -31,6 +34,12 @@ CLOUD_ENDPOINTS = {
     **CONTEXT_ENDPOINTS,
 }
 """The cloud's routes, by method and path: the ones faults are injected into."""
+
+OPEN_ROUTES = frozenset({("GET", "/emulator/health"), ("GET", "/emulator/openapi.yaml")})
+"""The routes that answer without the API key: they tell nothing a key protects."""
+
+RECORDED_BODY_LIMIT = 64 * 1024
+_REASON_BODY_LIMIT = 8 * 1024
 
 CLIENT_GONE = 499
 """A status no client sees: the answer to a client that hung up mid-request,
@@ -40,43 +49,62 @@ which the gateway records as dropped (status 0)."""
 class Gateway:
     """What stands in front of every route: request ids, API key, recording, faults."""
 
-    def __init__(self, app: ASGIApp, *, api_key: str, faults: Faults, log: RequestLog) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_key: str,
+        faults: Faults,
+        log: RequestLog,
+        ids: Ids | None = None,
+    ) -> None:
         self._app = app
         self._key = api_key.encode()
         self._faults = faults
         self._stopping = asyncio.Event()
         self._log = log
+        self._ids = ids or Ids()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        rid = str(uuid.uuid4()).upper()
+        rid = self._ids.request_id()
         scope.setdefault("state", {})["request_id"] = rid
-        arrived = time.monotonic()
-        unrecorded = not scope["path"].startswith("/emulator/")
+        exchange = _Exchange(scope, rid)
+        recorded = False
 
         def record(status: int) -> None:
-            # before the answer leaves, so a client never sees an answer not yet recorded
-            nonlocal unrecorded
-            if unrecorded:
-                unrecorded = False
-                self._record(scope, status, arrived, rid)
+            # before the answer's last piece leaves, so a client never sees an
+            # answer not yet recorded
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self._record(exchange, status)
 
         answered = False
+
+        async def receive_recorded() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                exchange.add_body(message.get("body", b""))
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal answered
             if message["type"] == "http.response.start":
                 answered = True
-                status = message["status"]
-                record(0 if status == CLIENT_GONE else status)
+                exchange.status = message["status"]
                 headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                exchange.add_answer(message.get("body", b""))
+                if not message.get("more_body", False):
+                    record(0 if exchange.status == CLIENT_GONE else exchange.status)
             await send(message)
 
         try:
-            await self._dispatch(scope, receive, send, send_with_id, record)
+            await self._dispatch(scope, receive_recorded, send, send_with_id, record)
         except ConnectionDropped:
             raise
         except Exception:
@@ -98,18 +126,23 @@ class Gateway:
         record: Callable[[int], None],
     ) -> None:
         rid = scope["state"]["request_id"]
-        problem = self._auth_problem(scope)
-        if problem is not None:
-            await failure(rid, 401, problem)(scope, receive, send_with_id)
-            return
+        if (scope["method"], scope["path"]) not in OPEN_ROUTES:
+            problem = self._auth_problem(scope)
+            if problem is not None:
+                await failure(rid, 401, problem)(scope, receive, send_with_id)
+                return
         endpoint = CLOUD_ENDPOINTS.get((scope["method"], scope["path"]))
         if endpoint is not None:
-            delay = self._faults._latency(endpoint)
+            query = Request(scope).query_params
+            # the context routes name their context by ``id``
+            context_id = query.get("contextId", query.get("id"))
+            aim = (query.get("sessionId"), context_id, query.get("path"))
+            delay = self._faults._latency(endpoint, *aim)
             if delay and await self._stopped_within(delay):
                 message = "the emulator is stopping: try again once it runs again"
                 await failure(rid, 503, message)(scope, receive, send_with_id)
                 return
-            fault = self._faults._take_request_fault(endpoint)
+            fault = self._faults._take_request_fault(endpoint, *aim)
             if fault is not None:
                 logger.info("injecting %s into %s %s", fault.kind, endpoint, rid)
                 if fault.kind == "drop":
@@ -147,15 +180,78 @@ class Gateway:
             return None
         return "the API key in the 'authorization' header is not the one this emulator uses"
 
-    def _record(self, scope: Scope, status: int, arrived: float, rid: str) -> None:
-        query = dict(Request(scope).query_params)
-        entry = RecordedRequest(
+    def _record(self, exchange: _Exchange, status: int) -> None:
+        entry = exchange.entry(status)
+        self._log.add(entry)
+        if request_logger.isEnabledFor(logging.INFO):
+            session = f" session={entry.session_id}" if entry.session_id else ""
+            outcome = str(status) if status else "dropped"
+            reason = f" {entry.reason}" if entry.reason and status else ""
+            request_logger.info(
+                "%s %s%s -> %s%s (%s)",
+                entry.method,
+                entry.path,
+                session,
+                outcome,
+                reason,
+                entry.request_id,
+            )
+
+
+class _Exchange:
+    """What the gateway saw of one request and its answer, for the request log."""
+
+    def __init__(self, scope: Scope, request_id: str) -> None:
+        self.scope = scope
+        self.request_id = request_id
+        self.arrived = time.monotonic()
+        self.status = 0
+        self._body = bytearray()
+        self._answer = bytearray()
+
+    def add_body(self, chunk: bytes) -> None:
+        room = RECORDED_BODY_LIMIT - len(self._body)
+        if room > 0:
+            self._body += chunk[:room]
+
+    def add_answer(self, chunk: bytes) -> None:
+        if self.status >= 400 or self.status == 200:
+            room = _REASON_BODY_LIMIT - len(self._answer)
+            if room > 0:
+                self._answer += chunk[:room]
+
+    def entry(self, status: int) -> RecordedRequest:
+        scope = self.scope
+        return RecordedRequest(
             method=scope["method"],
             path=scope["path"],
-            query=query,
+            query=dict(Request(scope).query_params),
             status=status,
-            monotonic=arrived,
-            request_id=rid,
+            monotonic=self.arrived,
+            request_id=self.request_id,
+            headers=_headers(scope["headers"]),
+            body=bytes(self._body),
+            reason=self._reason(status),
         )
-        self._log.add(entry)
-        logger.info("%s %s -> %s (%s)", entry.method, entry.path, status or "dropped", rid)
+
+    def _reason(self, status: int) -> str:
+        if status == 0:
+            return "dropped"
+        try:
+            answer = json.loads(self._answer)
+        except (ValueError, RecursionError):
+            return "" if status < 400 else f"HTTP {status}"
+        if not isinstance(answer, dict) or answer.get("success") is not False:
+            return "" if status < 400 else f"HTTP {status}"
+        return f"{answer.get('code', '')}: {answer.get('message', '')}".strip(": ")
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name_bytes, value_bytes in raw:
+        name = name_bytes.decode("latin-1").lower()
+        value = value_bytes.decode("latin-1")
+        if name == "authorization":
+            value = "Bearer ***" if value[:7].lower() == "bearer " else "***"
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers

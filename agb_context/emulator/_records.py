@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from agb_context._results import ContextStatusData
@@ -30,9 +32,9 @@ class TaskRecord(ContextStatusData):
 
 @attrs.frozen(kw_only=True)
 class RecordedRequest:
-    """One request to the cloud API routes (``/sdk/...``), as the emulator answered it.
+    """One request the emulator received (admin routes included), as it answered it.
 
-    The ``authorization`` header is never recorded.
+    The API key never shows: the ``authorization`` header is recorded masked.
     """
 
     method: str
@@ -45,3 +47,35 @@ class RecordedRequest:
     """`time.monotonic` when the request arrived."""
     request_id: str
     """The ``requestId`` of the answer (also in its ``x-request-id`` header)."""
+    headers: dict[str, str] = attrs.field(factory=dict)
+    """The request's headers, names in lower case (repeated ones joined with ``", "``);
+    ``authorization`` is masked as ``Bearer ***`` or ``***``."""
+    body: bytes = b""
+    """The request body as far as the emulator read it (at most 64 KiB); a request
+    refused before its body was read (e.g. for its key) records ``b""``."""
+    reason: str = ""
+    """Why an answer is not a success: ``<code>: <message>`` from the error body (or
+    ``dropped``); ``""`` for a success."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The ``sessionId`` query parameter, if any."""
+        return self.query.get("sessionId")
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether it went to an ``/emulator/`` admin route rather than the cloud API."""
+        return self.path.startswith("/emulator/")
+
+    def to_json(self) -> dict[str, Any]:
+        """The request as ``GET /emulator/requests`` lists it (the body as text)."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "requestId": self.request_id,
+            "headers": self.headers,
+            "body": self.body.decode("utf-8", errors="replace"),
+            "reason": self.reason,
+        }

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agb_context._status_codec import encode_context_status
+from agb_context._types import DEFAULT_SYNC_MODE, SYNC_MODES
 from agb_context.emulator import _inputs as read
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import Behaviour
@@ -14,8 +15,6 @@ from agb_context.emulator._envelope import request_id, success
 from agb_context.emulator._store import Store
 from agb_context.emulator._tasks import TaskRunner
 from agb_context.emulator._validation import InvalidValue
-
-SYNC_MODES = ("upload", "download")
 
 
 class CloudRoutes:
@@ -36,7 +35,7 @@ class CloudRoutes:
         query = read.query(request)
         sid = read.required_session_id(query, "sessionId", "the session whose mounts to sync")
         cid, path = _scope(query)
-        mode = query.get("mode", "upload")
+        mode = query.get("mode", DEFAULT_SYNC_MODE)
         if mode not in SYNC_MODES:
             raise InvalidValue(
                 "mode must be 'upload' or 'download' (or left out for upload), "

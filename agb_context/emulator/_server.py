@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import math
+import errno
 import os
 import secrets
 import shutil
@@ -18,12 +18,17 @@ from typing import Self
 import uvicorn
 from starlette.types import ASGIApp
 
+from agb_context.emulator import _validation as check
 from agb_context.emulator._app import build_app
 from agb_context.emulator._behaviour import Behaviour
+from agb_context.emulator._dirlock import DataDirLock
+from agb_context.emulator._errors import DataDirError, ListenError
 from agb_context.emulator._faults import Faults
 from agb_context.emulator._gateway import Gateway
+from agb_context.emulator._ids import Ids
 from agb_context.emulator._records import RecordedRequest, TaskRecord
 from agb_context.emulator._request_log import RequestLog
+from agb_context.emulator._speeds import TaskSpeeds
 from agb_context.emulator._store import Store
 from agb_context.emulator._tasks import TaskRunner
 
@@ -65,6 +70,9 @@ class Emulator:
             ``Pending``.
         port: The port to listen on; 0 picks a free one (see `endpoint`).
         host: The address to listen on.
+        seed: Makes session, task and request ids repeatable: the same seed
+            gives the same ids in the same order (again after `reset`).
+            None: random ids.
 
     Use it as a context manager, or call `start` and `stop`::
 
@@ -81,39 +89,29 @@ class Emulator:
         task_delay: float = 0.0,
         port: int = 0,
         host: str = "127.0.0.1",
+        *,
+        seed: int | str | None = None,
     ) -> None:
         if api_key is None:
             api_key = secrets.token_urlsafe(24)
-        if (
-            not isinstance(api_key, str)
-            or not api_key
-            or not (api_key.isascii() and api_key.isprintable())
-            or api_key != api_key.strip()
-        ):
-            raise ValueError(
-                "api_key must be a non-empty string of printable ASCII characters, "
-                "without spaces at either end"
-            )
-        if (
-            isinstance(task_delay, bool)
-            or not isinstance(task_delay, int | float)
-            or not math.isfinite(task_delay)
-            or task_delay < 0
-        ):
-            raise ValueError(f"task_delay must be a number of seconds >= 0, not {task_delay!r}")
+        check.api_key(api_key)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int from 0 to 65535, not {port!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
+            raise ValueError(f"seed must be an int, a str or None, not {seed!r}")
         self._data_dir = None if data_dir is None else Path(data_dir)
         self._api_key = api_key
-        self._task_delay = float(task_delay)
+        self._speeds = TaskSpeeds(task_delay)
         self._port = port
         self._host = host
+        self._ids = Ids(seed)
         self.faults = Faults()
         """The faults to inject (all off by default); see `Faults`."""
         self.behaviour = Behaviour()
         """How the emulated cloud lists tasks (registration lag, history, an ignored
         ``taskType``; all off by default); see `Behaviour`."""
         self._log = RequestLog()
+        self._runner: TaskRunner | None = None
         self._store: Store | None = None
         self._temporary: Path | None = None
         self._endpoint: str | None = None
@@ -121,6 +119,7 @@ class Emulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: _Server | None = None
         self._lifecycle = threading.Lock()
+        self._lock: DataDirLock | None = None
 
     def __repr__(self) -> str:
         where = self._endpoint if self.running else "stopped"
@@ -162,7 +161,11 @@ class Emulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """The requests received on the cloud routes, oldest first (the last 10 000)."""
+        """The requests received, admin routes included, oldest first (the last 10 000).
+
+        Each has its headers (the key masked), body and the reason of a failure;
+        ``GET /emulator/requests`` lists them over HTTP.
+        """
         return self._log.snapshot()
 
     def clear_requests(self) -> None:
@@ -213,7 +216,11 @@ class Emulator:
 
         Raises:
             RuntimeError: It is already running.
-            OSError: The address cannot be listened on (e.g. the port is taken).
+            DataDirInUse: Another emulator runs on the same data dir (the
+                message names it); two would lose each other's files.
+            DataDirError: The data dir cannot be used (e.g. it is a file).
+            ListenError: The address cannot be listened on (e.g. the port is
+                taken; the message names it).
         """
         with self._lifecycle:
             if self.running:
@@ -223,15 +230,19 @@ class Emulator:
                 root = self._temporary
             else:
                 root = self._data_dir.resolve()
-            store = Store(root)
+            store = Store(root, self._ids)
+            lock = DataDirLock(root)
             try:
-                store.open()
+                _open_data_dir(root, store, lock)
                 sock = _listen(self._host, self._port)
+                self._serve_in_thread(store, sock)
             except BaseException:
+                lock.release()
                 self._remove_temporary()
                 raise
-            self._serve_in_thread(store, sock)
+            lock.describe(endpoint=self._endpoint)
             self._store = store
+            self._lock = lock
 
     def stop(self) -> None:
         """Stop serving and release the port; tasks still running are stopped.
@@ -251,10 +262,61 @@ class Emulator:
                 loop.call_soon_threadsafe(server.request_exit, True)
                 thread.join()
             self._thread = self._loop = self._server = None
+            self._runner = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
             self._remove_temporary()
 
+    def reset(self) -> None:
+        """Empty the emulator, as if just started on an empty data dir; takes milliseconds.
+
+        Running and hung tasks are stopped (copies stop between two files, so
+        no file is left half-written) and every session and stored context is
+        deleted with its folder; faults, behaviours, per-session task delays
+        and the request log are cleared; the task delay is the one given at
+        construction again; with a ``seed``, ids start their sequence again.
+        The same as ``POST /emulator/reset``. Call it while no request is
+        being answered (e.g. between tests).
+        """
+        with self._lifecycle:
+            loop = self._loop
+            if loop is None:
+                self._reset_settings()
+                return
+            asyncio.run_coroutine_threadsafe(self._reset_on_loop(), loop).result(_STOP_TIMEOUT)
+
+    async def _reset_on_loop(self) -> None:
+        if self._runner is not None:
+            await self._runner.reset()
+        if self._store is not None:
+            self._store.reset()
+        self._reset_settings()
+
+    def _reset_settings(self) -> None:
+        self.faults.clear()
+        self.behaviour.clear()
+        self._speeds.reset()
+        self._log.clear()
+        self._ids.restart()
+
+    def set_task_delay(self, seconds: float, session_id: str | None = None) -> None:
+        """Make new sync tasks take at least ``seconds`` (0 to 3600): those of
+        ``session_id``, or of every session without a delay of its own.
+
+        Tasks already created keep theirs. `reset` restores the delay given at
+        construction. Over HTTP: ``POST /emulator/task-delay``.
+        """
+        self._speeds.set(seconds, session_id)
+
+    @property
+    def task_delay(self) -> float:
+        """The least time, in seconds, a new sync task takes (for sessions without
+        a delay of their own; see `set_task_delay`)."""
+        return self._speeds.snapshot()[0]
+
     def _serve_in_thread(self, store: Store, sock: socket.socket) -> None:
-        runner = TaskRunner(store, self.faults, self._task_delay)
+        runner = TaskRunner(store, self.faults, self._speeds)
         app = build_app(
             store=store,
             runner=runner,
@@ -262,6 +324,9 @@ class Emulator:
             api_key=self._api_key,
             log=self._log,
             behaviour=self.behaviour,
+            ids=self._ids,
+            speeds=self._speeds,
+            reset=self._reset_on_loop,
         )
         config = uvicorn_config(app)
         server = _Server(config, app)
@@ -300,6 +365,7 @@ class Emulator:
             )
         self._endpoint = _url(address, port)
         self._thread, self._loop, self._server = thread, loop, server
+        self._runner = runner
 
     def _require_store(self) -> Store:
         if self._store is None:
@@ -352,10 +418,33 @@ class _Server(uvicorn.Server):
         self.force_exit = self.force_exit or force
 
 
+def _open_data_dir(root: Path, store: Store, lock: DataDirLock) -> None:
+    """Create the data dir, lock it and open its store; errors name the folder and cause."""
+    if root.exists() and not root.is_dir():
+        raise DataDirError(f"the data dir {root} is a file, not a folder: name a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        store.open()
+    except DataDirError:
+        raise
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(root) else ""
+        raise DataDirError(
+            f"cannot use {root} as the data dir: {exc.strerror or exc}{where}"
+        ) from exc
+
+
 def _listen(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ListenError(
+            f"cannot listen on {where}: {host!r} is not a known address ({exc.strerror})"
+        ) from exc
     sock = socket.socket(family, kind, proto)
     try:
         if os.name != "nt":
@@ -363,6 +452,20 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.bind(address)
         sock.listen(128)
         sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            message = (
+                f"port {port} on {host} is already in use by another program: "
+                "choose another port, or 0 for a free one"
+            )
+        elif exc.errno == errno.EACCES:
+            message = f"cannot listen on {where}: permission denied (a port below 1024?)"
+        else:
+            message = f"cannot listen on {where}: {exc.strerror or exc}"
+        error = ListenError(message)
+        error.errno = exc.errno
+        raise error from exc
     except BaseException:
         sock.close()
         raise

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -29,10 +30,12 @@ from typing import Any
 import attrs
 
 from agb_context._status_codec import task_to_wire
+from agb_context._types import SYNC_MODES
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import CloudBehaviour
 from agb_context.emulator._contexts import ContextRecords
 from agb_context.emulator._copy import recover
+from agb_context.emulator._ids import Ids
 from agb_context.emulator._records import TaskRecord
 from agb_context.emulator._validation import NotFound
 
@@ -40,8 +43,6 @@ logger = logging.getLogger("agb_context.emulator")
 
 HISTORY_LIMIT = 100
 """Tasks kept per session; the oldest finished ones go first."""
-
-FINAL = ("Success", "Failed")
 
 _FORMAT = 1
 _SESSION_ID = re.compile(r"session-[0-9a-f]{16}\Z")
@@ -116,8 +117,9 @@ class Session:
 class Store:
     """Sessions and stored contexts in one data folder; safe to use from any thread."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, ids: Ids | None = None) -> None:
         self.root = root
+        self.ids = ids or Ids()
         self.contexts = root / "contexts"
         self.sessions_folder = root / "sessions"
         self.lock = threading.RLock()
@@ -143,6 +145,18 @@ class Store:
                 mount.context_id for session in self._sessions.values() for mount in session.mounts
             )
 
+    def reset(self) -> None:
+        """Forget every session and context, and delete their folders.
+
+        Call it only while no task runs (`TaskRunner.reset` stops them).
+        """
+        with self.lock:
+            self._sessions.clear()
+            for folder in (self.contexts, self.sessions_folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True, exist_ok=True)
+            self.context_records.reset()
+
     def create_session(self, mounts: Mapping[str, str]) -> Session:
         """A new session with these mounts (context id -> mount path); folders created.
 
@@ -156,9 +170,9 @@ class Store:
         with self.lock:
             for cid in checked:
                 self.context_records.ensure(cid)
-            sid = f"session-{secrets.token_hex(8)}"
-            while sid in self._sessions:
-                sid = f"session-{secrets.token_hex(8)}"
+            sid = self.ids.session_id()
+            while sid in self._sessions or (self.sessions_folder / sid).exists():
+                sid = self.ids.session_id()
             folder = self.sessions_folder / sid
             session = Session(
                 id=sid,
@@ -198,7 +212,7 @@ class Store:
     ) -> Task:
         """A new ``Pending`` task for ``mount``, added to the session's history."""
         task = Task(
-            id=secrets.token_hex(8),
+            id=self.ids.task_id(),
             state=TaskRecord(
                 context_id=mount.context_id, path=mount.path, task_type=task_type, status="Pending"
             ),
@@ -332,6 +346,6 @@ def _task_from_json(item: dict[str, Any]) -> Task:
         finish_time=int(item["finishTime"]),
         error_message=str(item["errorMessage"]),
     )
-    if state.task_type not in ("upload", "download"):
+    if state.task_type not in SYNC_MODES:
         raise ValueError(f"bad task type {state.task_type!r}")
     return Task(id=str(item["id"]), state=state)

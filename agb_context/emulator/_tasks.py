@@ -27,6 +27,7 @@ from agb_context.emulator._copy import (
     replace_tree,
 )
 from agb_context.emulator._faults import Faults, TaskPlan
+from agb_context.emulator._speeds import TaskSpeeds
 from agb_context.emulator._store import Mount, Session, Store, Task, epoch_ms
 from agb_context.emulator._validation import NotFound
 
@@ -38,12 +39,12 @@ COPY_THREADS = 4
 class TaskRunner:
     """Starts and runs the sync tasks of every session, on the running event loop."""
 
-    def __init__(self, store: Store, faults: Faults, task_delay: float) -> None:
+    def __init__(self, store: Store, faults: Faults, speeds: TaskSpeeds) -> None:
         self._store = store
         self._faults = faults
-        self._delay = task_delay
+        self._speeds = speeds
         self._cancel = threading.Event()
-        self._executor = ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="agb-emulator-copy")
+        self._executor = _copy_executor()
         self._locks: dict[str, asyncio.Lock] = {}
         self._running: set[asyncio.Task[None]] = set()
 
@@ -62,7 +63,7 @@ class TaskRunner:
         created = []
         listed_from = time.monotonic() + registration_lag if registration_lag else 0.0
         for mount in mounts:
-            plan = self._faults._plan_task()
+            plan = self._faults._plan_task(session.id, mount.context_id, mount.path)
             task = self._store.add_task(session, mount, task_type, listed_from)
             self._spawn(session, task, plan)
             created.append(task)
@@ -87,17 +88,32 @@ class TaskRunner:
         await asyncio.gather(*self._running, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
+    async def reset(self) -> None:
+        """Stop every task and copy, as `aclose` does, and be ready for new ones.
+
+        Copies stop between two files (each target keeps its previous content);
+        this returns once no copy runs any more.
+        """
+        cancel, executor = self._cancel, self._executor
+        cancel.set()
+        for running in list(self._running):
+            running.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        self._cancel, self._executor = threading.Event(), _copy_executor()
+        self._locks.clear()
+        await asyncio.to_thread(executor.shutdown, wait=True)
+
     @property
     def task_delay(self) -> float:
-        """The least time, in seconds, a task takes."""
-        return self._delay
+        """The least time, in seconds, a task of no session in particular takes."""
+        return self._speeds.snapshot()[0]
 
     def context_lock(self, context_id: str) -> asyncio.Lock:
         """The lock held while a task of this context runs: work on one context never overlaps."""
         return self._locks.setdefault(context_id, asyncio.Lock())
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` on the running loop; `aclose` cancels it if it is still running."""
+        """Run ``work`` on the running loop; `aclose` and `reset` cancel it if it still runs."""
         running = asyncio.get_running_loop().create_task(work)
         self._running.add(running)
         running.add_done_callback(self._running.discard)
@@ -107,8 +123,9 @@ class TaskRunner:
 
     async def _run(self, session: Session, task: Task, plan: TaskPlan) -> None:
         loop = asyncio.get_running_loop()
-        not_before = loop.time() + self._delay
-        await asyncio.sleep(self._delay / 2)
+        delay = self._speeds.delay_for(session.id)
+        not_before = loop.time() + delay
+        await asyncio.sleep(delay / 2)
         if plan.hang:
             self._start(session, task)
             await loop.create_future()
@@ -167,7 +184,7 @@ class TaskRunner:
                     "upload to it before downloading"
                 )
             source, target = stored, mount.folder
-        copy = functools.partial(self._copy_blocking, source, target, fail_midway)
+        copy = functools.partial(_copy_blocking, source, target, fail_midway, self._cancel)
         try:
             stats = await asyncio.get_running_loop().run_in_executor(self._executor, copy)
         except CopyFailed as exc:
@@ -178,11 +195,18 @@ class TaskRunner:
             logger.info("%s: skipped links and special files: %s", what, ", ".join(stats.skipped))
         return None
 
-    def _copy_blocking(self, source: Path, target: Path, fail_midway: bool) -> CopyStats:
-        fail_after = None
-        if fail_midway:
-            fail_after = max(1, count_files(source) // 2) if source.is_dir() else 1
-        return replace_tree(source, target, cancel=self._cancel, fail_after_files=fail_after)
+
+def _copy_blocking(
+    source: Path, target: Path, fail_midway: bool, cancel: threading.Event
+) -> CopyStats:
+    fail_after = None
+    if fail_midway:
+        fail_after = max(1, count_files(source) // 2) if source.is_dir() else 1
+    return replace_tree(source, target, cancel=cancel, fail_after_files=fail_after)
+
+
+def _copy_executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="agb-emulator-copy")
 
 
 async def _sleep_until(deadline: float) -> None:

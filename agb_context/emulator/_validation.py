@@ -38,6 +38,21 @@ class NotFound(LookupError):
         """``SessionNotFound`` or ``MountNotFound``."""
 
 
+def api_key(value: object, name: str = "api_key") -> str:
+    """An API key the emulator can require: printable ASCII, no spaces at either end."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or not (value.isascii() and value.isprintable())
+        or value != value.strip()
+    ):
+        raise InvalidValue(
+            f"{name} must be a non-empty string of printable ASCII characters, "
+            "without spaces at either end"
+        )
+    return value
+
+
 def shown(value: str) -> str:
     """``value`` quoted for a message, cut short when long."""
     return repr(value if len(value) <= 60 else value[:57] + "...")

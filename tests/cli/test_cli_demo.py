@@ -44,7 +44,7 @@ from agb_context.emulator import Emulator
 class FailingEmulator(Emulator):
     def __enter__(self):
         emu = super().__enter__()
-        emu.faults.fail_tasks(message="injected failure")
+        emu.faults.fail_tasks(message="injected failure", count=None)
         return emu
 
 

@@ -77,7 +77,7 @@ def test_json_upload_then_download_into_a_second_session(
 def test_a_failed_sync_exits_1_with_the_reason(
     cli: RunCli, emulator: Emulator, session_id: str
 ) -> None:
-    emulator.faults.fail_tasks(message="disk full")
+    emulator.faults.fail_tasks(message="disk full", count=None)
     run = cli("sync", "--session", session_id, "--interval", "0.05")
     assert run.code == 1
     assert "disk full" in run.error_line()
@@ -87,7 +87,7 @@ def test_a_failed_sync_exits_1_with_the_reason(
 def test_a_failed_sync_in_json_still_gives_a_json_result(
     cli: RunCli, emulator: Emulator, session_id: str
 ) -> None:
-    emulator.faults.fail_tasks(message="disk full")
+    emulator.faults.fail_tasks(message="disk full", count=None)
     run = cli("sync", "--session", session_id, "--interval", "0.05", "--json")
     assert run.code == 1
     document = json.loads(run.out)
@@ -97,7 +97,7 @@ def test_a_failed_sync_in_json_still_gives_a_json_result(
 
 
 def test_timeout_exits_1_quickly(cli: RunCli, emulator: Emulator, session_id: str) -> None:
-    emulator.faults.hang_tasks(True)
+    emulator.faults.hang_tasks(count=None)
     started = time.monotonic()
     run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "0.5")
     assert run.code == 1
@@ -114,7 +114,7 @@ def test_the_live_view_sends_no_polls_of_its_own(
     deadline, plus the one read a sync makes before it starts; a view polling
     on its own would double that. A loaded machine only makes fewer polls.
     """
-    emulator.faults.hang_tasks(True)
+    emulator.faults.hang_tasks(count=None)
     timeout, interval = 1.0, 0.1
     run = cli(
         "sync",

@@ -20,11 +20,13 @@ def module_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
 
 @pytest.fixture
 def emu(module_emulator: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, with no faults and no recorded requests left from other tests."""
+    """The module's emulator, with no faults, no recorded requests and no task delay
+    left from other tests."""
     module_emulator.faults.clear()
     module_emulator.clear_requests()
     yield module_emulator
     module_emulator.faults.clear()
+    module_emulator.set_task_delay(0)
 
 
 @pytest.fixture

@@ -10,13 +10,25 @@ from emulator_support import Api, client_for, wait_final
 from agb_context.emulator import Emulator
 
 ADMIN_ROUTES = [
-    ("GET", "health", None),
+    ("POST", "reset", None),
     ("POST", "sessions", {"mounts": {}}),
     ("GET", "sessions/session-0000000000000000", None),
     ("GET", "contexts/ctx-a", None),
     ("POST", "faults", {"fault": "hang_tasks"}),
+    ("GET", "faults", None),
     ("DELETE", "faults", None),
+    ("GET", "task-delay", None),
+    ("POST", "task-delay", {"seconds": 1}),
+    ("GET", "requests", None),
+    ("DELETE", "requests", None),
 ]
+
+
+@pytest.mark.parametrize("path", ["health", "openapi.yaml"])
+def test_health_and_the_spec_answer_without_the_key(emu: Emulator, path: str):
+    with client_for(emu, key=None) as client:
+        response = client.get(f"/emulator/{path}")
+    assert response.status_code == 200
 
 
 def test_health(api: Api):
@@ -45,7 +57,9 @@ def test_create_a_session_and_find_its_folders(emu: Emulator, api: Api):
         assert local.is_dir()
         assert emu.data_dir in local.parents
     assert emu.tasks(sid) == []
-    assert emu.requests == []
+    (recorded,) = emu.requests
+    assert (recorded.method, recorded.path, recorded.status) == ("POST", "/emulator/sessions", 200)
+    assert b'"adm-a"' in recorded.body
 
 
 def test_describe_a_session_with_its_task_history(emu: Emulator, api: Api):
@@ -122,3 +136,22 @@ def test_admin_routes_need_the_key(emu: Emulator, api: Api, method: str, path: s
         hang_probe = emu.create_session(mounts={"not-hung": "/p"})
         api.sync(hang_probe)
         assert wait_final(emu, hang_probe)[0].status == "Success"
+
+
+def test_the_admin_spec_is_served_as_shipped(emu: Emulator):
+    with client_for(emu, key=None) as client:
+        response = client.get("/emulator/openapi.yaml")
+    root = Path(__file__).resolve().parents[2]
+    assert response.content == (root / "openapi-emulator.yaml").read_bytes()
+    assert response.headers["content-type"].startswith("application/yaml")
+
+
+def test_every_admin_route_is_described_in_the_spec():
+    import yaml
+
+    from agb_context.emulator._admin import ADMIN_ROUTES
+
+    root = Path(__file__).resolve().parents[2]
+    spec = yaml.safe_load((root / "openapi-emulator.yaml").read_text())
+    described = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert {(m, p) for m, p, _ in ADMIN_ROUTES} == described

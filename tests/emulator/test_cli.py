@@ -118,7 +118,7 @@ def test_a_taken_port_is_a_clear_error():
             timeout=30,
         )
     assert run.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in run.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in run.stderr
     assert "Traceback" not in run.stderr
 
 

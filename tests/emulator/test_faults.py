@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -62,8 +63,16 @@ def test_429_with_retry_after(emu: Emulator, api: Api, sid: str):
     assert response.status_code == 429
     assert response.headers["retry-after"] == "2"
     assert response.json()["code"] == "Throttling"
-    emu.faults.fail_requests("GetContextInfo", status=503, retry_after=0.25)
-    assert api.info(sid).headers["retry-after"] == "0.25"
+    when = datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=2)))
+    emu.faults.fail_requests("GetContextInfo", status=503, retry_after=when)
+    assert api.info(sid).headers["retry-after"] == "Tue, 06 May 2031 05:08:09 GMT"
+
+
+@pytest.mark.parametrize("retry_after", [0.25, 1.5, -1, 86401, True, datetime(2031, 1, 1)])
+def test_retry_after_is_whole_seconds_or_an_aware_date(emu: Emulator, retry_after: object):
+    with pytest.raises(ValueError, match="retry_after"):
+        emu.faults.fail_requests("GetContextInfo", 429, retry_after=retry_after)  # type: ignore[arg-type]
+    assert emu.faults.queued() == []
 
 
 def test_the_other_endpoint_is_not_affected(emu: Emulator, api: Api, sid: str):
@@ -116,18 +125,14 @@ def test_drop_connections(emu: Emulator, api: Api, sid: str, endpoint: str):
         assert len(emu.tasks(sid)) == 1
 
 
-def test_latency_delays_answers_until_cleared(emu: Emulator, api: Api, sid: str):
-    emu.faults.set_latency("GetContextInfo", 0.3)
-    started = time.monotonic()
-    assert api.info(sid).status_code == 200
-    assert time.monotonic() - started >= 0.3
-    started = time.monotonic()
+def test_latency_delays_the_next_count_answers(emu: Emulator, api: Api, sid: str):
+    emu.faults.set_latency("GetContextInfo", 0.3, count=2)
+    for left in (1, 0):
+        started = time.monotonic()
+        assert api.info(sid).status_code == 200
+        assert time.monotonic() - started >= 0.3
+        assert [f.remaining for f in emu.faults.queued()] == ([left] if left else [])
     assert api.sync(sid).status_code == 200
-    assert time.monotonic() - started < 0.3
-    emu.faults.set_latency("GetContextInfo", 0)
-    started = time.monotonic()
-    api.info(sid)
-    assert time.monotonic() - started < 0.3
 
 
 def test_malformed_status(emu: Emulator, api: Api, sid: str):
@@ -169,7 +174,7 @@ def test_fail_tasks_with_a_count(emu: Emulator, api: Api, sid: str):
 def test_fail_tasks_until_cleared_and_copies_nothing(emu: Emulator, api: Api):
     sid = emu.create_session(mounts={"never-copied": "/home/data"})
     (emu.session_path(sid, "/home/data") / "f").write_text("x")
-    emu.faults.fail_tasks("quota exceeded")
+    emu.faults.fail_tasks("quota exceeded", count=None)
     for _ in range(3):
         api.sync(sid)
     assert all(t.error_message == "quota exceeded" for t in wait_final(emu, sid, 3))
@@ -182,10 +187,10 @@ def test_fail_tasks_until_cleared_and_copies_nothing(emu: Emulator, api: Api):
 
 
 def test_hang_tasks(emu: Emulator, api: Api, sid: str):
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     api.sync(sid)
     wait_until(lambda: emu.tasks(sid)[0].status == "Running", what="a running task")
-    emu.faults.hang_tasks(False)
+    emu.faults.clear()
     other = emu.create_session(mounts={"not-hung": "/x"})
     api.sync(other)
     assert wait_final(emu, other)[0].status == "Success"
@@ -210,6 +215,7 @@ def test_hang_tasks(emu: Emulator, api: Api, sid: str):
         ("malformed_status", (0,)),
         ("fail_tasks", ("m", 0)),
         ("hang_tasks", ("yes",)),
+        ("hang_tasks", (True,)),
         ("fail_copy_midway", (True,)),
     ],
 )
@@ -272,7 +278,7 @@ def test_admin_task_faults_and_clear(emu: Emulator, api: Api, sid: str):
     api.sync(sid)
     assert wait_final(emu, sid)[0].error_message == "no space"
 
-    assert post_fault(api, fault="hang_tasks", enabled=True).status_code == 200
+    assert post_fault(api, fault="hang_tasks", count=None).status_code == 200
     assert post_fault(api, fault="fail_requests", endpoint="GetContextInfo").status_code == 200
     assert api.admin("DELETE", "faults").json()["success"] is True
     assert api.info(sid).status_code == 200
@@ -295,7 +301,12 @@ def test_admin_task_faults_and_clear(emu: Emulator, api: Api, sid: str):
         ({"fault": "fail_requests", "endpoint": "SyncContext", "status": 99}, "status"),
         ({"fault": "fail_requests", "endpoint": "SyncContext", "retry_after": 1}, "retry_after"),
         ({"fault": "set_latency", "endpoint": "SyncContext"}, "seconds"),
-        ({"fault": "hang_tasks", "enabled": "yes"}, "enabled"),
+        ({"fault": "hang_tasks", "enabled": True}, "enabled"),
+        ({"fault": "hang_tasks", "count": "all"}, "count"),
+        ({"fault": "fail_requests", "endpoint": "SyncContext", "retryAfter": 1.5}, "whole"),
+        ({"fault": "fail_requests", "endpoint": "SyncContext", "retryAfter": "soon"}, "date"),
+        ({"fault": "fail_tasks", "sessionId": ""}, "session_id"),
+        ({"fault": "fail_tasks", "after": -1}, "after"),
         ({"fault": "fail_tasks", "count": 0}, "count"),
     ],
 )

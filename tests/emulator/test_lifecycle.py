@@ -149,11 +149,11 @@ def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
     emu = Emulator(data_dir=tmp_path, api_key=API_KEY)
     emu.start()
     sid = emu.create_session(mounts={"a": "/a", "b": "/b"})
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     with client_for(emu) as client:
         Api(client).sync(sid)
         wait_until(lambda: all(t.status == "Running" for t in emu.tasks(sid)), what="hung tasks")
-    emu.faults.set_latency("GetContextInfo", 30)
+    emu.faults.set_latency("GetContextInfo", 30, count=None)
     sent = threading.Event()
     outcome: list[object] = []
 

@@ -39,7 +39,7 @@ def test_tasks_unfinished_at_stop_run_again_on_restart(data_dir: Path):
     with Emulator(data_dir=data_dir, api_key=API_KEY) as first, client_for(first) as client:
         sid = first.create_session(mounts={"resumed": "/home/data"})
         (first.session_path(sid, "/home/data") / "f.txt").write_text("late")
-        first.faults.hang_tasks(True)
+        first.faults.hang_tasks(count=None)
         Api(client).sync(sid)
         wait_until(lambda: first.tasks(sid)[0].status == "Running", what="a running task")
     saved = json.loads(next((data_dir / "sessions").glob("*/session.json")).read_text())

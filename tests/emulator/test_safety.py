@@ -69,6 +69,7 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulato
 def assert_nothing_outside(emu: Emulator, root: Path) -> None:
     assert sorted(p.name for p in root.iterdir()) == ["data"]
     assert sorted(p.name for p in emu.data_dir.iterdir()) == [
+        ".emulator.lock",
         "contexts",
         "contexts.json",
         "sessions",

@@ -7,6 +7,7 @@ import logging
 
 import httpx
 import pytest
+from support import SECRETS
 
 from agb_context import ConfigurationError, ContextManager, RetryPolicy, Session
 from agb_context._config import DEFAULT_ENDPOINT, normalize_endpoint, resolve_settings
@@ -159,6 +160,7 @@ def test_credentials_in_the_endpoint_are_removed_and_never_shown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     endpoint = "https://someone:hunter2-secret@api.example.test/"
+    SECRETS.add("hunter2-secret")
     with caplog.at_level(logging.WARNING, logger="agb_context"):
         cm = ContextManager("s", api_key="k", endpoint=endpoint)
     assert cm.endpoint == "https://api.example.test"
@@ -166,10 +168,12 @@ def test_credentials_in_the_endpoint_are_removed_and_never_shown(
     assert "user name and password in the endpoint were removed" in caplog.text
     assert "hunter2" not in caplog.text
     cm.close()
-    with pytest.raises(ConfigurationError) as raised:
-        ContextManager("s", api_key="k", endpoint="https://someone:hunter2-secret@bad host/")
-    assert "hunter2" not in str(raised.value)
-    assert "***@" in str(raised.value)
+    for bad in ("https://someone:hunter2-secret@bad host/", "someone:hunter2@secret@bad host"):
+        with pytest.raises(ConfigurationError) as raised:
+            ContextManager("s", api_key="k", endpoint=bad)
+        assert "hunter2" not in str(raised.value)
+        assert "secret" not in str(raised.value)
+        assert "***@bad" in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +217,7 @@ def test_repr_names_the_session_but_not_the_key(emu: Emulator) -> None:
 def test_connections_are_reused(emu: Emulator, cm: ContextManager) -> None:
     for _ in range(5):
         assert cm.info().success
-    pool = cm._client.get_httpx_client()._transport._inner._pool  # type: ignore[union-attr]
+    pool = cm._clients._client.get_httpx_client()._transport._inner._pool  # type: ignore[union-attr]
     assert len(pool.connections) == 1
 
 
@@ -294,3 +298,11 @@ def test_this_packages_session_is_taken_whole(emu: Emulator) -> None:
         assert cm.endpoint == emu.endpoint
         assert cm._settings.timeout.read == 3
         assert cm.info().success
+
+
+def test_settings_can_be_hashed_and_compared() -> None:
+    one = resolve_settings(api_key="k", timeout=httpx.Timeout(5, connect=1))
+    two = resolve_settings(api_key="k", timeout=httpx.Timeout(5, connect=1))
+    assert one == two
+    assert hash(one) == hash(two)
+    assert one != resolve_settings(api_key="k", timeout=6)

@@ -254,7 +254,7 @@ def test_status_polls_are_never_retried_by_the_transport(
     cloud: Emulator, make_cm: Callable[..., ContextManager]
 ) -> None:
     sid = _session(cloud, "v1")
-    cloud.faults.hang_tasks(True)
+    cloud.faults.hang_tasks(count=None)
     cloud.faults.let_through("GetContextInfo")
     cloud.faults.fail_requests("GetContextInfo", 503, count=1000, retry_after=0)
     cm = make_cm(sid)  # the default RetryPolicy would retry a 503 read twice
@@ -269,7 +269,7 @@ def test_the_overall_timeout_bounds_a_sync_against_a_slow_server(
 ) -> None:
     sid = _session(cloud, "v1")
     cloud.faults.let_through("GetContextInfo")
-    cloud.faults.set_latency("GetContextInfo", 3.0)
+    cloud.faults.set_latency("GetContextInfo", 3.0, count=None)
     cm = make_cm(sid, timeout=1.0)
     started = time.monotonic()
     result = cm.sync(CONTEXT_ID, MOUNT, max_retries=3, retry_interval=100).result(timeout=60)

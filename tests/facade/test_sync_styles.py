@@ -40,7 +40,7 @@ def test_blocking_sync_from_plain_code(emu: Emulator, cm: ContextManager) -> Non
 def test_callback_from_plain_code_returns_at_once_then_calls_back_once(
     emu: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     operation = cm.sync(callback=callback, retry_interval=20, max_retries=1000)
     assert not operation.done(), "sync(callback=...) waited for the outcome"
     deadline = time.monotonic() + 10
@@ -68,7 +68,7 @@ def test_callback_gets_the_real_outcome_on_the_background_thread(
 def test_callback_reports_failure_once(
     emu: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
-    emu.faults.fail_tasks(message="disk full")
+    emu.faults.fail_tasks(message="disk full", count=None)
     operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
     assert callback.wait() == [False]
     result = operation.result(timeout=5)
@@ -93,7 +93,7 @@ def test_rejected_trigger_calls_back_false(
 def test_timeout_says_how_long_was_waited(
     emu: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     operation = cm.sync(callback=callback, max_retries=3, retry_interval=10)
     result = operation.result(timeout=30)
     assert not result.success
@@ -106,7 +106,7 @@ def test_timeout_says_how_long_was_waited(
 def test_result_timeout_raises_and_leaves_the_sync_running(
     emu: Emulator, cm: ContextManager
 ) -> None:
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     operation = cm.sync(retry_interval=20, max_retries=1000)
     with pytest.raises(TimeoutError, match="still running"):
         operation.result(timeout=0.05)
@@ -149,7 +149,7 @@ def test_result_on_the_loop_running_the_sync_refuses_to_deadlock(
 
 
 def test_cancelling_an_awaiting_task_stops_the_polling(emu: Emulator, cm: ContextManager) -> None:
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
 
     async def main() -> SyncOperation:
         operation = cm.sync(retry_interval=10, max_retries=10_000)

@@ -53,10 +53,10 @@ def test_other_statuses_are_not_retried(
 
 def test_retry_after_is_honoured(emu: Emulator, make_cm: object, session_id: str) -> None:
     cm = make_cm(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))  # type: ignore[operator]
-    emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=0.5)
+    emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=1)
     started = time.monotonic()
     assert cm.info().success
-    assert time.monotonic() - started >= 0.45
+    assert time.monotonic() - started >= 0.95
 
 
 def test_a_retry_after_beyond_the_bound_is_not_waited_for(
@@ -82,10 +82,10 @@ def test_dropped_connections_are_retried_for_reads(
 
 @pytest.mark.parametrize(
     ("status", "retry_after"),
-    [(503, None), (429, None), (500, None), (408, 0.01), (500, 0.01), (502, 0.01), (504, 0.01)],
+    [(503, None), (429, None), (500, None), (408, 0), (500, 0), (502, 0), (504, 0)],
 )
 def test_the_sync_trigger_is_not_resent_when_the_server_may_have_processed_it(
-    emu: Emulator, make_cm: object, session_id: str, status: int, retry_after: float | None
+    emu: Emulator, make_cm: object, session_id: str, status: int, retry_after: int | None
 ) -> None:
     cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
     emu.faults.fail_requests("SyncContext", status=status, count=1, retry_after=retry_after)
@@ -113,7 +113,7 @@ def test_the_sync_trigger_is_resent_when_the_server_turned_it_away_with_retry_af
     emu: Emulator, make_cm: object, session_id: str, status: int
 ) -> None:
     cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
-    emu.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0.01)
+    emu.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert result.success, result.error_message
     assert _count(emu, "/sdk/SyncContext") == 3

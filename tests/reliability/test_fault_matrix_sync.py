@@ -93,7 +93,7 @@ class SyncCase:
 
 
 def _fail(
-    endpoint: str, status: int, count: int = 100, retry_after: float | None = None
+    endpoint: str, status: int, count: int = 100, retry_after: int | None = None
 ) -> Callable[[Emulator], None]:
     return lambda emu: emu.faults.fail_requests(endpoint, status, count, retry_after)
 
@@ -171,8 +171,8 @@ def _one_of_each_poll_fault(emu: Emulator) -> None:
 
 
 def _slow(emu: Emulator) -> None:
-    emu.faults.set_latency(SYNC, 0.1)
-    emu.faults.set_latency(INFO, 0.1)
+    emu.faults.set_latency(SYNC, 0.1, count=None)
+    emu.faults.set_latency(INFO, 0.1, count=None)
 
 
 CASES = [
@@ -185,21 +185,21 @@ CASES = [
     ),
     *[
         _trigger_case(
-            f"http_{s}_retry_after", _fail(SYNC, s, retry_after=0.01), _status(s), triggers=3
+            f"http_{s}_retry_after", _fail(SYNC, s, retry_after=0), _status(s), triggers=3
         )
         for s in (429, 503)
     ],
     *[
         _trigger_case(
             f"http_{s}_retry_after_not_a_refusal",
-            _fail(SYNC, s, retry_after=0.01),
+            _fail(SYNC, s, retry_after=0),
             _status(s),
         )
         for s in (500, 502, 504)
     ],
     SyncCase(
         id="trigger_http_503_retry_after_once_then_accepted",
-        arrange=_fail(SYNC, 503, count=1, retry_after=0.01),
+        arrange=_fail(SYNC, 503, count=1, retry_after=0),
         success=True,
         triggers=2,
         max_retries=50,
@@ -217,10 +217,9 @@ CASES = [
     *[_poll_case(f"http_{s}", _fail(INFO, s), _status(s), 3) for s in (500, 502, 503, 504)],
     _poll_case(
         "http_429_retry_after",
-        _fail(INFO, 429, retry_after=0.05),
+        _fail(INFO, 429, retry_after=0),
         _status(429),
         3,
-        wait=2 * 0.05,
     ),
     _poll_case("connection_dropped", _fault("drop_connections", INFO, 100), DROPPED, 3),
     _poll_case("invalid_json", _fault("invalid_json", INFO, 100), NOT_JSON, 1),
@@ -228,10 +227,10 @@ CASES = [
     _poll_case("malformed_status", _fault("malformed_status", 100), MALFORMED, 1),
     SyncCase(
         id="poll_http_429_retry_after_once",
-        arrange=_after_the_baseline(_fail(INFO, 429, count=1, retry_after=0.3)),
+        arrange=_after_the_baseline(_fail(INFO, 429, count=1, retry_after=1)),
         success=True,
         max_retries=50,
-        budget=50 * 0.01,
+        budget=1 + 50 * 0.01,
     ),
     SyncCase(
         id="poll_connection_dropped_twice",
@@ -294,7 +293,7 @@ CASES = [
     ),
     SyncCase(
         id="the_task_never_finishes",
-        arrange=_fault("hang_tasks", True),
+        arrange=_fault("hang_tasks", None),
         success=False,
         message=(
             r"timed out after \d+\.\ds \(3 polls\) waiting for the sync to finish; "
@@ -415,7 +414,7 @@ def test_sync_read_timeout(
     sid = slow_emu.create_session(mounts={CONTEXT_ID: MOUNT})
     # Far apart, so that only a late read can time out (never the connect, on loopback).
     timeout, latency, polls = 0.25, 0.75, 1
-    slow_emu.faults.set_latency(endpoint, latency)
+    slow_emu.faults.set_latency(endpoint, latency, count=None)
     cm = make_cm(
         sid, endpoint=slow_emu.endpoint, api_key=slow_emu.api_key, retry=FAST, timeout=timeout
     )
@@ -496,7 +495,7 @@ def test_emulator_stopped_and_restarted_mid_poll(
     first = make_emulator(data_dir=data_dir, port=port)
     sid = first.create_session(mounts={CONTEXT_ID: MOUNT})
     (first.session_path(sid, MOUNT) / "f.txt").write_text("written before the sync")
-    first.faults.hang_tasks(True)
+    first.faults.hang_tasks(count=None)
     cm = make_cm(sid, endpoint=first.endpoint, api_key=first.api_key, retry=FAST)
     restarted: list[Emulator] = []
 
@@ -550,7 +549,7 @@ def test_emulator_stopped_mid_poll_and_never_back(
     """
     emu = make_emulator()
     sid = emu.create_session(mounts={CONTEXT_ID: MOUNT})
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     endpoint = emu.endpoint
     cm = make_cm(sid, endpoint=endpoint, api_key=emu.api_key, retry=FAST)
     polls, interval = 25, 50
@@ -596,7 +595,7 @@ def test_manager_closed_mid_poll(
     style: str,
 ) -> None:
     """Closing cancels the watch: the callback gets False once and polling stops."""
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     cm = make_cm(session_id, retry=FAST)
 
     def close(operation: SyncOperation) -> None:

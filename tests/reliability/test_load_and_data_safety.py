@@ -54,6 +54,7 @@ def emulator_process(tmp_path: Path) -> Iterator[str]:
             LOAD_KEY,
             "--data-dir",
             str(tmp_path / "data"),
+            "--quiet",  # nothing reads its stderr while the load runs
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

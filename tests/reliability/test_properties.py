@@ -116,7 +116,7 @@ def _sync(cm: ContextManager, style: str, kwargs: dict[str, Any]) -> ContextSync
 
         async def main() -> ContextSyncResult:
             result = await cm.sync(**kwargs)
-            client = cm._async_clients.pop(asyncio.get_running_loop(), None)
+            client = cm._clients._async_clients.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.get_async_httpx_client().aclose()
             return result
@@ -228,7 +228,8 @@ def test_info_arguments_never_raise_and_invalid_ones_send_nothing(
 
         async def main() -> ContextInfoResult:
             result = await unknown_session_cm.info_async(*args)
-            client = unknown_session_cm._async_clients.pop(asyncio.get_running_loop(), None)
+            clients = unknown_session_cm._clients._async_clients
+            client = clients.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.get_async_httpx_client().aclose()
             return result

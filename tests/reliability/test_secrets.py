@@ -58,7 +58,7 @@ def test_no_repr_or_str_shows_the_key(emu: Emulator, callback: CallbackRecorder)
         texts += _texts_of(session) + _texts_of(cm) + _texts_of(cm._settings)
         failed_info = cm.info()
         assert "HTTP 401" in failed_info.error_message
-        emu.faults.hang_tasks(True)
+        emu.faults.hang_tasks(count=None)
         running = cm.sync(callback=callback, max_retries=10_000, retry_interval=10)
         texts += _texts_of(running)
         running.cancel()
@@ -96,7 +96,7 @@ def test_configuration_errors_do_not_show_the_key(
 
 def test_exceptions_of_misuse_do_not_show_the_key(emu: Emulator) -> None:
     sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     caught: list[BaseException] = []
     # The emulator's own key: with a wrong one the sync would end (401) before
     # result(timeout) could time out.
@@ -137,9 +137,9 @@ def test_nothing_a_manager_holds_shows_the_key_in_its_repr(emu: Emulator) -> Non
 
     with ContextManager(sid, api_key=KEY, endpoint=emu.endpoint) as cm:
         assert "HTTP 401" in cm.info().error_message
-        held = [*vars(cm).values(), *cm._async_clients.values()]
+        held = [*vars(cm).values(), *vars(cm._clients).values()]
         asyncio.run(use_async_client(cm))
-        held += list(cm._async_clients.values())
+        held += list(cm._clients._async_clients.values())
         _no_key([repr(value) for value in held])
 
 

@@ -1,0 +1,461 @@
+"""`ContextService`: the contexts of an account: list, find or create, rename, delete, clear."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
+
+import attrs
+import httpx
+
+from agb_context import _validation as check
+from agb_context._clients import ClientPool
+from agb_context._config import resolve_settings
+from agb_context._errors import AgbContextError
+from agb_context._results import (
+    ClearContextResult,
+    Context,
+    ContextListResult,
+    ContextResult,
+    OperationResult,
+)
+from agb_context._retry import RetryPolicy
+from agb_context._tls import Verify
+
+if TYPE_CHECKING:
+    from agb_context._context_calls import Call
+
+logger = logging.getLogger("agb_context")
+
+R = TypeVar("R")
+
+
+@runtime_checkable
+class ContextLike(Protocol):
+    """What `ContextService.update` and `ContextService.delete` need of a context.
+
+    `Context` fits, and so does the AGB SDK's ``Context``.
+    """
+
+    id: str
+    name: str
+
+
+@attrs.frozen(kw_only=True)
+class ContextListParams:
+    """The paging arguments of `ContextService.list` in one object, as the AGB SDK has them."""
+
+    max_results: int | None = None
+    next_token: str | None = None
+
+
+class ContextListError(AgbContextError):
+    """A page of `ContextService.iter_contexts` could not be listed.
+
+    An iterator cannot return a failed result, and stopping early would pass a
+    part of the list off as all of it, so it raises this. ``result`` is the
+    failed page (``error_message`` says why).
+    """
+
+    def __init__(self, result: ContextListResult) -> None:
+        super().__init__(result.error_message)
+        self.result = result
+
+
+class ContextService:
+    """The contexts of the account: `list`, `get`, `create`, `update`, `delete`,
+    `start_clear` and `get_clear_status`, each with an ``*_async`` twin for async code.
+
+    The names and arguments are the AGB SDK's ``agb.context`` ones. API and
+    network failures never raise: results come back with ``success=False``
+    and an ``error_message`` that says why. Invalid arguments give such a
+    result too, naming the argument, and no request is sent.
+
+    Args:
+        api_key, endpoint, timeout, allow_insecure_http, retry, proxy, verify,
+        user_agent_suffix: As for `ContextManager`: arguments first, then the
+            ``AGB_*`` environment variables, then the defaults.
+
+    Raises:
+        ConfigurationError: No API key, or an invalid endpoint, timeout,
+            proxy, CA bundle or User-Agent suffix; the message names it.
+
+    Connections are pooled and reused. Use ``with`` / ``async with`` or call
+    `close` (`aclose` in async code) to release them.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        endpoint: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        allow_insecure_http: bool = False,
+        retry: RetryPolicy | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        verify: Verify = True,
+        user_agent_suffix: str | None = None,
+    ) -> None:
+        self._settings = resolve_settings(
+            api_key=api_key,
+            endpoint=endpoint,
+            timeout=timeout,
+            allow_insecure_http=allow_insecure_http,
+            retry=retry,
+            proxy=proxy,
+            verify=verify,
+            user_agent_suffix=user_agent_suffix,
+        )
+        # Imported on first use: the generated client stays out of `import agb_context`.
+        from agb_context._context_calls import ContextCalls
+
+        self._calls = ContextCalls(self._settings)
+        self._clients = ClientPool(self._settings, "ContextService")
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to."""
+        return self._settings.base_url
+
+    def __repr__(self) -> str:
+        return f"ContextService(endpoint={self.endpoint!r})"
+
+    # -- list ----------------------------------------------------------------
+
+    def list(
+        self,
+        max_results: int | ContextListParams | None = None,
+        next_token: str | None = None,
+    ) -> ContextListResult:
+        """One page of the account's contexts.
+
+        Args:
+            max_results: The most contexts in the page, 1 to 100; 10 when None.
+                A `ContextListParams` (or the AGB SDK's) is accepted in its place.
+            next_token: The ``next_token`` of the previous page; None for the first.
+
+        Returns:
+            A `ContextListResult`: ``contexts``, ``next_token`` (None on the last
+            page) and ``total_count``. To go through every context, use
+            `iter_contexts` (or `iter_pages`), which follow the tokens.
+        """
+        return self._send(self._list_call(max_results, next_token))
+
+    async def list_async(
+        self,
+        max_results: int | ContextListParams | None = None,
+        next_token: str | None = None,
+    ) -> ContextListResult:
+        """The non-blocking `list`, for async code: same arguments, same result."""
+        return await self._send_async(self._list_call(max_results, next_token))
+
+    def iter_pages(self, max_results: int | None = None) -> Iterator[ContextListResult]:
+        """Every page of the account's contexts, in order, following the tokens.
+
+        A failed page is yielded (``success=False``) and ends the iteration.
+        """
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.list(max_results, token)
+            yield page
+            token = page.next_token if page.success else None
+            if token is None:
+                return
+            if token in seen:
+                yield _endless(page)
+                return
+            seen.add(token)
+
+    async def iter_pages_async(
+        self, max_results: int | None = None
+    ) -> AsyncIterator[ContextListResult]:
+        """The asynchronous `iter_pages`: ``async for page in service.iter_pages_async()``."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.list_async(max_results, token)
+            yield page
+            token = page.next_token if page.success else None
+            if token is None:
+                return
+            if token in seen:
+                yield _endless(page)
+                return
+            seen.add(token)
+
+    def iter_contexts(self, max_results: int | None = None) -> Iterator[Context]:
+        """Every context of the account, fetched ``max_results`` (default 10) at a time.
+
+        Raises:
+            ContextListError: A page could not be listed (its ``result`` says why).
+                Contexts created or deleted meanwhile may or may not be listed;
+                the others are listed exactly once.
+        """
+        for page in self.iter_pages(max_results):
+            if not page.success:
+                raise ContextListError(page)
+            yield from page.contexts
+
+    async def iter_contexts_async(self, max_results: int | None = None) -> AsyncIterator[Context]:
+        """The asynchronous `iter_contexts`: ``async for ctx in service.iter_contexts_async()``."""
+        async for page in self.iter_pages_async(max_results):
+            if not page.success:
+                raise ContextListError(page)
+            for context in page.contexts:
+                yield context
+
+    # -- get and create ------------------------------------------------------
+
+    def get(
+        self,
+        name: str | None = None,
+        create: bool = False,
+        login_region_id: str | None = None,
+        context_id: str | None = None,
+    ) -> ContextResult:
+        """Get a context by name or by id; with ``create=True``, create it by name if needed.
+
+        Args:
+            name: The context's name (spaces at either end are removed).
+            create: Create the context when there is none of that name (give
+                ``name`` only). The same name always gives the same context.
+            login_region_id: The region to look in; the account's default when None.
+            context_id: The context's id (instead of ``name``).
+
+        Returns:
+            A `ContextResult` with the `Context`, or ``success=False`` and why
+            (e.g. no such context).
+        """
+        return self._send(self._get_call(name, create, login_region_id, context_id))
+
+    async def get_async(
+        self,
+        name: str | None = None,
+        create: bool = False,
+        login_region_id: str | None = None,
+        context_id: str | None = None,
+    ) -> ContextResult:
+        """The non-blocking `get`, for async code: same arguments, same result."""
+        return await self._send_async(self._get_call(name, create, login_region_id, context_id))
+
+    def create(self, name: str) -> ContextResult:
+        """Create a context named ``name``, or get the one that already has that name."""
+        return self._send(self._create_call(name))
+
+    async def create_async(self, name: str) -> ContextResult:
+        """The non-blocking `create`, for async code."""
+        return await self._send_async(self._create_call(name))
+
+    # -- update and delete ---------------------------------------------------
+
+    def update(self, context: ContextLike) -> OperationResult:
+        """Rename a context: ``service.update(context.with_name("new name"))``.
+
+        Names are unique: a name another context has is refused by the server.
+        """
+        return self._send(self._update_call(context))
+
+    async def update_async(self, context: ContextLike) -> OperationResult:
+        """The non-blocking `update`, for async code."""
+        return await self._send_async(self._update_call(context))
+
+    def delete(self, context: ContextLike | str) -> OperationResult:
+        """Delete a context and its stored data; give the context or its id.
+
+        Sessions that mount it keep their files, but can no longer sync them
+        to it.
+        """
+        return self._send(self._delete_call(context))
+
+    async def delete_async(self, context: ContextLike | str) -> OperationResult:
+        """The non-blocking `delete`, for async code."""
+        return await self._send_async(self._delete_call(context))
+
+    # -- clear ---------------------------------------------------------------
+
+    def start_clear(self, context_id: str) -> ClearContextResult:
+        """Start clearing a context's stored data, and return once the server accepted it.
+
+        The result's ``status`` is then ``clearing``; `get_clear_status` tells
+        when it is ``available`` again, with the data gone.
+        """
+        return self._send(self._by_id(self._calls.start_clear, context_id))
+
+    async def start_clear_async(self, context_id: str) -> ClearContextResult:
+        """The non-blocking `start_clear`, for async code."""
+        return await self._send_async(self._by_id(self._calls.start_clear, context_id))
+
+    def get_clear_status(self, context_id: str) -> ClearContextResult:
+        """One look at where the clearing of a context's data stands.
+
+        ``status`` is the context's state: ``clearing`` (or ``pre-available``)
+        while clearing, ``available`` once done (``is_clearing`` tells which).
+        """
+        return self._send(self._by_id(self._calls.clear_status, context_id))
+
+    async def get_clear_status_async(self, context_id: str) -> ClearContextResult:
+        """The non-blocking `get_clear_status`, for async code."""
+        return await self._send_async(self._by_id(self._calls.clear_status, context_id))
+
+    # -- lifetime ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the connections. Idempotent."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """`close` for async code: the current loop's connections are closed awaited."""
+        await self._clients.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- internals: checked arguments become a call, or a failed result --------
+
+    def _send(self, prepared: Call[R] | R) -> R:
+        from agb_context._context_calls import Call
+
+        if isinstance(prepared, Call):
+            result: R = prepared.send(self._clients.blocking())
+            return result
+        return prepared
+
+    async def _send_async(self, prepared: Call[R] | R) -> R:
+        from agb_context._context_calls import Call
+
+        if isinstance(prepared, Call):
+            result: R = await prepared.send_async(self._clients.for_running_loop())
+            return result
+        return prepared
+
+    def _list_call(
+        self, max_results: object, next_token: object
+    ) -> Call[ContextListResult] | ContextListResult:
+        self._clients.check_open()
+        if not isinstance(max_results, int | None) and hasattr(max_results, "max_results"):
+            params: Any = max_results
+            max_results, next_token = params.max_results, getattr(params, "next_token", None)
+        try:
+            size = check.page_size(max_results)
+            token = check.optional_printable("next_token", next_token)
+        except check.InvalidArgument as exc:
+            return ContextListResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        return self._calls.list(size, token)
+
+    def _get_call(
+        self, name: object, create: object, login_region_id: object, context_id: object
+    ) -> Call[ContextResult] | ContextResult:
+        self._clients.check_open()
+        try:
+            if not isinstance(create, bool):
+                raise check.InvalidArgument(f"create must be True or False, not {create!r}")
+            cid = None if _blank(context_id) else check.context_id(context_id)
+            wanted = None if _blank(name) else check.context_name(name)
+            region = check.optional_printable("login_region_id", login_region_id)
+            if cid is None and wanted is None:
+                raise check.InvalidArgument("give name or context_id: the context to get")
+            if create and cid is not None:
+                raise check.InvalidArgument(
+                    "context_id cannot be given with create=True: a context is created "
+                    "by name, and the server makes its id"
+                )
+        except check.InvalidArgument as exc:
+            return ContextResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        return self._calls.get(context_id=cid, name=wanted, create=create, login_region_id=region)
+
+    def _create_call(self, name: object) -> Call[ContextResult] | ContextResult:
+        self._clients.check_open()
+        try:
+            wanted = check.context_name(name)
+        except check.InvalidArgument as exc:
+            return ContextResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        return self._calls.get(name=wanted, create=True)
+
+    def _update_call(self, context: object) -> Call[OperationResult] | OperationResult:
+        self._clients.check_open()
+        try:
+            if not isinstance(context, ContextLike):
+                raise check.InvalidArgument(
+                    "context must be a Context (an object with id and name), "
+                    f"not {type(context).__name__}"
+                )
+            cid = check.context_id(context.id, "context.id")
+            name = check.context_name(context.name, "context.name")
+        except check.InvalidArgument as exc:
+            return OperationResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        return self._calls.rename(cid, name)
+
+    def _delete_call(self, context: object) -> Call[OperationResult] | OperationResult:
+        self._clients.check_open()
+        try:
+            if isinstance(context, str):
+                cid = check.context_id(context, "context")
+            elif isinstance(context, ContextLike) or hasattr(context, "id"):
+                cid = check.context_id(getattr(context, "id", None), "context.id")
+            else:
+                raise check.InvalidArgument(
+                    f"context must be a Context or a context id, not {type(context).__name__}"
+                )
+        except check.InvalidArgument as exc:
+            return OperationResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        return self._calls.delete(cid)
+
+    def _by_id(
+        self, make: Callable[[str], Call[ClearContextResult]], context_id: object
+    ) -> Call[ClearContextResult] | ClearContextResult:
+        self._clients.check_open()
+        try:
+            cid = check.context_id(context_id)
+        except check.InvalidArgument as exc:
+            return ClearContextResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        return make(cid)
+
+
+def _blank(value: object) -> bool:
+    """None or a string of spaces: "not given", as the AGB SDK reads it."""
+    return value is None or (isinstance(value, str) and not value.strip(" "))
+
+
+def _endless(page: ContextListResult) -> ContextListResult:
+    return ContextListResult(
+        success=False,
+        request_id=page.request_id,
+        http_status=page.http_status,
+        error_kind="unreadable_response",
+        error_message="the server gave a next_token it had given before: "
+        "following it would never end, so listing stops here",
+    )

@@ -1,0 +1,179 @@
+"""What keeps tests apart: one emulator per data dir, reset to empty, repeatable ids."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from emulator_support import API_KEY, Api, client_for, tree, wait_final, wait_until
+
+from agb_context.emulator import DataDirError, DataDirInUse, Emulator, ListenError
+
+# --- one emulator per data dir ------------------------------------------------------------
+
+
+def test_a_second_emulator_on_a_data_dir_in_use_is_refused_and_touches_nothing(
+    data_dir: Path,
+):
+    with Emulator(data_dir=data_dir, api_key=API_KEY, task_delay=0.5) as first:
+        sid = first.create_session(mounts={"shared": "/home/data"})
+        mount = first.session_path(sid, "/home/data")
+        for index in range(200):
+            (mount / f"file-{index:03}.txt").write_text(str(index))
+        # what an upload in progress leaves in the contexts folder until it is swapped in
+        in_progress = data_dir / "contexts" / ".staging-shared-0123456789abcdef"
+        in_progress.mkdir()
+        (in_progress / "half.txt").write_text("copy in progress")
+        with client_for(first) as client:
+            assert Api(client).sync(sid).status_code == 200
+        second = Emulator(data_dir=data_dir, api_key=API_KEY)
+        with pytest.raises(DataDirInUse) as refused:
+            second.start()
+        message = str(refused.value)
+        assert str(data_dir.resolve()) in message
+        assert f"process {os.getpid()}" in message
+        assert first.endpoint in message
+        assert not second.running
+        assert (in_progress / "half.txt").read_text() == "copy in progress"
+        [task] = wait_final(first, sid)
+        assert task.status == "Success"
+        assert len(list(first.context_path("shared").iterdir())) == 200
+    with Emulator(data_dir=data_dir, api_key=API_KEY) as after:
+        assert len(list(after.context_path("shared").iterdir())) == 200
+
+
+def test_the_data_dir_is_free_again_once_stopped(data_dir: Path):
+    with Emulator(data_dir=data_dir):
+        pass
+    with Emulator(data_dir=data_dir) as again:
+        assert again.running
+
+
+def test_a_data_dir_that_is_a_file_names_the_file(tmp_path: Path):
+    not_a_folder = tmp_path / "data.txt"
+    not_a_folder.write_text("x")
+    with pytest.raises(DataDirError, match=r"data\.txt is a file, not a folder"):
+        Emulator(data_dir=not_a_folder).start()
+
+
+def test_a_taken_port_is_an_error_naming_it():
+    with Emulator() as first:
+        port = int(first.endpoint.rsplit(":", 1)[1])
+        with pytest.raises(ListenError, match=f"port {port} on 127.0.0.1 is already in use"):
+            Emulator(port=port).start()
+
+
+# --- reset ----------------------------------------------------------------------------------
+
+
+def test_reset_empties_everything(emu: Emulator, api: Api):
+    hung = emu.create_session(mounts={"reset-hung": "/home/data"})
+    done = emu.create_session(mounts={"reset-done": "/home/data"})
+    (emu.session_path(done, "/home/data") / "secret.txt").write_text("from an earlier test")
+    api.sync(done)
+    wait_final(emu, done)
+    emu.faults.hang_tasks()
+    api.sync(hung)
+    wait_until(lambda: emu.tasks(hung)[0].status == "Running", what="a hung task")
+    emu.faults.fail_requests("GetContextInfo", count=None)
+    emu.behaviour.set(history=3)
+    emu.set_task_delay(5)
+    emu.set_task_delay(7, session_id=done)
+    named = api.client.get(
+        "/sdk/GetContext", params={"name": "reset-named", "allowCreate": "true"}
+    )
+    assert named.status_code == 200, named.text
+
+    emu.reset()
+
+    for sid in (hung, done):
+        with pytest.raises(LookupError):
+            emu.tasks(sid)
+    assert not emu.context_path("reset-done").exists()
+    assert tree(emu.data_dir / "sessions") == {}
+    assert tree(emu.data_dir / "contexts") == {}
+    assert emu.faults.queued() == []
+    assert emu.behaviour.current == type(emu.behaviour.current)()
+    assert emu.requests == []
+    assert emu.task_delay == 0
+    listed = api.client.get("/sdk/ListContexts").json()
+    assert (listed["success"], listed["data"]) == (True, [])
+    fresh = emu.create_session(mounts={"reset-done": "/home/data"})
+    assert api.sync(fresh).status_code == 200
+    assert wait_final(emu, fresh)[0].status == "Success"
+    assert api.tasks(fresh)[0].status == "Success"
+
+
+def test_reset_stops_a_copy_in_progress_and_leaves_no_half_copies(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"reset-copy": "/home/data"})
+    mount = emu.session_path(sid, "/home/data")
+    for index in range(2000):
+        (mount / f"f{index:04}").write_bytes(b"x" * 512)
+    api.sync(sid)
+    emu.reset()
+    assert tree(emu.data_dir / "contexts") == {}
+    assert tree(emu.data_dir / "sessions") == {}
+    again = emu.create_session(mounts={"reset-copy": "/home/data"})
+    (emu.session_path(again, "/home/data") / "one.txt").write_text("1")
+    api.sync(again)
+    assert wait_final(emu, again)[0].status == "Success"
+    assert tree(emu.context_path("reset-copy")) == {"one.txt": b"1"}
+
+
+def test_reset_over_http(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"reset-http": "/home/data"})
+    emu.faults.fail_tasks(count=None)
+    response = api.admin("POST", "reset")
+    assert response.status_code == 200, response.text
+    assert response.json()["success"] is True
+    with pytest.raises(LookupError):
+        emu.tasks(sid)
+    assert emu.faults.queued() == []
+    assert [(r.method, r.path) for r in emu.requests] == [("POST", "/emulator/reset")]
+
+
+def test_reset_of_a_stopped_emulator_clears_its_settings():
+    emu = Emulator(task_delay=1)
+    emu.faults.hang_tasks()
+    emu.set_task_delay(3)
+    emu.reset()
+    assert emu.faults.queued() == []
+    assert emu.task_delay == 1
+
+
+# --- repeatable ids -------------------------------------------------------------------------
+
+
+def _ids_of_a_run(emu: Emulator) -> tuple[list[str], list[str]]:
+    sessions = [emu.create_session(mounts={"seeded": "/home/data"}) for _ in range(2)]
+    with client_for(emu) as client:
+        api = Api(client)
+        for sid in sessions:
+            api.sync(sid)
+            wait_final(emu, sid)
+            api.info(sid)
+    return sessions, [r.request_id for r in emu.requests]
+
+
+def test_a_seed_makes_session_and_request_ids_repeatable(tmp_path: Path):
+    runs = []
+    for name in ("one", "two"):
+        with Emulator(data_dir=tmp_path / name, api_key=API_KEY, seed=42) as emu:
+            runs.append(_ids_of_a_run(emu))
+            emu.reset()
+            runs.append(_ids_of_a_run(emu))
+    assert runs[0] == runs[1] == runs[2] == runs[3]
+    sessions, request_ids = runs[0]
+    assert len(set(sessions)) == 2
+    assert len(set(request_ids)) == 4
+    with Emulator(api_key=API_KEY, seed=43) as other:
+        assert _ids_of_a_run(other)[0] != sessions
+    with Emulator(api_key=API_KEY) as unseeded:
+        assert _ids_of_a_run(unseeded)[0] != sessions
+
+
+@pytest.mark.parametrize("seed", [1.5, True, b"x"])
+def test_a_seed_is_an_int_or_a_str(seed: object):
+    with pytest.raises(ValueError, match="seed"):
+        Emulator(seed=seed)  # type: ignore[arg-type]

@@ -1,0 +1,82 @@
+"""The request log: headers (the key masked), bodies, reasons, admin calls; over HTTP too."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from emulator_support import API_KEY, Api, client_for
+
+from agb_context.emulator import Emulator
+
+
+def test_requests_are_recorded_with_headers_body_and_reason(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"log-a": "/home/data"})
+    api.sync(sid, contextId="log-a", path="/home/data")
+    api.info("session-ffffffffffffffff")
+    api.admin("POST", "faults", json={"fault": "hang_tasks"})
+    sync, missing, admin = emu.requests
+    assert (sync.method, sync.path, sync.status, sync.session_id) == (
+        "POST",
+        "/sdk/SyncContext",
+        200,
+        sid,
+    )
+    assert sync.query == {"sessionId": sid, "contextId": "log-a", "path": "/home/data"}
+    assert sync.body == b"{}"
+    assert sync.headers["authorization"] == "Bearer ***"
+    assert sync.headers["content-type"] == "application/json"
+    assert sync.reason == ""
+    assert not sync.is_admin
+    assert missing.status == 404
+    assert missing.reason.startswith("SessionNotFound: no session 'session-ffffffffffffffff'")
+    assert admin.is_admin
+    assert admin.body == b'{"fault":"hang_tasks"}'
+    assert API_KEY not in repr(emu.requests)
+
+
+def test_a_raw_key_is_masked_too(emu: Emulator):
+    with client_for(emu, key="raw-" + API_KEY) as client:
+        client.get("/emulator/faults")
+    [refused] = emu.requests
+    assert (refused.status, refused.headers["authorization"]) == (401, "***")
+    assert refused.reason.startswith("InvalidApiKey: ")
+
+
+def test_the_log_is_read_and_cleared_over_http(emu: Emulator, api: Api):
+    sid = emu.create_session(mounts={"log-b": "/home/data"})
+    api.info(sid)
+    listed = api.admin("GET", "requests").json()["requests"]
+    assert [(r["method"], r["path"], r["status"]) for r in listed] == [
+        ("GET", "/sdk/GetContextInfo", 200)
+    ]
+    [entry] = listed
+    assert entry["query"] == {"sessionId": sid}
+    assert entry["headers"]["authorization"] == "Bearer ***"
+    assert entry["requestId"] == emu.requests[0].request_id
+    assert (entry["body"], entry["reason"]) == ("", "")
+    assert api.admin("DELETE", "requests").json()["requests"] == []
+    assert [r.path for r in emu.requests] == ["/emulator/requests"]
+
+
+def test_each_request_is_logged_in_one_line(emu: Emulator, api: Api, caplog):
+    sid = emu.create_session(mounts={"log-c": "/home/data"})
+    emu.faults.fail_requests("SyncContext", 503, message="busy right now")
+    with caplog.at_level(logging.INFO, logger="agb_context.emulator.requests"):
+        api.info(sid)
+        api.sync(sid)
+    lines = [r.getMessage() for r in caplog.records if r.name == "agb_context.emulator.requests"]
+    info_id, sync_id = (r.request_id for r in emu.requests)
+    assert lines == [
+        f"GET /sdk/GetContextInfo session={sid} -> 200 ({info_id})",
+        f"POST /sdk/SyncContext session={sid} -> 503 ServiceUnavailable: busy right now "
+        f"({sync_id})",
+    ]
+
+
+@pytest.mark.parametrize("size", [10, 70 * 1024])
+def test_bodies_are_kept_up_to_64_kib(emu: Emulator, api: Api, size: int):
+    api.admin("POST", "sessions", content=b"x" * size)
+    [entry] = emu.requests
+    assert entry.status == 400
+    assert len(entry.body) == min(size, 64 * 1024)
