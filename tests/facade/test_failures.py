@@ -25,6 +25,7 @@ from agb_context import (
     PollingPolicy,
     RequestFailed,
     RequestTimeoutError,
+    RetryPolicy,
     ServerError,
     StillRunningError,
     SyncFailedError,
@@ -130,9 +131,8 @@ def test_an_unreachable_endpoint_is_not_sent() -> None:
 def test_a_slow_answer_is_a_timeout(
     emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
 ) -> None:
-    emu.faults.set_latency("GetContextInfo", 1.0)
-    result = make_cm(session_id, timeout=0.2, retry=None).info()
-    emu.faults.set_latency("GetContextInfo", 0)
+    emu.faults.set_latency("GetContextInfo", 1.0, count=None)
+    result = make_cm(session_id, timeout=0.2, retry=RetryPolicy(max_retries=0)).info()
     assert (result.error_kind, result.retryable) == ("timeout", True)
     with pytest.raises(RequestTimeoutError):
         result.raise_for_status()
@@ -147,7 +147,7 @@ def test_a_failed_task_and_a_task_still_running_are_told_apart(
     assert (failed.error_kind, failed.retryable) == ("task_failed", False)
     with pytest.raises(SyncFailedError):
         failed.raise_for_status()
-    emu.faults.hang_tasks(True)
+    emu.faults.hang_tasks(count=None)
     running = cm.sync(CONTEXT_ID, MOUNT, max_retries=3, retry_interval=10).result(timeout=30)
     assert (running.error_kind, running.retryable) == ("still_running", True)
     assert [t.status for t in running.context_status_data] in (["Running"], ["Pending"])
@@ -213,7 +213,7 @@ def test_syncs_still_running_at_exit_are_cancelled_with_one_warning() -> None:
         emu = Emulator()
         emu.start()
         sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-        emu.faults.hang_tasks(True)
+        emu.faults.hang_tasks(count=None)
         cm = ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint)
         calls = []
         op = cm.sync("ctx-a", "/home/data", callback=lambda ok: print("callback", ok),
