@@ -68,11 +68,15 @@ def _tree_diff(old: Path, new: Path) -> list[str]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (check and format) and validation of the OpenAPI specs (cloud and emulator admin)."""
+    """ruff (check and format), validation of the OpenAPI specs (cloud and emulator admin),
+    and the import contracts of pyproject.toml (layers point down only)."""
     _install_group(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("openapi-spec-validator", str(SPEC), str(ROOT / "openapi-emulator.yaml"))
+    # The contracts are checked on the source; the install makes both packages findable.
+    session.install("--no-deps", "-e", ".")
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session

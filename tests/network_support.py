@@ -123,7 +123,7 @@ class Proxy:
     ``route(host, port)`` says where a tunnel or request really goes (so a
     made-up host name reaches a server on 127.0.0.1). With ``credentials``
     ("user:password") a request without the matching ``Proxy-Authorization``
-    gets 407.
+    gets 407. The first ``refuse_tunnels`` CONNECT requests get 503.
     """
 
     def __init__(
@@ -131,9 +131,11 @@ class Proxy:
         runner: ServerLoop,
         route: Callable[[str, int], tuple[str, int]],
         credentials: str | None = None,
+        refuse_tunnels: int = 0,
     ) -> None:
         self._runner = runner
         self._route = route
+        self.refuse_tunnels = refuse_tunnels
         self._expected = (
             None
             if credentials is None
@@ -174,6 +176,15 @@ class Proxy:
             writer.close()
             return
         method, target, version = request_line.split(" ", 2)
+        if method == "CONNECT" and self.refuse_tunnels > 0:
+            self.refuse_tunnels -= 1
+            writer.write(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            await writer.drain()
+            writer.close()
+            return
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             upstream = await asyncio.open_connection(*self._route(host.strip("[]"), int(port)))

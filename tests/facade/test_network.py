@@ -40,8 +40,11 @@ from agb_context import (
     Session,
     __version__,
 )
+from agb_context._client import build_client
 from agb_context._config import resolve_settings
 from agb_context.emulator import Emulator
+from agb_context_api.api.context import sync_context
+from agb_context_api.models import EmptyBody
 
 ONE_TRY = RetryPolicy(max_retries=0)
 
@@ -309,6 +312,46 @@ def test_proxy_credentials_are_sent_but_never_shown(
     )
     assert "407" in refused.error_message
     assert secret not in refused.error_message
+
+
+@pytest.mark.parametrize("refused", [1, 3])
+def test_a_post_that_never_left_this_machine_is_sent_again(
+    emu: Emulator,
+    servers: ServerLoop,
+    front: TlsFront,
+    session_id: str,
+    ca_file: str,
+    refused: int,
+) -> None:
+    # A refused tunnel means the POST cannot have reached the server: it is sent
+    # again (the sync trigger is the first request on a fresh client here).
+    wary = Proxy(servers, lambda host, port: ("127.0.0.1", front.port), refuse_tunnels=refused)
+    settings = resolve_settings(
+        api_key=emu.api_key,
+        endpoint=API_HOST,
+        verify=ca_file,
+        proxy=wary.url,
+        retry=RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05),
+    )
+    try:
+        with build_client(settings) as client:
+            if refused <= 2:
+                response = sync_context.sync_detailed(
+                    client=client, body=EmptyBody(), session_id=session_id
+                )
+                assert response.status_code == 200
+            else:
+                with pytest.raises(httpx.ProxyError):
+                    sync_context.sync_detailed(
+                        client=client, body=EmptyBody(), session_id=session_id
+                    )
+    finally:
+        wary.close()
+    tunnels = min(refused + 1, 3)
+    assert [r.request_line for r in wary.requests] == [
+        f"CONNECT {API_HOST}:443 HTTP/1.1"
+    ] * tunnels
+    assert [r.path for r in emu.requests] == (["/sdk/SyncContext"] if refused <= 2 else [])
 
 
 def test_an_unreachable_proxy_is_named_in_the_message(
