@@ -50,6 +50,7 @@ from agb_context._service import (
 )
 from agb_context._session import Session
 from agb_context._tls import InsecureTLSWarning
+from agb_context._types import SyncMode, TaskStatus
 from agb_context._version import __version__
 
 __all__ = [
@@ -93,7 +94,9 @@ __all__ = [
     "StatusError",
     "StillRunningError",
     "SyncFailedError",
+    "SyncMode",
     "SyncOperation",
+    "TaskStatus",
     "UnreadableResponseError",
     "__version__",
 ]

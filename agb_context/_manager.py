@@ -22,6 +22,7 @@ from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._retry import RetryPolicy
 from agb_context._sync_outcome import SyncJudge
 from agb_context._tls import Verify
+from agb_context._types import SyncMode
 
 if TYPE_CHECKING:
     from agb_context_api import AuthenticatedClient
@@ -151,7 +152,7 @@ class ContextManager:
         self,
         context_id: str | None = None,
         path: str | None = None,
-        task_type: str | None = None,
+        task_type: SyncMode | None = None,
     ) -> ContextInfoResult:
         """Get the status of the session's context sync tasks (blocking).
 
@@ -176,7 +177,7 @@ class ContextManager:
         self,
         context_id: str | None = None,
         path: str | None = None,
-        task_type: str | None = None,
+        task_type: SyncMode | None = None,
     ) -> ContextInfoResult:
         """The non-blocking `info`, for async code: same arguments, same result."""
         query = self._info_query(context_id, path, task_type)
@@ -192,7 +193,7 @@ class ContextManager:
         self,
         context_id: str | None = None,
         path: str | None = None,
-        mode: str | None = None,
+        mode: SyncMode | None = None,
         callback: Callable[[bool], object] | None = None,
         max_retries: int = 150,
         retry_interval: int = 1500,
