@@ -27,7 +27,13 @@ from agb_context._errors import (
     UnreadableResponseError,
 )
 from agb_context._manager import ContextManager, SessionLike
-from agb_context._operation import Operation, OperationStatus, Progress, SyncOperation
+from agb_context._operation import (
+    ClearOperation,
+    Operation,
+    OperationStatus,
+    Progress,
+    SyncOperation,
+)
 from agb_context._polling import PollingPolicy
 from agb_context._results import (
     ApiResponse,
@@ -60,6 +66,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClearContextResult",
+    "ClearOperation",
     "ConfigurationError",
     "Context",
     "ContextInfoResult",

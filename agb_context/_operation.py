@@ -18,8 +18,8 @@ from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 import attrs
 
-from agb_context import _background  # noqa: F401 - its exit handler must come first
-from agb_context._results import ContextStatusData, ContextSyncResult
+from agb_context import _background  # its exit handler is registered before ours
+from agb_context._results import ClearContextResult, ContextStatusData, ContextSyncResult
 
 logger = logging.getLogger("agb_context")
 
@@ -384,6 +384,51 @@ def _same_news(before: Progress, after: Progress) -> bool:
         after.last_error,
         after.state,
     )
+
+
+class OperationSet:
+    """The operations one client started: each run on the right loop, all cancelled
+    when the client closes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[Operation[Any]] = set()
+
+    def launch(
+        self,
+        operation: Operation[R],
+        coroutine: Coroutine[Any, Any, R],
+        callback: Callable[[bool], object] | None = None,
+    ) -> None:
+        """Run ``coroutine`` as ``operation``: on the running loop when there is
+        one, else on the SDK's background loop; ``callback(success)`` once at the end."""
+        if callback is not None:
+            operation.add_done_callback(lambda op: callback(op.succeeded()))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = _background.background_loop()
+        with self._lock:
+            self._running.add(operation)
+        operation.add_done_callback(self._forget)
+        operation._start(coroutine, loop)
+
+    def cancel_all(self) -> None:
+        """Cancel every operation still running (their callbacks get ``False``)."""
+        with self._lock:
+            running = list(self._running)
+        for operation in running:
+            operation.cancel()
+
+    def _forget(self, operation: Operation[Any]) -> None:
+        with self._lock:
+            self._running.discard(operation)
+
+
+class ClearOperation(Operation[ClearContextResult]):
+    """The clearing of a context's data, finishing later (what `ContextService.clear`
+    returns): ``await op`` or ``op.result(timeout)`` gives the final
+    `ClearContextResult`; ``progress.state`` is the context's state as last seen."""
 
 
 class SyncOperation(Operation[ContextSyncResult]):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
@@ -11,9 +13,12 @@ import attrs
 import httpx
 
 from agb_context import _validation as check
+from agb_context._clear_outcome import ClearJudge
 from agb_context._clients import ClientPool
 from agb_context._config import resolve_settings
 from agb_context._errors import AgbContextError
+from agb_context._operation import ClearOperation, OperationSet, Progress
+from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import (
     ClearContextResult,
     Context,
@@ -113,6 +118,7 @@ class ContextService:
 
         self._calls = ContextCalls(self._settings)
         self._clients = ClientPool(self._settings, "ContextService")
+        self._operations = OperationSet()
 
     @property
     def endpoint(self) -> str:
@@ -300,14 +306,105 @@ class ContextService:
         """The non-blocking `get_clear_status`, for async code."""
         return await self._send_async(self._by_id(self._calls.clear_status, context_id))
 
+    def clear(
+        self,
+        context_id: str,
+        timeout: float = 60.0,
+        poll_interval: float = 2.0,
+        *,
+        callback: Callable[[bool], object] | None = None,
+        polling: PollingPolicy | None = None,
+    ) -> ClearOperation:
+        """Clear a context's stored data and wait for it, in whichever style suits the caller.
+
+        As `ContextManager.sync`: ``await service.clear(...)`` in async code,
+        ``service.clear(..., callback=fn)`` from plain code (``fn(success)``
+        exactly once), or ``service.clear(...).result()`` to block. The
+        handle has the same ``progress`` (``state``: the context's state as
+        last seen), ``status()``, ``cancel()`` and callbacks as a sync's.
+
+        Args:
+            context_id: The context whose data to clear.
+            timeout: Seconds to wait for the clearing to end (then a result
+                with ``error_kind="still_running"``; the clearing goes on).
+            poll_interval: Seconds between looks at the context's state. The
+                first look is immediate, so there is always at least one.
+            callback: Called with ``True`` or ``False`` once it is over.
+            polling: A `PollingPolicy` instead of ``timeout`` and ``poll_interval``.
+
+        Returns:
+            A `ClearOperation`; invalid arguments give one already over, with
+            ``error_kind="invalid_argument"``, and no request is sent.
+        """
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        start = self._by_id(self._calls.start_clear, context_id)
+        try:
+            policy = polling if polling is not None else _clear_policy(timeout, poll_interval)
+            if not isinstance(policy, PollingPolicy):
+                raise check.InvalidArgument(
+                    f"polling must be a PollingPolicy or None, not {type(policy).__name__}"
+                )
+        except (check.InvalidArgument, TypeError, ValueError) as exc:
+            start = ClearContextResult(
+                success=False, error_message=str(exc), error_kind="invalid_argument"
+            )
+        if isinstance(start, ClearContextResult):
+            operation = ClearOperation._finished(start)
+            if callback is not None:
+                operation.add_done_callback(lambda op: callback(op.succeeded()))
+            return operation
+        operation = ClearOperation()
+        self._operations.launch(operation, self._run_clear(operation, start, policy), callback)
+        return operation
+
+    async def _run_clear(
+        self, operation: ClearOperation, start: Call[ClearContextResult], policy: PollingPolicy
+    ) -> ClearContextResult:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        client = self._clients.for_running_loop()
+        accepted = await start.send_async(client)
+        if not accepted.success:
+            return accepted
+        context_id = accepted.context_id
+        operation._accepted(accepted.request_id)
+        judge = ClearJudge(context_id, accepted.request_id)
+        look = self._calls.clear_status(context_id)
+
+        async def poll() -> ClearContextResult:
+            return await look.send_async(client)
+
+        def judge_and_report(
+            seen: ClearContextResult, clock: PollClock
+        ) -> ClearContextResult | None:
+            outcome = judge.judge(seen, clock)
+            operation._report(
+                Progress(polls=clock.polls, last_error=judge.last_error, state=judge.state)
+            )
+            return outcome
+
+        result = await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
+        if not result.success:
+            logger.warning(
+                "clear of context %s failed (%s, request %s): %s",
+                context_id,
+                result.error_kind,
+                result.request_id or "none",
+                result.error_message,
+            )
+        return result
+
     # -- lifetime ------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the connections. Idempotent."""
+        """Cancel clears still being watched and release the connections. Idempotent."""
+        self._operations.cancel_all()
         self._clients.close()
 
     async def aclose(self) -> None:
         """`close` for async code: the current loop's connections are closed awaited."""
+        self._operations.cancel_all()
         await self._clients.aclose()
 
     def __enter__(self) -> Self:
@@ -443,6 +540,25 @@ class ContextService:
                 success=False, error_message=str(exc), error_kind="invalid_argument"
             )
         return make(cid)
+
+
+def _clear_policy(timeout: object, poll_interval: object) -> PollingPolicy:
+    """The policy of ``clear(timeout, poll_interval)``: looks until the deadline."""
+    for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise check.InvalidArgument(
+                f"{name} must be a positive number of seconds, not {value!r}"
+            )
+    return PollingPolicy(
+        interval=float(poll_interval),  # type: ignore[arg-type]
+        max_polls=1_000_000,
+        deadline=float(timeout),  # type: ignore[arg-type]
+    )
 
 
 def _blank(value: object) -> bool:

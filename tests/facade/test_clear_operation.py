@@ -1,0 +1,158 @@
+"""``ContextService.clear``: a handle of the same family as a sync's, on the same polling
+routine, in every calling style."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from support import SECRETS, CallbackRecorder, drain_background
+
+from agb_context import (
+    ClearContextResult,
+    ClearOperation,
+    ContextService,
+    NotFoundError,
+    PollingPolicy,
+    Progress,
+    StillRunningError,
+)
+from agb_context.emulator import Emulator
+
+DELAY = 0.3
+"""How long the emulator takes to clear a context."""
+
+
+@pytest.fixture(scope="module")
+def clearing_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with Emulator(data_dir=tmp_path_factory.mktemp("clear"), task_delay=DELAY) as emu:
+        SECRETS.add(emu.api_key)
+        yield emu
+
+
+@pytest.fixture
+def service(clearing_emulator: Emulator) -> Iterator[ContextService]:
+    clearing_emulator.faults.clear()
+    with ContextService(
+        api_key=clearing_emulator.api_key, endpoint=clearing_emulator.endpoint
+    ) as made:
+        yield made
+    clearing_emulator.faults.clear()
+
+
+def _context_with_data(service: ContextService, emu: Emulator) -> str:
+    made = service.create(f"clear-{time.monotonic_ns()}")
+    assert made.context is not None, made.error_message
+    stored = emu.context_path(made.context.id)
+    stored.mkdir()
+    (stored / "data.bin").write_bytes(b"x" * 1000)
+    return made.context.id
+
+
+def _run(
+    style: str, start: Callable[..., ClearOperation]
+) -> tuple[ClearContextResult, list[bool]]:
+    recorder = CallbackRecorder()
+    if style == "awaited":
+
+        async def main() -> ClearContextResult:
+            return await start(callback=recorder)
+
+        result = asyncio.run(main())
+    elif style == "callback":
+        operation = start(callback=recorder)
+        recorder.wait()
+        result = operation.result(timeout=0)
+    else:
+        result = start(callback=recorder).result(timeout=60)
+    drain_background()
+    return result, recorder.calls
+
+
+@pytest.mark.parametrize("style", ["awaited", "callback", "blocking"])
+def test_clear_waits_until_the_data_is_gone(
+    service: ContextService, clearing_emulator: Emulator, style: str
+) -> None:
+    cid = _context_with_data(service, clearing_emulator)
+    result, calls = _run(style, lambda **kw: service.clear(cid, poll_interval=0.05, **kw))
+    assert result.success, result.error_message
+    assert calls == [True]
+    assert (result.context_id, result.status, result.error_kind) == (cid, "available", None)
+    assert not clearing_emulator.context_path(cid).exists()
+
+
+def test_progress_shows_the_state_and_ends(
+    service: ContextService, clearing_emulator: Emulator
+) -> None:
+    cid = _context_with_data(service, clearing_emulator)
+    seen: list[Progress] = []
+    operation = service.clear(cid, poll_interval=0.05)
+    operation.add_progress_callback(seen.append)
+    assert operation.result(timeout=30).success
+    drain_background()
+    assert operation.status() == "succeeded"
+    assert operation.request_id
+    assert operation.progress.state == "available"
+    assert operation.progress.polls >= 1
+    states = [p.state for p in seen if p.state]  # "" until the first look
+    assert set(states) <= {"clearing", "pre-available", "available"}
+
+
+def test_a_poll_interval_longer_than_the_timeout_still_looks_once(
+    service: ContextService, clearing_emulator: Emulator
+) -> None:
+    cid = _context_with_data(service, clearing_emulator)
+    clearing_emulator.clear_requests()
+    result = service.clear(cid, timeout=0.05, poll_interval=10).result(timeout=30)
+    looks = [r for r in clearing_emulator.requests if r.path == "/sdk/GetContext"]
+    assert len(looks) == 1
+    assert not result.success
+    assert result.error_kind == "still_running"
+    assert result.status == "clearing"
+    with pytest.raises(StillRunningError):
+        result.raise_for_status()
+
+
+def test_an_unknown_context_is_not_found_and_bad_arguments_send_nothing(
+    service: ContextService, clearing_emulator: Emulator
+) -> None:
+    unknown = service.clear("SdkCtx-unknown", poll_interval=0.05).result(timeout=30)
+    assert (unknown.error_kind, unknown.http_status) == ("http_status", 404)
+    with pytest.raises(NotFoundError):
+        unknown.raise_for_status()
+    clearing_emulator.clear_requests()
+    for bad in (
+        service.clear("", poll_interval=0.05),
+        service.clear("ctx", timeout=0),
+        service.clear("ctx", poll_interval=float("nan")),
+        service.clear("ctx", polling="fast"),  # type: ignore[arg-type]
+    ):
+        assert bad.done()
+        assert bad.result(timeout=0).error_kind == "invalid_argument"
+    assert clearing_emulator.requests == []
+
+
+def test_failed_looks_are_polls_not_an_outcome(
+    service: ContextService, clearing_emulator: Emulator
+) -> None:
+    cid = _context_with_data(service, clearing_emulator)
+    clearing_emulator.faults.fail_requests("GetContext", 503, count=2)
+    result = service.clear(cid, polling=PollingPolicy(interval=0.05, deadline=30)).result(30)
+    assert result.success, result.error_message
+    assert not clearing_emulator.context_path(cid).exists()
+
+
+def test_closing_the_service_cancels_the_clear_and_calls_back_false(
+    clearing_emulator: Emulator,
+) -> None:
+    service = ContextService(
+        api_key=clearing_emulator.api_key, endpoint=clearing_emulator.endpoint
+    )
+    cid = _context_with_data(service, clearing_emulator)
+    recorder = CallbackRecorder()
+    operation = service.clear(cid, timeout=30, poll_interval=5, callback=recorder)
+    service.close()
+    assert recorder.wait() == [False]
+    assert operation.cancelled()
