@@ -8,10 +8,8 @@ status codes and transport errors all come back as results with
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -30,26 +28,6 @@ from agb_context_api.models import ApiEnvelope, ContextInfoResponse, EmptyBody, 
 from agb_context_api.types import UNSET, Response, Unset
 
 logger = logging.getLogger("agb_context")
-
-MAX_IN_FLIGHT = 16
-"""Requests one event loop has in flight at most, across all managers."""
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _gate() -> asyncio.Semaphore:
-    """The running loop's limit on requests in flight.
-
-    A burst of syncs then runs a few requests per loop step, not all of them
-    in one long step, and httpcore's pool never queues hundreds of requests.
-    """
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
-    if gate is None:
-        gate = _gates[loop] = asyncio.Semaphore(MAX_IN_FLIGHT)
-    return gate
-
 
 # What a generated call raises on a body it cannot read (json, from_dict; deep
 # nesting) or a status code outside http.HTTPStatus, besides httpx's own errors.
@@ -91,10 +69,9 @@ class ApiCalls:
         """``GetContextInfo`` on an asyncio client; ``retry=False`` sends it once only."""
         kwargs = get_context_info._get_kwargs(**self._info_args(query))
         try:
-            async with _gate():
-                response = await client.get_async_httpx_client().request(
-                    **kwargs, extensions=None if retry else NO_RETRY
-                )
+            response = await client.get_async_httpx_client().request(
+                **kwargs, extensions=None if retry else NO_RETRY
+            )
         except _TRANSPORT_FAILURES as exc:
             failure = self._transport_failure(exc)
             return ContextInfoResult(success=False, **failure.fields())
@@ -112,8 +89,7 @@ class ApiCalls:
             mode=UNSET if request.mode is None else SyncMode(request.mode),
         )
         try:
-            async with _gate():
-                response = await client.get_async_httpx_client().request(**kwargs)
+            response = await client.get_async_httpx_client().request(**kwargs)
         except _TRANSPORT_FAILURES as exc:
             failure = self._transport_failure(exc)
             if failure.kind == "not_sent" or isinstance(exc, _NOT_SENT):

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from agb_context._config import Settings
+from agb_context._flow import AsyncGatedTransport
 from agb_context._proxy import proxy_label
 from agb_context._retry import AsyncRetryingTransport, RetryingTransport
 from agb_context._tls import tls_error
@@ -56,11 +57,15 @@ def build_client(settings: Settings) -> AuthenticatedClient:
 
 
 def build_async_client(settings: Settings) -> AuthenticatedClient:
-    """A client for one event loop, with retries, pooling, the proxy and TLS trust."""
+    """A client for one event loop, with retries, pooling, the proxy, TLS trust and
+    the loop's limit on requests in flight (taken by each attempt, not by retry waits)."""
     http = httpx.AsyncClient(
         **_http_args(settings),
         transport=AsyncRetryingTransport(
-            settings.retry, httpx.AsyncHTTPTransport(**_transport_args(settings))
+            settings.retry,
+            AsyncGatedTransport(
+                httpx.AsyncHTTPTransport(**_transport_args(settings)), settings.max_in_flight
+            ),
         ),
     )
     return _generated_client(settings).set_async_httpx_client(http)

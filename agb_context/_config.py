@@ -18,6 +18,7 @@ import attrs
 import httpx
 
 from agb_context._errors import ConfigurationError
+from agb_context._flow import DEFAULT_MAX_IN_FLIGHT
 from agb_context._proxy import mask_userinfo, proxy_label, resolve_proxy
 from agb_context._retry import RetryPolicy
 from agb_context._tls import TlsTrust, resolve_tls
@@ -31,6 +32,7 @@ ENV_TIMEOUT_MS = "AGB_TIMEOUT_MS"
 ENV_CONNECT_TIMEOUT_MS = "AGB_CONNECT_TIMEOUT_MS"
 ENV_MAX_RETRIES = "AGB_MAX_RETRIES"
 ENV_USER_AGENT_SUFFIX = "AGB_USER_AGENT_SUFFIX"
+ENV_MAX_IN_FLIGHT = "AGB_MAX_IN_FLIGHT"
 DEFAULT_ENDPOINT = "sdk-api.agb.cloud"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -55,6 +57,8 @@ class Settings:
     )
     tls: TlsTrust = attrs.field(factory=lambda: resolve_tls(True))
     user_agent: str = USER_AGENT
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """Requests at most in flight at once on one event loop (see `agb_context._flow`)."""
 
 
 def resolve_settings(
@@ -67,12 +71,13 @@ def resolve_settings(
     proxy: str | httpx.URL | httpx.Proxy | None = None,
     verify: object = True,
     user_agent_suffix: str | None = None,
+    max_in_flight: int | None = None,
 ) -> Settings:
     """Build `Settings` from arguments, falling back to environment variables and defaults.
 
     Raises `ConfigurationError` naming what is wrong: a missing key, an
-    endpoint that is not a host name or URL, a bad timeout, proxy, CA bundle
-    or User-Agent suffix.
+    endpoint that is not a host name or URL, a bad timeout, proxy, CA bundle,
+    User-Agent suffix or limit on requests in flight.
     """
     key = _text("api_key", api_key, ENV_API_KEY)
     if key is None:
@@ -110,7 +115,24 @@ def resolve_settings(
         proxy=chosen_proxy,
         tls=resolve_tls(verify),
         user_agent=user_agent(user_agent_suffix),
+        max_in_flight=resolve_max_in_flight(max_in_flight),
     )
+
+
+def resolve_max_in_flight(value: object) -> int:
+    """``max_in_flight``, else ``AGB_MAX_IN_FLIGHT``, else `DEFAULT_MAX_IN_FLIGHT`."""
+    origin = "max_in_flight"
+    if value is None:
+        raw = os.environ.get(ENV_MAX_IN_FLIGHT, "").strip()
+        if not raw:
+            return DEFAULT_MAX_IN_FLIGHT
+        origin = ENV_MAX_IN_FLIGHT
+        value = int(raw) if raw.isdigit() else raw
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            f"{origin} must be a whole number of requests (1 or more), not {value!r}"
+        )
+    return value
 
 
 def normalize_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:

@@ -22,7 +22,6 @@ from agb_context._calls import (
     Failure,
     _envelope,
     _failure,
-    _gate,
     _request_id,
 )
 from agb_context._config import Settings
@@ -82,11 +81,10 @@ class Call(Generic[R]):
         return self._result(client, response)
 
     async def send_async(self, client: AuthenticatedClient) -> R:
-        """Send on an asyncio client, among the loop's limited requests in flight."""
+        """Send on an asyncio client (among the loop's limited requests in flight)."""
         request = self.endpoint._get_kwargs(**self.kwargs)
         try:
-            async with _gate():
-                response = await client.get_async_httpx_client().request(**request)
+            response = await client.get_async_httpx_client().request(**request)
         except _TRANSPORT_FAILURES as exc:
             return self.failed(self.reader._transport_failure(exc))
         return self._result(client, response)

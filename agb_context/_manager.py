@@ -72,13 +72,19 @@ class ContextManager:
         user_agent_suffix: Text appended to the ``User-Agent`` header
             (``agb-context-python/<version> Python/<x.y>``); defaults to
             ``AGB_USER_AGENT_SUFFIX``.
+        max_in_flight: How many requests of async calls may be in flight at
+            once on one event loop, shared with every manager and service on
+            that loop with the same limit; defaults to ``AGB_MAX_IN_FLIGHT``,
+            then 16. A burst of syncs then runs a few requests per loop step.
+            A retry's wait (a ``Retry-After``, say) holds no place.
 
     Blank strings count as not given: the environment variable, then the
     default, is used instead.
 
     Raises:
         ConfigurationError: No API key, or an invalid session id, endpoint,
-            timeout, proxy, CA bundle or User-Agent suffix; the message names it.
+            timeout, proxy, CA bundle, User-Agent suffix or ``max_in_flight``;
+            the message names it.
 
     Connections are pooled and reused. Use ``with`` / ``async with`` or call
     `close` (`aclose` in async code) to release them; closing cancels syncs
@@ -97,6 +103,7 @@ class ContextManager:
         proxy: str | httpx.URL | httpx.Proxy | None = None,
         verify: Verify = True,
         user_agent_suffix: str | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
         if isinstance(session, str):
             raw_id: object = session
@@ -123,6 +130,7 @@ class ContextManager:
             proxy=proxy,
             verify=verify,
             user_agent_suffix=user_agent_suffix,
+            max_in_flight=max_in_flight,
         )
         # Imported on first use: the generated client stays out of `import agb_context`.
         from agb_context._calls import ApiCalls

@@ -80,7 +80,7 @@ class ContextService:
 
     Args:
         api_key, endpoint, timeout, allow_insecure_http, retry, proxy, verify,
-        user_agent_suffix: As for `ContextManager`: arguments first, then the
+        user_agent_suffix, max_in_flight: As for `ContextManager`: arguments first, then the
             ``AGB_*`` environment variables, then the defaults.
 
     Raises:
@@ -102,6 +102,7 @@ class ContextService:
         proxy: str | httpx.URL | httpx.Proxy | None = None,
         verify: Verify = True,
         user_agent_suffix: str | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
         self._settings = resolve_settings(
             api_key=api_key,
@@ -112,6 +113,7 @@ class ContextService:
             proxy=proxy,
             verify=verify,
             user_agent_suffix=user_agent_suffix,
+            max_in_flight=max_in_flight,
         )
         # Imported on first use: the generated client stays out of `import agb_context`.
         from agb_context._context_calls import ContextCalls

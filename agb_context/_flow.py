@@ -1,0 +1,89 @@
+"""Flow control: how many requests one event loop has in flight at once.
+
+Every attempt of an asyncio request passes a gate of its loop (a semaphore
+shared by every manager and service on that loop with the same limit) from
+the moment it is sent until its answer has been read. Waits between retries
+happen outside the gate, so a server that throttles one caller with a long
+``Retry-After`` never holds up another's requests.
+
+A burst of syncs then runs a few requests per loop step, not all of them in
+one long step, and httpcore's pool never queues hundreds of requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+
+DEFAULT_MAX_IN_FLIGHT = 16
+"""Requests one event loop has in flight at most, unless told otherwise."""
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def in_flight_gate(limit: int) -> asyncio.Semaphore:
+    """The running loop's gate for ``limit`` requests in flight."""
+    loop = asyncio.get_running_loop()
+    by_limit = _gates.get(loop)
+    if by_limit is None:
+        by_limit = _gates[loop] = {}
+    gate = by_limit.get(limit)
+    if gate is None:
+        gate = by_limit[limit] = asyncio.Semaphore(limit)
+    return gate
+
+
+def forget_gates() -> None:
+    """Drop every gate (after a fork: the loops they belong to are the parent's)."""
+    _gates.clear()
+
+
+class AsyncGatedTransport(httpx.AsyncBaseTransport):
+    """Sends each request through the running loop's gate (see the module's description).
+
+    The place is held until the answer's body has been read or closed.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        gate = in_flight_gate(self._limit)
+        await gate.acquire()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException:
+            gate.release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _ReleasingStream(response.stream, gate.release)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _ReleasingStream(httpx.AsyncByteStream):
+    """A response body that gives its place in the gate back once closed."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
