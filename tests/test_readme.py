@@ -150,7 +150,11 @@ def _run_as_pytest_file(example: Example, tmp_path: Path) -> None:
     target = tmp_path / "test_readme_example.py"
     target.write_text("\n" * (example.line - 1) + example.code, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target)],
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            *("-p", "agb_context.emulator.pytest_plugin"),  # what the entry point loads
+            str(target),
+        ],
         cwd=tmp_path,
         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
         capture_output=True,

@@ -193,8 +193,9 @@ def test_the_facade_never_imports_the_emulator():
 def test_without_the_extra_the_import_error_says_what_to_install(missing: str):
     code = (
         f"import sys; sys.modules[{missing!r}] = None\n"
+        "import agb_context.emulator  # the package loads: its pytest plugin is in it\n"
         "try:\n"
-        "    import agb_context.emulator\n"
+        "    from agb_context.emulator import Emulator\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"
     )
