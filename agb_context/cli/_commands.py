@@ -26,8 +26,12 @@ DEFAULT_MAX_POLLS = 150
 
 
 def stdout_console() -> Console:
-    """Where tables go: stdout, without guessing at highlights."""
-    return Console(highlight=False)
+    """Where tables go: stdout, without guessing at highlights.
+
+    Lines of text are never broken to fit the width (``soft_wrap``): an id or a
+    path stays whole on its line, to be copied or searched for.
+    """
+    return Console(highlight=False, soft_wrap=True)
 
 
 def print_json(document: dict[str, Any]) -> None:
@@ -91,7 +95,9 @@ def sync_command(args: argparse.Namespace) -> int:
                 result = _conclude(operation, progress)
         except KeyboardInterrupt:
             operation.cancel()
-            raise CommandFailed("interrupted; the sync goes on on the server", 130) from None
+            if args.json:
+                print_json(interrupted_json(cm.session_id, operation, progress))
+            raise CommandFailed(INTERRUPTED, 130) from None
     elapsed = progress.elapsed
     if args.json:
         print_json(result_json(cm.session_id, result, elapsed_seconds=round(elapsed, 3)))
@@ -105,6 +111,24 @@ def sync_command(args: argparse.Namespace) -> int:
     if not result.success:
         raise CommandFailed(result.error_message)
     return 0
+
+
+INTERRUPTED = "interrupted; the sync goes on on the server"
+
+
+def interrupted_json(
+    session_id: str, operation: SyncOperation, progress: SyncProgress
+) -> dict[str, Any]:
+    """The ``--json`` document of a sync the user interrupted (the tasks as last seen)."""
+    result = ContextSyncResult(
+        success=False,
+        request_id=operation.request_id or "",
+        error_message=INTERRUPTED,
+        context_status_data=progress.tasks,
+    )
+    return result_json(
+        session_id, result, elapsed_seconds=round(progress.elapsed, 3), interrupted=True
+    )
 
 
 def outcome(operation: SyncOperation) -> ContextSyncResult:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from cli_support import base_env, run_cli
 
 
@@ -69,3 +71,19 @@ def test_demo_exits_1_when_a_check_fails(tmp_path: Path) -> None:
     assert "Demo failed" in done.stdout
     assert "Demo passed" not in done.stdout
     assert list(tmp_path.iterdir()) == [], "the failed demo left files behind"
+
+
+UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+
+
+@pytest.mark.parametrize("columns", ["40", None], ids=["40 columns", "no COLUMNS"])
+def test_demo_never_breaks_a_line_inside_a_request_id(columns: str | None) -> None:
+    env = base_env()
+    env.pop("COLUMNS")
+    if columns is not None:
+        env["COLUMNS"] = columns
+    run = run_cli("demo", "--task-delay", "0", env=env)
+    assert run.code == 0, run.out + run.err
+    ids = re.findall(rf"request id ({UUID})\b", run.out)
+    assert len(ids) == 2, run.out
+    assert run.out.count("request id") == 2

@@ -1,0 +1,69 @@
+"""``agb-context sync --json`` when the sync does not end by itself: timeout and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+from cli_support import CTX, MOUNT, RunCli, base_env
+from support import wait_until
+
+from agb_context.emulator import Emulator
+
+
+def test_a_timeout_in_json_carries_the_tasks_seen(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    emulator.faults.hang_tasks(True)
+    run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "0.5", "--json")
+    assert run.code == 1
+    document = json.loads(run.out)
+    assert document["success"] is False
+    assert "timed out" in document["error_message"]
+    tasks = document["context_status_data"]
+    assert [(t["context_id"], t["path"], t["task_type"]) for t in tasks] == [
+        (CTX, MOUNT, "upload")
+    ]
+    assert tasks[0]["status"] in ("Pending", "Running")
+
+
+def test_ctrl_c_in_json_prints_an_interrupted_document(
+    emulator: Emulator, session_id: str
+) -> None:
+    emulator.faults.hang_tasks(True)
+    emulator.clear_requests()
+    env = base_env(AGB_ENDPOINT=emulator.endpoint, AGB_API_KEY=emulator.api_key)
+    command = [sys.executable, "-m", "agb_context.cli", "sync", "--session", session_id]
+    process = subprocess.Popen(
+        [*command, "--interval", "0.05", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        # Once the status polls have begun, the command is waiting for the sync.
+        wait_until(
+            lambda: any(
+                r.path.endswith("GetContextInfo") and r.query.get("sessionId") == session_id
+                for r in emulator.requests
+            ),
+            timeout=30,
+            what="the first status poll",
+        )
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    document = json.loads(out)
+    assert document["interrupted"] is True
+    assert document["success"] is False
+    assert document["session_id"] == session_id
+    assert "interrupted" in document["error_message"]
+    assert err.strip().splitlines() == ["agb-context sync: error: " + document["error_message"]]
+    assert emulator.api_key not in out + err
