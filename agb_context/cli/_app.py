@@ -365,8 +365,9 @@ def missing_extra(command: str | None) -> str | None:
         return None
     # The cli extra brings the emulator's libraries too: name it when rich is among the missing.
     extra = "cli" if "rich" in missing else EXTRAS[missing[0]]
+    named = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
     return (
-        f"this command needs {' and '.join(missing)}, which the {extra} extra installs: "
+        f"this command needs {named}, which the {extra} extra installs: "
         f"pip install 'agb-context[{extra}]'"
     )
 
