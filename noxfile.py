@@ -1,24 +1,67 @@
-"""Automation: `nox` runs lint, typecheck, check_generated and tests."""
+"""Automation: `nox` runs lint, typecheck, check_generated, docs, build and tests (each Python)."""
 
 from __future__ import annotations
 
 import difflib
 import filecmp
+import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 import nox
 
 nox.needs_version = ">=2025.2.9"
-nox.options.sessions = ["lint", "typecheck", "check_generated", "tests"]
-nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "check_generated", "docs", "build", "tests"]
+# A Python that is not installed is skipped here, and an error when CI is set
+# (nox's own default): CI runs the tests on every version below.
 
 ROOT = Path(__file__).parent
+PYTHONS = ["3.11", "3.12", "3.13"]
+"""The supported versions (the classifiers in pyproject.toml name the same)."""
 SPEC = ROOT / "openapi.yaml"
 GENERATOR_CONFIG = ROOT / "openapi-python-client.yaml"
 GENERATED = ROOT / "generated" / "agb_context_api"
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+
+def _expose_pyenv_versions() -> None:
+    """Let nox find pyenv's installed Pythons as ``python3.X``.
+
+    pyenv's shims answer only for the versions it has activated; for the
+    others, a folder of links to the newest installed patch release of each
+    supported version goes first on PATH.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    links = ROOT / ".nox" / "pythons"
+    for version in PYTHONS:
+        name = f"python{version}"
+        found = sorted(versions.glob(f"{version}.*/bin/{name}"), key=_release)
+        if not found or _runs(name):
+            continue
+        links.mkdir(parents=True, exist_ok=True)
+        link = links / name
+        link.unlink(missing_ok=True)
+        link.symlink_to(found[-1])
+    if links.is_dir():
+        os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _release(python: Path) -> tuple[int, ...]:
+    """The version of pyenv's ``versions/X.Y.Z/bin/pythonX.Y``, as numbers (``3.12.1t``: 3, 12)."""
+    return tuple(int(part) for part in python.parents[1].name.split(".") if part.isdigit())
+
+
+def _runs(command: str) -> bool:
+    """Whether ``command`` on PATH starts (a pyenv shim of an inactive version does not)."""
+    if shutil.which(command) is None:
+        return False
+    done = subprocess.run([command, "-c", ""], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+_expose_pyenv_versions()
 
 
 def _install_group(session: nox.Session, *groups: str) -> None:
@@ -89,12 +132,20 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", "tests/typing")
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite; extra arguments go to pytest."""
+    """The test suite on each supported Python; extra arguments go to pytest."""
     session.install("-e", ".[cli,emulator]")
     _install_group(session, "test")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The HTML API reference, from the docstrings, into site/ (warnings are errors)."""
+    _install_group(session, "docs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+    session.log(f"open {ROOT / 'site' / 'index.html'}")
 
 
 @nox.session
@@ -102,6 +153,49 @@ def demo(session: nox.Session) -> None:
     """The main job: the whole story on the embedded emulator (`agb-context demo`)."""
     session.install(".[cli]")
     session.run("agb-context", "demo", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Release check: sdist and wheel into dist/, `twine check`, then the wheel on its own.
+
+    The wheel (built from the sdist) is installed in fresh virtual environments
+    outside the source tree: with the ``cli`` extra it must run
+    ``agb-context demo``; without extras it must import and say which extra
+    the command line needs.
+    """
+    _install_group(session, "release")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    built = sorted(dist.iterdir())
+    session.run("twine", "check", "--strict", *map(str, built))
+    wheel = next(path for path in built if path.suffix == ".whl")
+    # Run from a temporary folder, so that the source tree is not importable.
+    with (
+        tempfile.TemporaryDirectory(prefix="agb-context-release-") as tmp,
+        session.chdir(tmp),
+    ):
+        full = _fresh_venv(session, Path(tmp) / "with-cli", f"{wheel}[cli]")
+        session.run(str(full / "agb-context"), "demo", external=True)
+        core = _fresh_venv(session, Path(tmp) / "core", str(wheel))
+        session.run(
+            str(core / "python"),
+            "-c",
+            "import agb_context; print('agb_context', agb_context.__version__)",
+            external=True,
+        )
+        session.run(str(core / "agb-context"), "demo", success_codes=[2], external=True)
+
+
+def _fresh_venv(session: nox.Session, where: Path, requirement: str) -> Path:
+    """A new virtual environment with only ``requirement`` installed; returns its bin folder."""
+    session.run("python", "-m", "venv", str(where))
+    bin_dir = where / "bin"
+    session.run(
+        str(bin_dir / "python"), "-m", "pip", "install", "--quiet", requirement, external=True
+    )
+    return bin_dir
 
 
 @nox.session

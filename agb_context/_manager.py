@@ -170,8 +170,8 @@ class ContextManager:
             task_type: Report only ``"upload"`` or ``"download"`` tasks.
 
         Returns:
-            A `ContextInfoResult`. It never raises for API or network failures:
-            those give ``success=False`` with ``error_message`` saying why. In
+            A `ContextInfoResult`. It never raises for API or network failures,
+            which give ``success=False`` with ``error_message`` saying why. In
             async code use `info_async`, which does not block the event loop.
         """
         query = self._info_query(context_id, path, task_type)
@@ -245,7 +245,7 @@ class ContextManager:
                 ``retry_interval`` (e.g. ``PollingPolicy.exponential()``).
 
         Returns:
-            A `SyncOperation` handle: awaitable, with ``result(timeout)``,
+            A `SyncOperation` handle, awaitable, with ``result(timeout)``,
             ``done()``, ``cancel()``, ``add_done_callback()``, ``request_id``
             (set once the server accepts the sync) and its progress
             (``progress``, ``status()``, ``add_progress_callback()``,

@@ -45,7 +45,10 @@ _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
 class RetryPolicy:
     """How often and how patiently a failed request is sent again.
 
-    Args:
+    Built with keyword arguments of the attributes' names, e.g.
+    ``RetryPolicy(max_retries=0)``.
+
+    Attributes:
         max_retries: Retries after the first attempt (0 disables retrying).
         initial_delay: Seconds before the first retry; doubles each time.
         max_delay: Upper bound on the backoff delay, in seconds.
