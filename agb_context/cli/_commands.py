@@ -28,10 +28,12 @@ DEFAULT_MAX_POLLS = 150
 def stdout_console() -> Console:
     """Where tables go: stdout, without guessing at highlights.
 
-    Lines of text are never broken to fit the width (``soft_wrap``): an id or a
-    path stays whole on its line, to be copied or searched for.
+    An id or a path is never broken across lines: on a terminal, lines wrap
+    between words; elsewhere (a pipe, a file, a log) they are not wrapped at all.
     """
-    return Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def print_json(document: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]
 
 
 @pytest.mark.parametrize("columns", ["40", None], ids=["40 columns", "no COLUMNS"])
-def test_demo_never_breaks_a_line_inside_a_request_id(columns: str | None) -> None:
+def test_piped_demo_lines_are_never_broken(columns: str | None) -> None:
     env = base_env()
     env.pop("COLUMNS")
     if columns is not None:
@@ -87,3 +87,18 @@ def test_demo_never_breaks_a_line_inside_a_request_id(columns: str | None) -> No
     ids = re.findall(rf"request id ({UUID})\b", run.out)
     assert len(ids) == 2, run.out
     assert run.out.count("request id") == 2
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+
+
+def test_on_a_narrow_terminal_request_ids_move_whole_to_the_next_line() -> None:
+    run = run_cli("demo", "--task-delay", "0", env=base_env(COLUMNS="50", FORCE_COLOR="1"))
+    assert run.code == 0, run.out + run.err
+    lines = [line.rstrip() for line in ANSI.sub("", run.out).splitlines()]
+    checks = [n for n, line in enumerate(lines) if re.match(r"ok (awaited|blocking) ", line)]
+    assert len(checks) == 2, lines
+    for n in checks:
+        text = " ".join(lines[n : n + 3])
+        assert re.search(rf"request id {UUID} \(", text), lines[n : n + 3]
+        assert all(len(line) <= 50 for line in lines[n : n + 3])
