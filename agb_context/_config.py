@@ -191,9 +191,14 @@ def is_loopback(host: str) -> bool:
     if host.lower() in ("localhost", "localhost."):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    # Python 3.13 counts an IPv4-mapped loopback (::ffff:127.0.0.1) as loopback,
+    # earlier versions do not: it is refused on every version.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return False
+    return address.is_loopback
 
 
 def resolve_timeout(
