@@ -16,7 +16,7 @@ from agb_context.emulator import Emulator
 def test_a_timeout_in_json_carries_the_tasks_seen(
     cli: RunCli, emulator: Emulator, session_id: str
 ) -> None:
-    emulator.faults.hang_tasks(True)
+    emulator.faults.hang_tasks(count=None, session_id=session_id)
     run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "0.5", "--json")
     assert run.code == 1
     document = json.loads(run.out)
@@ -32,7 +32,7 @@ def test_a_timeout_in_json_carries_the_tasks_seen(
 def test_ctrl_c_in_json_prints_an_interrupted_document(
     emulator: Emulator, session_id: str
 ) -> None:
-    emulator.faults.hang_tasks(True)
+    emulator.faults.hang_tasks(count=None, session_id=session_id)
     emulator.clear_requests()
     env = base_env(AGB_ENDPOINT=emulator.endpoint, AGB_API_KEY=emulator.api_key)
     command = [sys.executable, "-m", "agb_context.cli", "sync", "--session", session_id]
