@@ -78,10 +78,10 @@ class ContextService:
     and an ``error_message`` that says why. Invalid arguments give such a
     result too, naming the argument, and no request is sent.
 
-    Args:
-        api_key, endpoint, timeout, allow_insecure_http, retry, proxy, verify,
-        user_agent_suffix, max_in_flight: As for `ContextManager`: arguments first, then the
-            ``AGB_*`` environment variables, then the defaults.
+    Its keyword arguments (``api_key``, ``endpoint``, ``timeout``,
+    ``allow_insecure_http``, ``retry``, ``proxy``, ``verify``,
+    ``user_agent_suffix``, ``max_in_flight``) are those of `ContextManager`:
+    arguments first, then the ``AGB_*`` environment variables, then the defaults.
 
     Raises:
         ConfigurationError: No API key, or an invalid endpoint, timeout,
