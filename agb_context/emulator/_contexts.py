@@ -31,6 +31,7 @@ import attrs
 from agb_context import _validation as facade_check
 from agb_context.emulator import _validation as check
 from agb_context.emulator._copy import discard_tree
+from agb_context.emulator._ids import Ids
 from agb_context.emulator._validation import InvalidValue, NotFound
 
 logger = logging.getLogger("agb_context.emulator")
@@ -141,8 +142,9 @@ def _position(token: str) -> int:
 class ContextRecords:
     """Every context of the account; safe to use from any thread."""
 
-    def __init__(self, file: Path, data_folder: Path) -> None:
+    def __init__(self, file: Path, data_folder: Path, ids: Ids | None = None) -> None:
         self._file = file
+        self._ids = ids or Ids()
         self._data = data_folder
         self._lock = threading.Lock()
         self._by_id: dict[str, StoredContext] = {}
@@ -340,7 +342,7 @@ class ContextRecords:
 
     def _new_id(self) -> str:
         while True:
-            cid = f"SdkCtx-{secrets.token_hex(8)}"
+            cid = self._ids.context_id()
             if cid not in self._by_id and not (self._data / cid).exists():
                 return cid
 

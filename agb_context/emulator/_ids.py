@@ -1,4 +1,4 @@
-"""The ids the emulator makes: session, request and task ids, random or seeded."""
+"""The ids the emulator makes: session, context, request and task ids, random or seeded."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ class Ids:
     def session_id(self) -> str:
         """E.g. ``session-0123456789abcdef``."""
         return f"session-{self._bits(64):016x}"
+
+    def context_id(self) -> str:
+        """E.g. ``SdkCtx-0123456789abcdef``, for a context made by name."""
+        return f"SdkCtx-{self._bits(64):016x}"
 
     def task_id(self) -> str:
         return f"{self._bits(64):016x}"

@@ -70,7 +70,7 @@ class Emulator:
             ``Pending``.
         port: The port to listen on; 0 picks a free one (see `endpoint`).
         host: The address to listen on.
-        seed: Makes session, task and request ids repeatable: the same seed
+        seed: Makes session, context, task and request ids repeatable: the same seed
             gives the same ids in the same order (again after `reset`).
             None: random ids.
 

@@ -124,7 +124,7 @@ class Store:
         self.sessions_folder = root / "sessions"
         self.lock = threading.RLock()
         self._sessions: dict[str, Session] = {}
-        self.context_records = ContextRecords(root / "contexts.json", self.contexts)
+        self.context_records = ContextRecords(root / "contexts.json", self.contexts, self.ids)
         """The contexts of the account, which session mounts refer to."""
 
     def open(self) -> None:

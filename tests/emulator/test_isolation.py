@@ -146,17 +146,19 @@ def test_reset_of_a_stopped_emulator_clears_its_settings():
 
 
 def _ids_of_a_run(emu: Emulator) -> tuple[list[str], list[str]]:
-    sessions = [emu.create_session(mounts={"seeded": "/home/data"}) for _ in range(2)]
+    ids = [emu.create_session(mounts={"seeded": "/home/data"}) for _ in range(2)]
     with client_for(emu) as client:
         api = Api(client)
-        for sid in sessions:
+        for sid in ids[:2]:
             api.sync(sid)
             wait_final(emu, sid)
             api.info(sid)
-    return sessions, [r.request_id for r in emu.requests]
+        made = client.get("/sdk/GetContext", params={"name": "by-name", "allowCreate": "true"})
+        ids.append(made.json()["data"]["id"])
+    return ids, [r.request_id for r in emu.requests]
 
 
-def test_a_seed_makes_session_and_request_ids_repeatable(tmp_path: Path):
+def test_a_seed_makes_session_context_and_request_ids_repeatable(tmp_path: Path):
     runs = []
     for name in ("one", "two"):
         with Emulator(data_dir=tmp_path / name, api_key=API_KEY, seed=42) as emu:
@@ -164,13 +166,14 @@ def test_a_seed_makes_session_and_request_ids_repeatable(tmp_path: Path):
             emu.reset()
             runs.append(_ids_of_a_run(emu))
     assert runs[0] == runs[1] == runs[2] == runs[3]
-    sessions, request_ids = runs[0]
-    assert len(set(sessions)) == 2
-    assert len(set(request_ids)) == 4
+    ids, request_ids = runs[0]
+    assert len(set(ids)) == 3
+    assert ids[2].startswith("SdkCtx-")
+    assert len(set(request_ids)) == 5
     with Emulator(api_key=API_KEY, seed=43) as other:
-        assert _ids_of_a_run(other)[0] != sessions
+        assert _ids_of_a_run(other)[0] != ids
     with Emulator(api_key=API_KEY) as unseeded:
-        assert _ids_of_a_run(unseeded)[0] != sessions
+        assert _ids_of_a_run(unseeded)[0] != ids
 
 
 @pytest.mark.parametrize("seed", [1.5, True, b"x"])
