@@ -44,8 +44,11 @@ class ContextLike(Protocol):
     `Context` fits, and so does the AGB SDK's ``Context``.
     """
 
-    id: str
-    name: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 @attrs.frozen(kw_only=True)

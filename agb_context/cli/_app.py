@@ -95,8 +95,10 @@ Watch and run the context syncs of an AGB cloud session.
 
 A context is persistent storage mounted into a session at a path. `info`
 shows the session's sync tasks, `sync` starts a sync and shows its progress
-until it is over, `emulator` serves the API locally for tests, and `demo`
-tells the whole story against that emulator in a few seconds.
+until it is over, `contexts` lists, finds, creates, renames, deletes and
+clears the contexts of the account, `emulator` serves the API locally for
+tests, and `demo` tells the whole story against that emulator in a few
+seconds.
 """
 
 EPILOG = """\
@@ -106,6 +108,8 @@ examples:
   agb-context info --session s-123
   agb-context sync --session s-123 --context-id ctx-1 --path /home/data --mode upload
   agb-context sync --session s-123 --timeout 120 --json
+  agb-context contexts list
+  agb-context contexts create my-data
 
 exit codes: 0 success, 1 the operation failed or timed out, 2 usage or
 configuration error, 130 interrupted.
@@ -270,6 +274,10 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
     )
     sync.set_defaults(handler=_lazy("agb_context.cli._commands", "sync_command"))
 
+    from agb_context.cli._context_args import add_contexts  # it uses this module
+
+    add_contexts(commands, connection)
+
     if with_emulator:
         _add_emulator(commands)
     else:
@@ -280,8 +288,9 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
         formatter_class=_FORMATTER,
         help="the whole story, end to end, on the embedded emulator",
         description=_para(
-            "Start the emulator in a temporary folder, create a session with a "
-            "mounted context, write files, upload them (once awaited, once with a callback), "
+            "Start the emulator in a temporary folder, create a context through the "
+            "context service and a session that mounts it, write files, upload them "
+            "(once awaited, once with a callback), "
             "show info, download them into a second session and check they are "
             "byte-identical. Cleans up after itself; exit code 0 when every check passed."
         ),
@@ -413,7 +422,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        error_line(PROG, f"choose a command: info, sync, emulator, demo (see '{PROG} --help')")
+        error_line(
+            PROG, f"choose a command: info, sync, contexts, emulator, demo (see '{PROG} --help')"
+        )
         return 2
     secret = getattr(args, "api_key", None) or secret
     verbose = bool(getattr(args, "verbose", False))

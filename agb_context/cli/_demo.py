@@ -1,7 +1,8 @@
 """``agb-context demo``: the whole story on the embedded emulator, in a few seconds.
 
 Real HTTP to an emulator on 127.0.0.1 and real files in a temporary folder:
-a session with a mounted context, files written into it, an upload awaited
+a context created through `ContextService`, a session that mounts it, files
+written into it, an upload awaited
 from async code, a second upload with a callback from plain code, ``info``,
 then a second session that downloads the context, blocking on the result,
 and a byte-for-byte comparison. The folder is removed at the end.
@@ -25,12 +26,18 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from agb_context import ContextManager, ContextSyncResult, Session, SyncOperation
+from agb_context import (
+    ContextManager,
+    ContextService,
+    ContextSyncResult,
+    Session,
+    SyncOperation,
+)
 from agb_context.cli._commands import follow, stdout_console
 from agb_context.cli._views import SyncProgress, tasks_table
 from agb_context.emulator import Emulator
 
-CONTEXT_ID = "demo-context"
+CONTEXT_NAME = "demo-context"
 MOUNT = "/home/demo"
 POLL_MS = 100
 """Milliseconds between status polls: the emulator answers at once."""
@@ -105,14 +112,28 @@ def run_demo(console: Console, *, task_delay: float = 0.4) -> int:
 
 def _story(story: Story, emu: Emulator, task_delay: float) -> None:
     console = story.console
-    with story.step("1. An emulator, a session, a mounted context"):
+    with story.step("1. A context, and a session that mounts it"):
         story.say(
             f"The emulator serves the context API at {emu.endpoint} from a temporary "
             f"folder; each sync task takes {task_delay:g}s there."
         )
+        story.say(f"service.create({CONTEXT_NAME!r}), then service.get({CONTEXT_NAME!r}):")
         t0 = time.monotonic()
-        session_a = emu.create_session(mounts={CONTEXT_ID: MOUNT})
-        story.say(f"Session A ({session_a}) has context {CONTEXT_ID} mounted at {MOUNT}.")
+        with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as service:
+            made = service.create(CONTEXT_NAME)
+            found = service.get(CONTEXT_NAME)
+        ok = made.success and found.success and found.context_id == made.context_id
+        detail = (
+            f"context {made.context_id} named {CONTEXT_NAME!r}, found again by its name"
+            if ok
+            else made.error_message or found.error_message
+        )
+        if not story.check("context created", ok, detail, t0):
+            return
+        cid = made.context_id
+        t0 = time.monotonic()
+        session_a = emu.create_session(mounts={cid: MOUNT})
+        story.say(f"Session A ({session_a}) has context {cid} mounted at {MOUNT}.")
         mount_a = emu.session_path(session_a, MOUNT)
         written = _write(mount_a, FIRST_FILES)
         story.check(
@@ -123,9 +144,9 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
         )
 
     with story.step("2. Upload, awaited in async code"):
-        story.say(f"result = await cm.sync({CONTEXT_ID!r}, {MOUNT!r}, mode='upload')")
+        story.say(f"result = await cm.sync({cid!r}, {MOUNT!r}, mode='upload')")
         t0 = time.monotonic()
-        result = asyncio.run(_awaited_upload(emu, session_a))
+        result = asyncio.run(_awaited_upload(emu, session_a, cid))
         story.check("awaited upload", result.success, _describe(result), t0)
 
     with Session(session_a, api_key=emu.api_key, endpoint=emu.endpoint) as session:
@@ -142,7 +163,7 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
                 done.set()
 
             operation = session.context.sync(
-                CONTEXT_ID, MOUNT, mode="upload", callback=on_done, retry_interval=POLL_MS
+                cid, MOUNT, mode="upload", callback=on_done, retry_interval=POLL_MS
             )
             story.say(f"... it returned after {time.monotonic() - t0:.3f}s; waiting for on_done")
             called = done.wait(WAIT_S)
@@ -155,7 +176,7 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
 
         with story.step("4. info: what the server reports"):
             t0 = time.monotonic()
-            info = session.context.info(context_id=CONTEXT_ID, path=MOUNT)
+            info = session.context.info(context_id=cid, path=MOUNT)
             uploads = [t for t in info.context_status_data if t.task_type == "upload"]
             if info.context_status_data:
                 console.print(tasks_table(info.context_status_data, title="info()"))
@@ -170,14 +191,12 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
 
     expected = {**FIRST_FILES, **LATER_FILES}
     with story.step("5. A second session downloads, blocking on the result"):
-        session_b = emu.create_session(mounts={CONTEXT_ID: MOUNT})
+        session_b = emu.create_session(mounts={cid: MOUNT})
         story.say(f"Session B ({session_b}) mounts the same context at {MOUNT}.")
         story.say("result = session.context.sync(..., mode='download').result()")
         t0 = time.monotonic()
         with Session(session_b, api_key=emu.api_key, endpoint=emu.endpoint) as session:
-            operation = session.context.sync(
-                CONTEXT_ID, MOUNT, mode="download", retry_interval=POLL_MS
-            )
+            operation = session.context.sync(cid, MOUNT, mode="download", retry_interval=POLL_MS)
             _show_progress(console, operation, session_b)
             result = operation.result(timeout=WAIT_S)
         story.check("blocking download", result.success, _describe(result), t0)
@@ -198,9 +217,9 @@ def _story(story: Story, emu: Emulator, task_delay: float) -> None:
             story.say(f"  {name}  sha256 {hashlib.sha256(got[name]).hexdigest()[:16]}")
 
 
-async def _awaited_upload(emu: Emulator, session_id: str) -> ContextSyncResult:
+async def _awaited_upload(emu: Emulator, session_id: str, cid: str) -> ContextSyncResult:
     async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
-        return await cm.sync(CONTEXT_ID, MOUNT, mode="upload", retry_interval=POLL_MS)
+        return await cm.sync(cid, MOUNT, mode="upload", retry_interval=POLL_MS)
 
 
 def _show_progress(console: Console, operation: SyncOperation, sid: str) -> None:
@@ -253,6 +272,7 @@ def _summary(story: Story, seconds: float) -> None:
         console.print(f"[bold red]Demo failed[/] ({', '.join(failed)}) after {seconds:.1f}s.")
     else:
         console.print(
-            f"[bold green]Demo passed[/] in {seconds:.1f}s: 3 syncs (awaited, callback, "
-            "blocking) over real HTTP, files byte-identical, temporary folder removed."
+            f"[bold green]Demo passed[/] in {seconds:.1f}s: a context created, 3 syncs "
+            "(awaited, callback, blocking) over real HTTP, files byte-identical, "
+            "temporary folder removed."
         )

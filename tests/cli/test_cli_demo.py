@@ -21,6 +21,8 @@ def test_demo_tells_the_story_and_cleans_up(tmp_path: Path) -> None:
     assert run.code == 0, run.out + run.err
     assert run.err == ""
     for expected in (
+        "ok context created",
+        "found again by its name",
         "ok awaited upload",
         "ok callback upload",
         "on_done(True) was called",

@@ -1,0 +1,121 @@
+"""The arguments of ``agb-context contexts``: list, get, create, rename, delete, clear."""
+
+from __future__ import annotations
+
+import argparse
+
+from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser
+
+COMMANDS = "agb_context.cli._context_commands"
+
+
+def _page_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to 100, not {value}")
+    return value
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be blank")
+    return text
+
+
+def add_contexts(commands: argparse._SubParsersAction[_Parser], connection: _Parser) -> None:
+    """Add ``contexts`` and its subcommands to ``commands``."""
+    contexts = commands.add_parser(
+        "contexts",
+        formatter_class=_FORMATTER,
+        help="list, find, create, rename, delete and clear the contexts of the account",
+        description=_para(
+            "Manage the contexts of the account: the persistent storage sessions "
+            "mount by id. Each subcommand prints a table, or JSON with --json; exit code 0 "
+            "on success, 1 when the server refused or could not be reached."
+        ),
+        epilog="examples:\n"
+        "  agb-context contexts list\n"
+        "  agb-context contexts create my-data\n"
+        "  agb-context contexts get my-data --json\n"
+        "  agb-context contexts rename SdkCtx-123 new-name\n"
+        "  agb-context contexts clear SdkCtx-123\n"
+        "  agb-context contexts delete SdkCtx-123",
+    )
+    actions = contexts.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="action")
+    contexts.set_defaults(handler=_missing_action(contexts))
+
+    def action(name: str, handler: str, help: str, description: str) -> _Parser:
+        parser: _Parser = actions.add_parser(
+            name,
+            parents=[connection],
+            formatter_class=_FORMATTER,
+            help=help,
+            description=_para(description),
+        )
+        parser.set_defaults(handler=_lazy(COMMANDS, handler))
+        return parser
+
+    listing = action(
+        "list",
+        "list_command",
+        "list the contexts",
+        "List every context of the account (all pages). With --max-results or "
+        "--next-token, list one page and show the token of the next.",
+    )
+    listing.add_argument(
+        "--max-results", metavar="N", type=_page_size, help="one page of at most N (1-100)"
+    )
+    listing.add_argument(
+        "--next-token", metavar="T", type=_text, help="the page after the one that gave T"
+    )
+
+    get = action(
+        "get",
+        "get_command",
+        "show one context, by name or by --id",
+        "Show one context, found by its name or by --id; --create creates it "
+        "(by name) when there is none.",
+    )
+    which = get.add_mutually_exclusive_group(required=True)
+    which.add_argument("name", nargs="?", type=_text, help="the context's name")
+    which.add_argument("--id", metavar="ID", type=_text, help="the context's id")
+    get.add_argument("--create", action="store_true", help="create it when there is none")
+
+    create = action(
+        "create",
+        "create_command",
+        "create a context (or show the one of that name)",
+        "Create a context with this name, or show the context that already has it.",
+    )
+    create.add_argument("name", type=_text, help="the new context's name")
+
+    rename = action("rename", "rename_command", "rename a context", "Give a context a new name.")
+    rename.add_argument("id", type=_text, help="the context's id")
+    rename.add_argument("name", type=_text, help="its new name (unique in the account)")
+
+    delete = action(
+        "delete",
+        "delete_command",
+        "delete a context and its stored data",
+        "Delete a context and its stored data. Sessions that mount it keep "
+        "their files, but can no longer sync them to it.",
+    )
+    delete.add_argument("id", type=_text, help="the context's id")
+
+    clear = action(
+        "clear",
+        "clear_command",
+        "clear a context's stored data",
+        "Start clearing a context's stored data (the context stays) and show its state.",
+    )
+    clear.add_argument("id", type=_text, help="the context's id")
+
+
+def _missing_action(parser: _Parser) -> Handler:
+    def handler(_: argparse.Namespace) -> int:
+        parser.error("choose a subcommand: list, get, create, rename, delete, clear")
+
+    return handler

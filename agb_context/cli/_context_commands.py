@@ -1,0 +1,203 @@
+"""``agb-context contexts ...``: the contexts of the account, as tables or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from typing import Any
+
+import attrs
+from rich.table import Table
+
+from agb_context import (
+    ClearContextResult,
+    Context,
+    ContextListResult,
+    ContextResult,
+    ContextService,
+    InsecureTLSWarning,
+    OperationResult,
+)
+from agb_context.cli._app import CommandFailed
+from agb_context.cli._commands import print_json, stdout_console
+from agb_context.cli._connection import check_api_key, check_endpoint, network_options
+
+LIST_PAGE = 100
+"""Contexts fetched per request when listing them all."""
+
+STATE_STYLES = {"available": "green", "clearing": "yellow", "pre-available": "yellow"}
+
+
+def open_service(args: argparse.Namespace) -> ContextService:
+    """A `ContextService` from the connection options (flags first, then ``AGB_*``)."""
+    check_api_key(args.api_key)
+    check_endpoint(args.endpoint, allow_insecure_http=args.allow_insecure_http)
+    network = network_options(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureTLSWarning)  # said by network_options
+        return ContextService(
+            api_key=args.api_key,
+            endpoint=args.endpoint,
+            allow_insecure_http=args.allow_insecure_http,
+            **network,
+        )
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Every context (or one page of them)."""
+    with open_service(args) as service:
+        if args.max_results is None and args.next_token is None:
+            result = _all_pages(service)
+        else:
+            result = service.list(args.max_results, args.next_token)
+    if args.json:
+        print_json(_list_json(result))
+    elif result.success:
+        console = stdout_console()
+        if result.contexts:
+            console.print(contexts_table(result.contexts))
+        count = len(result.contexts)
+        total = f" of {result.total_count}" if result.total_count is not None else ""
+        console.print(f"{count}{total} context{'s' if count != 1 else ''}.")
+        if result.next_token:
+            console.print(f"Next page: --next-token {result.next_token}")
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+def get_command(args: argparse.Namespace) -> int:
+    """One context, by name or id."""
+    with open_service(args) as service:
+        result = service.get(args.name, create=args.create, context_id=args.id)
+    return _show_context(args, result)
+
+
+def create_command(args: argparse.Namespace) -> int:
+    """Create a context (or show the one of that name)."""
+    with open_service(args) as service:
+        result = service.create(args.name)
+    return _show_context(args, result)
+
+
+def rename_command(args: argparse.Namespace) -> int:
+    """Give a context a new name."""
+    with open_service(args) as service:
+        result = service.update(Context(id=args.id, name=args.name))
+    return _show_done(args, result, f"Context {args.id} renamed to {args.name!r}.")
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    """Delete a context."""
+    with open_service(args) as service:
+        result = service.delete(args.id)
+    return _show_done(args, result, f"Context {args.id} deleted.")
+
+
+def clear_command(args: argparse.Namespace) -> int:
+    """Start clearing a context's data and show its state."""
+    with open_service(args) as service:
+        started = service.start_clear(args.id)
+        status = service.get_clear_status(args.id) if started.success else started
+    shown = status if status.success else started
+    if args.json:
+        print_json(_clear_json(shown))
+    elif started.success:
+        console = stdout_console()
+        console.print(f"Clearing context {args.id}: state {shown.status}.", markup=False)
+        if not status.success:
+            console.print(f"(the state could not be read: {status.error_message})", markup=False)
+    if not started.success:
+        raise CommandFailed(started.error_message)
+    return 0
+
+
+def contexts_table(contexts: tuple[Context, ...] | list[Context]) -> Table:
+    """One row per context: id, name, state, created, last used."""
+    table = Table(title_justify="left", expand=False)
+    table.add_column("ID", overflow="fold")
+    table.add_column("Name", overflow="fold")
+    table.add_column("State", no_wrap=True)
+    table.add_column("Created", no_wrap=True)
+    table.add_column("Last used", no_wrap=True)
+    for context in contexts:
+        style = STATE_STYLES.get(context.state, "")
+        table.add_row(
+            context.id,
+            context.name,
+            f"[{style}]{context.state}[/]" if style else context.state or "-",
+            context.created_at or "-",
+            context.last_used_at or "-",
+        )
+    return table
+
+
+def _all_pages(service: ContextService) -> ContextListResult:
+    """Every page, as one result: the first failure, or all the contexts."""
+    contexts: list[Context] = []
+    last = ContextListResult(success=True)
+    for page in service.iter_pages(LIST_PAGE):
+        if not page.success:
+            return page
+        contexts += page.contexts
+        last = page
+    return attrs.evolve(last, contexts=tuple(contexts), next_token=None)
+
+
+def _show_context(args: argparse.Namespace, result: ContextResult) -> int:
+    if args.json:
+        print_json(
+            {
+                "success": result.success,
+                "request_id": result.request_id,
+                "context": None if result.context is None else _context_json(result.context),
+                "error_message": result.error_message,
+            }
+        )
+    elif result.success and result.context is not None:
+        stdout_console().print(contexts_table([result.context]))
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+def _show_done(args: argparse.Namespace, result: OperationResult, done: str) -> int:
+    if args.json:
+        print_json(
+            {
+                "success": result.success,
+                "request_id": result.request_id,
+                "context_id": result.context_id,
+                "error_message": result.error_message,
+            }
+        )
+    elif result.success:
+        stdout_console().print(done, markup=False)
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+def _context_json(context: Context) -> dict[str, str]:
+    return attrs.asdict(context)
+
+
+def _list_json(result: ContextListResult) -> dict[str, Any]:
+    return {
+        "success": result.success,
+        "request_id": result.request_id,
+        "contexts": [_context_json(c) for c in result.contexts],
+        "next_token": result.next_token,
+        "total_count": result.total_count,
+        "error_message": result.error_message,
+    }
+
+
+def _clear_json(result: ClearContextResult) -> dict[str, Any]:
+    return {
+        "success": result.success,
+        "request_id": result.request_id,
+        "context_id": result.context_id,
+        "status": result.status,
+        "error_message": result.error_message,
+    }

@@ -1,0 +1,148 @@
+"""``agb-context contexts``: list, get, create, rename, delete and clear, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from cli_support import RunCli
+
+from agb_context.emulator import Emulator
+
+
+def unique(prefix: str = "cli") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def created(cli: RunCli, name: str) -> dict[str, str]:
+    run = cli("contexts", "create", name, "--json")
+    assert run.code == 0, run.err
+    context: dict[str, str] = json.loads(run.out)["context"]
+    return context
+
+
+def test_create_get_rename_delete_as_json(cli: RunCli, emulator: Emulator) -> None:
+    name = unique()
+    context = created(cli, name)
+    assert set(context) == {"id", "name", "created_at", "last_used_at", "state"}
+    assert (context["name"], context["state"]) == (name, "available")
+    assert created(cli, name) == context, "create is idempotent by name"
+
+    by_name = json.loads(cli("contexts", "get", name, "--json").out)
+    assert by_name["context"] == context
+    assert by_name["success"] is True
+    assert by_name["request_id"]
+    by_id = json.loads(cli("contexts", "get", "--id", context["id"], "--json").out)
+    assert by_id["context"] == context
+
+    new_name = unique("renamed")
+    renamed = cli("contexts", "rename", context["id"], new_name, "--json")
+    assert renamed.code == 0, renamed.err
+    assert json.loads(renamed.out)["success"] is True
+    assert (
+        json.loads(cli("contexts", "get", new_name, "--json").out)["context"]["id"]
+        == (context["id"])
+    )
+
+    deleted = cli("contexts", "delete", context["id"], "--json")
+    assert deleted.code == 0, deleted.err
+    gone = cli("contexts", "get", "--id", context["id"], "--json")
+    assert gone.code == 1
+    assert json.loads(gone.out)["success"] is False
+    assert "404" in gone.error_line()
+
+
+def test_tables_for_people(cli: RunCli) -> None:
+    name = unique("table")
+    run = cli("contexts", "create", name)
+    assert run.code == 0, run.err
+    assert name in run.out
+    assert "available" in run.out
+    listing = cli("contexts", "list")
+    assert listing.code == 0, listing.err
+    assert name in listing.out
+    assert re.search(r"\d+ of \d+ contexts?\.", listing.out), listing.out
+    context = created(cli, name)
+    renamed = cli("contexts", "rename", context["id"], unique("t2"))
+    assert renamed.code == 0
+    assert "renamed to" in renamed.out
+    deleted = cli("contexts", "delete", context["id"])
+    assert deleted.code == 0
+    assert "deleted" in deleted.out
+
+
+def test_list_follows_every_page_or_shows_one(cli: RunCli) -> None:
+    names = [unique("page") for _ in range(3)]
+    ids = [created(cli, name)["id"] for name in names]
+    everything = json.loads(cli("contexts", "list", "--json").out)
+    assert everything["next_token"] is None
+    listed = [c["id"] for c in everything["contexts"]]
+    assert len(listed) == len(set(listed)) == everything["total_count"]
+    assert set(ids) <= set(listed)
+    first = json.loads(cli("contexts", "list", "--max-results", "1", "--json").out)
+    assert len(first["contexts"]) == 1
+    assert first["next_token"]
+    second = cli("contexts", "list", "--max-results", "1", "--next-token", first["next_token"])
+    assert second.code == 0, second.err
+    assert "Next page: --next-token" in second.out
+
+
+def test_clear_starts_and_shows_the_state(cli: RunCli) -> None:
+    context = created(cli, unique("clear"))
+    run = cli("contexts", "clear", context["id"], "--json")
+    assert run.code == 0, run.err
+    shown = json.loads(run.out)
+    assert shown["success"] is True
+    assert shown["context_id"] == context["id"]
+    assert shown["status"] in ("clearing", "available")
+    table = cli("contexts", "clear", context["id"])
+    assert f"Clearing context {context['id']}: state" in table.out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("contexts", "create", "a/b"), "'/'"),
+        (("contexts", "create", "x" * 300), "300 characters"),
+        (("contexts", "create", "bell\x07"), "U+0007"),
+        (("contexts", "get", "--id", "SdkCtx-nope"), "404"),
+        (("contexts", "delete", "SdkCtx-nope"), "404"),
+        (("contexts", "clear", "SdkCtx-nope"), "404"),
+        (("contexts", "rename", "SdkCtx-nope", ".."), "'..'"),
+    ],
+)
+def test_failures_are_one_line_and_exit_1(
+    cli: RunCli, emulator: Emulator, args: tuple[str, ...], words: str
+) -> None:
+    emulator.clear_requests()
+    run = cli(*args)
+    assert run.code == 1
+    assert words in run.error_line()
+    if words.startswith("'") or "U+" in words or "characters" in words:
+        assert emulator.requests == [], "refused before any request"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contexts",),
+        ("contexts", "get"),
+        ("contexts", "get", "a", "--id", "b"),
+        ("contexts", "list", "--max-results", "0"),
+        ("contexts", "create", "  "),
+        ("contexts", "rename", "only-an-id"),
+    ],
+)
+def test_usage_errors_exit_2(cli: RunCli, args: tuple[str, ...]) -> None:
+    run = cli(*args)
+    assert run.code == 2
+    assert run.error_line()
+
+
+def test_a_wrong_key_is_one_line(cli: RunCli) -> None:
+    run = cli("contexts", "list", AGB_API_KEY="wrong-key")
+    assert run.code == 1
+    assert "401" in run.error_line()
+    assert "wrong-key" not in run.err
