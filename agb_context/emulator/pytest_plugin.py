@@ -13,23 +13,23 @@ entry point in the ``pytest11`` group); nothing to import or register:
   poll every 10 ms unless told otherwise, so a sync takes milliseconds.
 
 Override ``agb_emulator`` in a ``conftest.py`` to start it differently (a
-``task_delay``, a ``seed``). This module imports the emulator only when a
-fixture is used, so it costs nothing in test runs that use none.
+``task_delay``, a ``seed``). The emulator and its server libraries are
+imported only when a fixture is used, and only the SDK's package otherwise.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agb_context import ContextManager, PollingPolicy, SyncOperation
-
 if TYPE_CHECKING:
+    from agb_context import ContextManager, PollingPolicy
     from agb_context.emulator import Emulator
 
-ContextManagerFactory = Callable[..., ContextManager]
+ContextManagerFactory = Callable[..., "ContextManager"]
 """``agb_context_manager(session_id, **options)``: options as for `ContextManager`."""
 
 _POLL_OPTIONS = frozenset({"max_retries", "retry_interval", "polling"})
@@ -45,16 +45,24 @@ def fast_polling() -> PollingPolicy:
     test that turns on the emulator's registration lag passes its own
     ``polling=`` (or ``max_retries`` / ``retry_interval``).
     """
+    from agb_context import PollingPolicy
+
     return PollingPolicy(interval=0.01, max_polls=6000, deadline=60.0, grace=0.0, grace_polls=1)
 
 
-class _FastPollingContextManager(ContextManager):
-    """A `ContextManager` whose `sync` polls with `fast_polling` unless told how to poll."""
+@functools.cache
+def _fast_polling_manager() -> type[ContextManager]:
+    """`ContextManager` whose `sync` polls with `fast_polling` unless told how to poll
+    (made on first use: the SDK is imported only by a test that uses a fixture)."""
+    from agb_context import ContextManager, SyncOperation
 
-    def sync(self, *args: Any, **kwargs: Any) -> SyncOperation:
-        if len(args) <= _POLL_POSITION and not _POLL_OPTIONS & kwargs.keys():
-            kwargs["polling"] = fast_polling()
-        return super().sync(*args, **kwargs)
+    class FastPollingContextManager(ContextManager):
+        def sync(self, *args: Any, **kwargs: Any) -> SyncOperation:
+            if len(args) <= _POLL_POSITION and not _POLL_OPTIONS & kwargs.keys():
+                kwargs["polling"] = fast_polling()
+            return super().sync(*args, **kwargs)
+
+    return FastPollingContextManager
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +98,7 @@ def agb_context_manager(agb_clean_emulator: Emulator) -> Iterator[ContextManager
     def make(session_id: str, **options: Any) -> ContextManager:
         options.setdefault("api_key", agb_clean_emulator.api_key)
         options.setdefault("endpoint", agb_clean_emulator.endpoint)
-        manager = _FastPollingContextManager(session_id, **options)
+        manager = _fast_polling_manager()(session_id, **options)
         made.append(manager)
         return manager
 
