@@ -32,6 +32,11 @@ class Absent:
         return None
 
 sys.meta_path.insert(0, Absent(set(sys.argv[1].split(","))))
+if sys.argv[2] == "-m":
+    import runpy
+
+    sys.argv = [sys.argv[3], *sys.argv[4:]]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 from agb_context.cli import main
 raise SystemExit(main(sys.argv[2:]))
 """
@@ -108,3 +113,14 @@ def test_the_table_of_extras_matches_the_package_metadata() -> None:
     for module, extra in EXTRAS.items():
         assert module in declared.get(extra, set()), (module, extra, declared)
     assert {module for needs in REQUIRES.values() for module in needs} <= set(EXTRAS)
+
+
+def test_the_emulator_module_on_a_core_install_names_the_emulator_extra() -> None:
+    run = run_without(CORE_ONLY, "-m", "agb_context.emulator", "--port", "0")
+    assert run.code == 2, run
+    assert "Traceback" not in run.err
+    lines = run.err.splitlines()
+    assert len(lines) == 1, run.err
+    assert lines[0].startswith("python -m agb_context.emulator: error: ")
+    assert "pip install 'agb-context[emulator]'" in lines[0]
+    assert run.out == ""
