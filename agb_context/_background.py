@@ -11,6 +11,7 @@ THREAD_NAME = "agb-context-loop"
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
+_inherited: list[asyncio.AbstractEventLoop] = []
 
 
 def background_loop() -> asyncio.AbstractEventLoop:
@@ -49,6 +50,15 @@ def stop_background_loop() -> None:
         loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
         thread.join()
     loop.close()
+
+
+def forget_after_fork() -> None:
+    """In a forked child: the parent's loop thread does not exist here; start afresh on
+    next use. The parent's loop is kept, unused, so that nothing here touches its files."""
+    global _lock, _loop, _thread
+    if _loop is not None:
+        _inherited.append(_loop)
+    _lock, _loop, _thread = threading.Lock(), None, None
 
 
 def _run(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import warnings
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
@@ -12,11 +13,10 @@ from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 import httpx
 
 from agb_context import _validation as check
-from agb_context._background import background_loop
-from agb_context._clients import ClientPool
 from agb_context._config import normalize_endpoint, resolve_settings
 from agb_context._errors import ConfigurationError
-from agb_context._operation import Progress, SyncOperation
+from agb_context._http import ClientPool
+from agb_context._operation import OperationSet, Progress, SyncOperation
 from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import ContextInfoResult, ContextSyncResult
 from agb_context._retry import RetryPolicy
@@ -138,7 +138,7 @@ class ContextManager:
         self._calls = ApiCalls(self._session_id, self._settings)
         self._lock = threading.Lock()
         self._clients = ClientPool(self._settings, "ContextManager")
-        self._operations: set[SyncOperation] = set()
+        self._operations = OperationSet()
         self._closed = False
 
     @property
@@ -270,16 +270,7 @@ class ContextManager:
                 operation.add_done_callback(lambda op: callback(op.succeeded()))
             return operation
         operation = SyncOperation()
-        if callback is not None:
-            operation.add_done_callback(lambda op: callback(op.succeeded()))
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = background_loop()
-        with self._lock:
-            self._operations.add(operation)
-        operation.add_done_callback(self._forget)
-        operation._start(self._run_sync(operation, request), loop)
+        self._operations.launch(operation, self._run_sync(operation, request), callback)
         return operation
 
     async def _run_sync(
@@ -355,10 +346,6 @@ class ContextManager:
 
         return await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
 
-    def _forget(self, operation: SyncOperation) -> None:
-        with self._lock:
-            self._operations.discard(operation)
-
     # -- lifetime ------------------------------------------------------------
 
     def close(self) -> None:
@@ -371,14 +358,19 @@ class ContextManager:
         self._cancel_operations()
         await self._clients.aclose()
 
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        clients = getattr(self, "_clients", None)  # absent if __init__ raised
+        if clients is not None and clients.release_unclosed():
+            _warn(
+                f"unclosed {self!r}: close it, or use it in a `with` block",
+                ResourceWarning,
+                source=self,
+            )
+
     def _cancel_operations(self) -> None:
         with self._lock:
-            if self._closed:
-                return
             self._closed = True
-            operations = list(self._operations)
-        for operation in operations:
-            operation.cancel()
+        self._operations.cancel_all()
 
     def __enter__(self) -> Self:
         return self

@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -260,7 +261,10 @@ class Operation(Generic[R]):
         if running is loop:
             self._create_task(coroutine)
         else:
-            loop.call_soon_threadsafe(self._create_task, coroutine)
+            # Work started from another thread runs in a context of its own: the
+            # caller's context variables (an async library's own among them, as
+            # trio's under anyio) mean nothing on the SDK's loop.
+            loop.call_soon_threadsafe(self._create_task, coroutine, context=contextvars.Context())
 
     def _accepted(self, request_id: str) -> None:
         self._request_id = request_id
@@ -308,6 +312,10 @@ class Operation(Generic[R]):
             self._future.cancel()
             return
         error = task.exception()
+        if error is not None and self._future.cancelled():
+            # Cancelled from another thread while it ended: what it raised then is moot.
+            logger.debug("operation cancelled while it failed", exc_info=error)
+            return
         if error is not None:
             logger.error("operation failed unexpectedly", exc_info=error)
         try:
@@ -393,6 +401,7 @@ class OperationSet:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: set[Operation[Any]] = set()
+        self._closed = False
 
     def launch(
         self,
@@ -401,7 +410,12 @@ class OperationSet:
         callback: Callable[[bool], object] | None = None,
     ) -> None:
         """Run ``coroutine`` as ``operation``: on the running loop when there is
-        one, else on the SDK's background loop; ``callback(success)`` once at the end."""
+        one, else on the SDK's background loop; ``callback(success)`` once at the end.
+
+        Once `cancel_all` was called (from any thread, even while this runs),
+        the operation ends cancelled: whatever its work raised after that is
+        the closing's doing, not a failure to report.
+        """
         if callback is not None:
             operation.add_done_callback(lambda op: callback(op.succeeded()))
         try:
@@ -409,13 +423,29 @@ class OperationSet:
         except RuntimeError:
             loop = _background.background_loop()
         with self._lock:
-            self._running.add(operation)
+            closed = self._closed
+            if not closed:
+                self._running.add(operation)
+        if closed:
+            coroutine.close()
+            operation.cancel()
+            return
         operation.add_done_callback(self._forget)
-        operation._start(coroutine, loop)
+        operation._start(self._unless_closed(coroutine), loop)
+
+    async def _unless_closed(self, coroutine: Coroutine[Any, Any, R]) -> R:
+        try:
+            return await coroutine
+        except Exception:
+            if self._closed:
+                raise asyncio.CancelledError from None
+            raise
 
     def cancel_all(self) -> None:
-        """Cancel every operation still running (their callbacks get ``False``)."""
+        """Cancel every operation still running (their callbacks get ``False``), and any
+        launched from now on."""
         with self._lock:
+            self._closed = True
             running = list(self._running)
         for operation in running:
             operation.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
@@ -14,9 +15,9 @@ import httpx
 
 from agb_context import _validation as check
 from agb_context._clear_outcome import ClearJudge
-from agb_context._clients import ClientPool
 from agb_context._config import resolve_settings
 from agb_context._errors import AgbContextError
+from agb_context._http import ClientPool
 from agb_context._operation import ClearOperation, OperationSet, Progress
 from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import (
@@ -411,6 +412,15 @@ class ContextService:
         """`close` for async code: the current loop's connections are closed awaited."""
         self._operations.cancel_all()
         await self._clients.aclose()
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        clients = getattr(self, "_clients", None)  # absent if __init__ raised
+        if clients is not None and clients.release_unclosed():
+            _warn(
+                f"unclosed {self!r}: close it, or use it in a `with` block",
+                ResourceWarning,
+                source=self,
+            )
 
     def __enter__(self) -> Self:
         return self

@@ -1,20 +1,34 @@
-"""The HTTP clients of one facade object: one for blocking calls, one per event loop.
+"""The one owner of HTTP clients: their making, their lifetime and what a fork does.
 
-httpx connections belong to the event loop that opened them, so async calls
-get a client of the running loop, closed when that loop shuts down (or when
-the owner is closed). Clients are made on first use.
+Each facade object (a `ContextManager`, a `ContextService`) keeps a
+`ClientPool`: one client for blocking calls, and one per event loop, since
+httpx connections belong to the loop that opened them. Clients are made on
+first use (by `agb_context._client`, which knows how they are configured),
+closed when their loop shuts down or the owner is closed, and released with
+a `ResourceWarning` naming the owner if it is collected unclosed.
+
+After ``os.fork()`` the child keeps nothing of the parent's HTTP state: its
+pools forget the parent's clients (left untouched, so the parent's pooled
+connections go on undisturbed), and the next call makes fresh connections;
+the background loop and the in-flight gates start afresh too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+import os
 import threading
+import weakref
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
+from agb_context import _background
 from agb_context._background import is_background_thread
 from agb_context._config import Settings
+from agb_context._flow import forget_gates
 
 if TYPE_CHECKING:
     from agb_context_api import AuthenticatedClient
@@ -22,6 +36,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("agb_context")
 
 _CLOSE_WAIT = 5.0
+
+_pools: weakref.WeakSet[ClientPool] = weakref.WeakSet()
+# What a forked child inherited from its parent: kept, unused and unclosed, so
+# that nothing in the child touches the parent's sockets.
+_inherited: list[object] = []
+
+
+class PoolClosedError(RuntimeError):
+    """A call was made on a closed owner (a `RuntimeError`, as documented)."""
 
 
 class ClientPool:
@@ -35,6 +58,11 @@ class ClientPool:
     def __init__(self, settings: Settings, owner: str) -> None:
         self._settings = settings
         self._owner = owner
+        self._closed = False
+        self._reset()
+        _pools.add(self)
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._client: AuthenticatedClient | None = None
         self._async_clients: dict[asyncio.AbstractEventLoop, AuthenticatedClient] = {}
@@ -42,7 +70,6 @@ class ClientPool:
         # shutdown_asyncgens, loop.shutdown_asyncgens) closes that loop's client.
         self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._starting: set[asyncio.Future[None]] = set()
-        self._closed = False
 
     @property
     def closed(self) -> bool:
@@ -52,7 +79,7 @@ class ClientPool:
     def check_open(self) -> None:
         """Raise `RuntimeError` once closed."""
         if self._closed:
-            raise RuntimeError(f"this {self._owner} is closed")
+            raise PoolClosedError(f"this {self._owner} is closed")
 
     def blocking(self) -> AuthenticatedClient:
         """The client for blocking calls."""
@@ -106,6 +133,35 @@ class ClientPool:
         if async_client is not None:
             await async_client.get_async_httpx_client().aclose()
 
+    def release_unclosed(self) -> bool:
+        """Release the connections of an owner being collected unclosed.
+
+        Returns whether it held any (the owner then warns). Connections of a
+        loop still running are closed on that loop; a blocking client at once.
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            self._closed = True
+            client, self._client = self._client, None
+            async_clients = list(self._async_clients.items())
+            self._async_clients.clear()
+            self._loop_guards.clear()
+        if client is not None:
+            client.get_httpx_client().close()
+        for loop, async_client in async_clients:
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(
+                        _close_later, loop, async_client, context=contextvars.Context()
+                    )
+        return client is not None or bool(async_clients)
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: keep the parent's clients out of use, start afresh."""
+        _inherited.extend([self._client, self._async_clients, self._loop_guards])
+        self._reset()
+
     async def _close_when_loop_ends(
         self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient
     ) -> AsyncGenerator[None, None]:
@@ -113,10 +169,13 @@ class ClientPool:
             yield
         finally:
             with self._lock:
-                if self._async_clients.get(loop) is client:
+                owned = self._async_clients.get(loop) is client
+                if owned:
                     del self._async_clients[loop]
-                self._loop_guards.pop(loop, None)
-            await client.get_async_httpx_client().aclose()
+                    self._loop_guards.pop(loop, None)
+            # Once the pool has let go of it, whoever took it closes it.
+            if owned:
+                await client.get_async_httpx_client().aclose()
 
 
 def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
@@ -132,13 +191,30 @@ def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient)
         task = loop.create_task(closing())
         task.add_done_callback(_log_close_failure)
         return
-    future = asyncio.run_coroutine_threadsafe(closing(), loop)
+    # In a context of its own: the caller's context variables (an async
+    # library's own among them) mean nothing on that loop.
+    future = contextvars.Context().run(asyncio.run_coroutine_threadsafe, closing(), loop)
     if is_background_thread():
         return
     try:
         future.result(_CLOSE_WAIT)
     except Exception:
         logger.warning("could not close connections cleanly", exc_info=True)
+
+
+def _close_later(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
+    task = loop.create_task(client.get_async_httpx_client().aclose())
+    task.add_done_callback(_log_close_failure)
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_pools):
+        pool._forget_after_fork()
+    forget_gates()
+    _background.forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _log_close_failure(task: asyncio.Task[None]) -> None:
