@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser
 
@@ -109,9 +110,34 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser], connection: _Par
         "clear",
         "clear_command",
         "clear a context's stored data",
-        "Start clearing a context's stored data (the context stays) and show its state.",
+        "Clear a context's stored data (the context stays) and follow it until it is done, "
+        "showing the context's state live.",
     )
     clear.add_argument("id", type=_text, help="the context's id")
+    clear.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for the clearing to end (default 60; it goes on after)",
+    )
+    clear.add_argument(
+        "--interval",
+        type=_seconds,
+        default=1.0,
+        metavar="S",
+        help="seconds between looks at the context's state (default 1)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
 
 
 def _missing_action(parser: _Parser) -> Handler:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import time
 import warnings
 from typing import Any
 
 import attrs
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from agb_context import (
     ClearContextResult,
@@ -17,6 +20,7 @@ from agb_context import (
     ContextService,
     InsecureTLSWarning,
     OperationResult,
+    Progress,
 )
 from agb_context.cli._app import CommandFailed
 from agb_context.cli._commands import print_json, stdout_console
@@ -95,21 +99,58 @@ def delete_command(args: argparse.Namespace) -> int:
 
 
 def clear_command(args: argparse.Namespace) -> int:
-    """Start clearing a context's data and show its state."""
+    """Clear a context's data and follow it until it is done, with the state live."""
+    console = stdout_console()
+    live = not args.json and console.is_terminal
+    state = _ClearState(args.id)
     with open_service(args) as service:
-        started = service.start_clear(args.id)
-        status = service.get_clear_status(args.id) if started.success else started
-    shown = status if status.success else started
+        operation = service.clear(args.id, timeout=args.timeout, poll_interval=args.interval)
+        operation.add_progress_callback(state.update)
+        try:
+            if live:
+                with Live(state, console=console, refresh_per_second=8, transient=True):
+                    operation.wait()
+            else:
+                operation.wait()
+        except KeyboardInterrupt:
+            operation.cancel()
+            raise CommandFailed("interrupted; the clearing goes on on the server", 130) from None
+        result = operation.result(0)
     if args.json:
-        print_json(_clear_json(shown))
-    elif started.success:
-        console = stdout_console()
-        console.print(f"Clearing context {args.id}: state {shown.status}.", markup=False)
-        if not status.success:
-            console.print(f"(the state could not be read: {status.error_message})", markup=False)
-    if not started.success:
-        raise CommandFailed(started.error_message)
+        print_json(_clear_json(result))
+    elif result.success:
+        console.print(
+            f"Context {args.id} cleared in {state.elapsed():.1f}s: state {result.status}.",
+            markup=False,
+        )
+    if not result.success:
+        raise CommandFailed(result.error_message)
     return 0
+
+
+class _ClearState:
+    """The live line of a clear: the context's state as the operation last saw it."""
+
+    def __init__(self, context_id: str) -> None:
+        self._context_id = context_id
+        self._started = time.monotonic()
+        self._progress = Progress()
+
+    def update(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def __rich__(self) -> Text:
+        seen = self._progress
+        state = seen.state or "starting"
+        line = Text(f"Clearing context {self._context_id}: ")
+        line.append(state, style=STATE_STYLES.get(state, ""))
+        line.append(f"  {self.elapsed():.1f}s, {seen.polls} looks")
+        if seen.last_error:
+            line.append(f"  (last look failed: {seen.last_error})", style="red")
+        return line
 
 
 def contexts_table(contexts: tuple[Context, ...] | list[Context]) -> Table:
@@ -194,10 +235,4 @@ def _list_json(result: ContextListResult) -> dict[str, Any]:
 
 
 def _clear_json(result: ClearContextResult) -> dict[str, Any]:
-    return {
-        "success": result.success,
-        "request_id": result.request_id,
-        "context_id": result.context_id,
-        "status": result.status,
-        "error_message": result.error_message,
-    }
+    return result.to_dict()

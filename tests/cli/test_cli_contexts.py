@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from cli_support import RunCli
+from support import wait_until
 
 from agb_context.emulator import Emulator
 
@@ -89,16 +90,37 @@ def test_list_follows_every_page_or_shows_one(cli: RunCli) -> None:
     assert "Next page: --next-token" in second.out
 
 
-def test_clear_starts_and_shows_the_state(cli: RunCli) -> None:
+def test_clear_waits_until_the_data_is_gone(cli: RunCli, emulator: Emulator) -> None:
     context = created(cli, unique("clear"))
-    run = cli("contexts", "clear", context["id"], "--json")
+    stored = emulator.context_path(context["id"])
+    stored.mkdir()
+    (stored / "f.txt").write_text("x")
+    run = cli("contexts", "clear", context["id"], "--interval", "0.05", "--json")
     assert run.code == 0, run.err
     shown = json.loads(run.out)
     assert shown["success"] is True
     assert shown["context_id"] == context["id"]
-    assert shown["status"] in ("clearing", "available")
-    table = cli("contexts", "clear", context["id"])
-    assert f"Clearing context {context['id']}: state" in table.out
+    assert shown["status"] == "available"
+    assert shown["error_kind"] is None
+    assert not stored.exists()
+    table = cli("contexts", "clear", context["id"], "--interval", "0.05", FORCE_COLOR="1")
+    assert table.code == 0, table.err
+    assert f"Context {context['id']} cleared in" in table.out
+    assert "state available" in table.out
+
+
+def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emulator) -> None:
+    context = created(cli, unique("clear"))
+    emulator.faults.set_latency("GetContext", 0.3, count=None)
+    run = cli("contexts", "clear", context["id"], "--timeout", "0.2", "--json")
+    assert run.code == 1
+    assert json.loads(run.out)["error_kind"] == "still_running"
+    # the look given up on is answered once its latency is over: let it land here
+    wait_until(
+        lambda: [r for r in emulator.requests if r.query.get("id") == context["id"]],
+        10,
+        "the abandoned look",
+    )
 
 
 @pytest.mark.parametrize(
