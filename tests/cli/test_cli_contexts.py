@@ -117,7 +117,11 @@ def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emula
     assert json.loads(run.out)["error_kind"] == "still_running"
     # the look given up on is answered once its latency is over: let it land here
     wait_until(
-        lambda: [r for r in emulator.requests if r.query.get("id") == context["id"]],
+        lambda: [
+            r
+            for r in emulator.requests
+            if r.path == "/sdk/GetContext" and r.query.get("id") == context["id"]
+        ],
         10,
         "the abandoned look",
     )
