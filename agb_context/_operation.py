@@ -97,6 +97,7 @@ class Operation(Generic[R]):
         self._progress_callbacks: list[Callable[[Progress], object]] = []
         self._watchers: list[Callable[[Progress | None], None]] = []
         self._started = time.monotonic()
+        self._owner_closed: Callable[[], bool] = lambda: False
         self._future.add_done_callback(self._stop_task_if_cancelled)
         self._future.add_done_callback(self._end_watchers)
 
@@ -312,9 +313,11 @@ class Operation(Generic[R]):
             self._future.cancel()
             return
         error = task.exception()
-        if error is not None and self._future.cancelled():
-            # Cancelled from another thread while it ended: what it raised then is moot.
+        if error is not None and (self._future.cancelled() or self._owner_closed()):
+            # Cancelled, or its owner closed, from another thread while it ran: what
+            # it raised then is the closing's doing, and the operation ends cancelled.
             logger.debug("operation cancelled while it failed", exc_info=error)
+            self._future.cancel()
             return
         if error is not None:
             logger.error("operation failed unexpectedly", exc_info=error)
@@ -431,15 +434,8 @@ class OperationSet:
             operation.cancel()
             return
         operation.add_done_callback(self._forget)
-        operation._start(self._unless_closed(coroutine), loop)
-
-    async def _unless_closed(self, coroutine: Coroutine[Any, Any, R]) -> R:
-        try:
-            return await coroutine
-        except Exception:
-            if self._closed:
-                raise asyncio.CancelledError from None
-            raise
+        operation._owner_closed = lambda: self._closed
+        operation._start(coroutine, loop)
 
     def cancel_all(self) -> None:
         """Cancel every operation still running (their callbacks get ``False``), and any

@@ -12,9 +12,11 @@ from starlette.responses import Response
 
 from agb_context.emulator._admin import AdminRoutes
 from agb_context.emulator._behaviour import Behaviour
+from agb_context.emulator._context_files import UrlSigner
 from agb_context.emulator._context_routes import ContextRoutes
 from agb_context.emulator._envelope import failure, request_id
 from agb_context.emulator._faults import Faults
+from agb_context.emulator._file_routes import FileRoutes
 from agb_context.emulator._gateway import CLIENT_GONE, CLOUD_ENDPOINTS, Gateway
 from agb_context.emulator._ids import Ids
 from agb_context.emulator._request_log import RequestLog
@@ -40,6 +42,7 @@ def build_app(
     ids: Ids,
     speeds: TaskSpeeds,
     reset: Callable[[], Awaitable[None]],
+    signer: UrlSigner | None = None,
 ) -> Gateway:
     """The emulator's ASGI application; ``reset`` empties the emulator (on its loop)."""
     admin = AdminRoutes(
@@ -49,6 +52,7 @@ def build_app(
         routes=[
             *CloudRoutes(store, runner, behaviour).routes(),
             *ContextRoutes(store, runner).routes(),
+            *FileRoutes(store, runner, signer or UrlSigner()).routes(),
             *admin.routes(),
         ],
         exception_handlers={

@@ -40,6 +40,10 @@ ENDPOINTS = (
     "ModifyContext",
     "DeleteContext",
     "ClearContext",
+    "GetContextFileUploadUrl",
+    "GetContextFileDownloadUrl",
+    "DeleteContextFile",
+    "DescribeContextFiles",
 )
 """The cloud endpoints faults can target."""
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agb_context.emulator._context_files import FILE_ENDPOINTS, PRESIGNED_ROUTES
 from agb_context.emulator._contexts import CONTEXT_ENDPOINTS
 from agb_context.emulator._envelope import failure
 from agb_context.emulator._fault_answers import ConnectionDropped, drop_connection, faulty_response
@@ -32,11 +33,15 @@ CLOUD_ENDPOINTS = {
     ("POST", "/sdk/SyncContext"): "SyncContext",
     ("GET", "/sdk/GetContextInfo"): "GetContextInfo",
     **CONTEXT_ENDPOINTS,
+    **FILE_ENDPOINTS,
 }
 """The cloud's routes, by method and path: the ones faults are injected into."""
 
-OPEN_ROUTES = frozenset({("GET", "/emulator/health"), ("GET", "/emulator/openapi.yaml")})
-"""The routes that answer without the API key: they tell nothing a key protects."""
+OPEN_ROUTES = frozenset(
+    {("GET", "/emulator/health"), ("GET", "/emulator/openapi.yaml"), *PRESIGNED_ROUTES}
+)
+"""The routes that answer without the API key: they tell nothing a key protects, or
+(presigned URLs) their signature stands for it."""
 
 RECORDED_BODY_LIMIT = 64 * 1024
 _REASON_BODY_LIMIT = 8 * 1024

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from agb_context.emulator import _validation as check
 from agb_context.emulator._app import build_app
 from agb_context.emulator._behaviour import Behaviour
+from agb_context.emulator._context_files import UrlSigner
 from agb_context.emulator._dirlock import DataDirLock
 from agb_context.emulator._errors import DataDirError, ListenError
 from agb_context.emulator._faults import Faults
@@ -45,6 +46,9 @@ class Emulator:
     exactly as the cloud does, plus admin routes under ``/emulator/`` (see
     ``openapi-emulator.yaml``). A session's mounts refer to contexts by id; a
     mount of an id not known yet creates that context, named after its id.
+    The file routes (``DescribeContextFiles``, ``DeleteContextFile`` and the
+    presigned URL calls) work on the stored context; the emulator serves the
+    presigned URLs itself (``/presigned/file``, no API key, see `url_lifetime`).
     Sessions are made with `create_session`; each mount of a session is a
     local folder (`session_path`), and each context
     is stored in a local folder (`context_path`). An upload copies a mount's
@@ -107,6 +111,7 @@ class Emulator:
         self._ids = Ids(seed)
         self.faults = Faults()
         """The faults to inject (all off by default); see `Faults`."""
+        self._signer = UrlSigner()
         self.behaviour = Behaviour()
         """How the emulated cloud lists tasks (registration lag, history, an ignored
         ``taskType``; all off by default); see `Behaviour`."""
@@ -268,6 +273,17 @@ class Emulator:
                 self._lock = None
             self._remove_temporary()
 
+    @property
+    def url_lifetime(self) -> float:
+        """Seconds a presigned file URL works once made (default 3600); settable."""
+        return self._signer.lifetime
+
+    @url_lifetime.setter
+    def url_lifetime(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            raise ValueError(f"url_lifetime must be a positive number of seconds, not {seconds!r}")
+        self._signer.lifetime = float(seconds)
+
     def reset(self) -> None:
         """Empty the emulator, as if just started on an empty data dir; takes milliseconds.
 
@@ -327,6 +343,7 @@ class Emulator:
             ids=self._ids,
             speeds=self._speeds,
             reset=self._reset_on_loop,
+            signer=self._signer,
         )
         config = uvicorn_config(app)
         server = _Server(config, app)

@@ -93,6 +93,12 @@ def test_the_cloud_api_conforms_to_openapi_yaml(
     query = case.query if isinstance(case.query, dict) else None
     if _negative(case):
         query = None  # a request that must be refused stays as generated
+    if query is not None and "sessionId" not in query and _steer(query.get("contextId")):
+        # the file routes: steer half of them to a real context and a usable path
+        query["contextId"] = known_context
+        if "filePath" in query:
+            query["filePath"] = "/contract/file.txt"
+        query.pop("parentFolderPath", None)
     if query is not None and _steer(query.get("id")):
         # Random context ids are unknown (404): steer half of them to a real
         # context (a fresh one for each delete), so that successes are checked too.
@@ -144,5 +150,13 @@ def test_both_specs_were_exercised(contract_emulator: Emulator, known_session: d
         if r.path == "/sdk/GetContextInfo"
     )
     assert any(r.status == 200 for r in recorded if r.path == "/sdk/SyncContext")
-    for path in ("ListContexts", "GetContext", "ModifyContext", "DeleteContext", "ClearContext"):
+    for path in (
+        "ListContexts",
+        "GetContext",
+        "ModifyContext",
+        "DeleteContext",
+        "ClearContext",
+        "GetContextFileUploadUrl",
+        "DescribeContextFiles",
+    ):
         assert any(r.status == 200 for r in recorded if r.path == f"/sdk/{path}"), path

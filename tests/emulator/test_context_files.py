@@ -1,0 +1,257 @@
+"""A context's files over real HTTP: presigned URLs, listing, deleting, and hostile paths."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from emulator_support import API_KEY, Api, client_for, tree, wait_final, wait_until
+from test_cloud_api import assert_error
+
+from agb_context.emulator import Emulator
+
+
+class Files:
+    """The file routes as the SDK calls them, and the presigned URLs as a client uses them."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def context(self, name: str) -> str:
+        answer = self.client.get("/sdk/GetContext", params={"name": name, "allowCreate": "true"})
+        return str(answer.json()["data"]["id"])
+
+    def call(self, name: str, **params: str) -> httpx.Response:
+        return self.client.post(f"/sdk/{name}", params=params, json={})
+
+    def url(self, op: str, cid: str, path: str) -> str:
+        name = "GetContextFileUploadUrl" if op == "put" else "GetContextFileDownloadUrl"
+        answer = self.call(name, contextId=cid, filePath=path)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["data"]["url"])
+
+    def put(self, cid: str, path: str, content: bytes) -> None:
+        answer = httpx.put(self.url("put", cid, path), content=content)
+        assert answer.status_code == 200, answer.text
+
+    def get(self, cid: str, path: str) -> bytes:
+        answer = httpx.get(self.url("get", cid, path))
+        assert answer.status_code == 200, answer.text
+        return answer.content
+
+    def describe(self, cid: str, folder: str | None = None, page: int = 1, size: int = 50) -> Any:
+        params = {"contextId": cid, "pageNumber": str(page), "pageSize": str(size)}
+        if folder is not None:
+            params["parentFolderPath"] = folder
+        return self.call("DescribeContextFiles", **params)
+
+
+@pytest.fixture
+def files(api: Api) -> Files:
+    return Files(api.client)
+
+
+@pytest.fixture
+def cid(files: Files) -> str:
+    return files.context(f"files-{uuid.uuid4().hex}")
+
+
+def test_put_then_get_through_presigned_urls(files: Files, cid: str, emu: Emulator):
+    content = os.urandom(300_000)
+    files.put(cid, "/data/blob.bin", content)
+    assert files.get(cid, "/data/blob.bin") == content
+    assert (emu.context_path(cid) / "data" / "blob.bin").read_bytes() == content
+    files.put(cid, "/data/blob.bin", b"replaced")
+    assert files.get(cid, "/data/blob.bin") == b"replaced"
+
+
+def test_presigned_urls_need_no_key_and_the_api_still_does(files: Files, cid: str, emu: Emulator):
+    url = files.url("put", cid, "/a.txt")
+    assert "authorization" not in httpx.Request("PUT", url).headers
+    assert httpx.put(url, content=b"x").status_code == 200
+    with client_for(emu, key=None) as anonymous:
+        answer = Files(anonymous).call("GetContextFileUploadUrl", contextId=cid, filePath="/b")
+    assert answer.status_code == 401
+
+
+def test_range_is_honoured(files: Files, cid: str):
+    files.put(cid, "/r.txt", b"0123456789")
+    answer = httpx.get(files.url("get", cid, "/r.txt"), headers={"Range": "bytes=3-5"})
+    assert answer.status_code == 206
+    assert answer.content == b"345"
+
+
+def _with(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query.update(changes)
+    return parts._replace(query=urlencode(query)).geturl()
+
+
+def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emu: Emulator):
+    files.put(cid, "/mine.txt", b"mine")
+    other = files.context("someone else's")
+    files.put(other, "/theirs.txt", b"theirs")
+    url = files.url("get", cid, "/mine.txt")
+    for bad in (
+        _with(url, filePath="/theirs.txt"),
+        _with(url, contextId=other, filePath="/theirs.txt"),
+        _with(url, expires="9999999999"),
+        _with(url, signature="0" * 64),
+        _with(url, op="put"),
+        url.split("&signature")[0],
+    ):
+        answer = httpx.get(bad)
+        assert answer.status_code == 403, bad
+        assert answer.json()["code"] == "Forbidden"
+    assert httpx.put(url, content=b"overwrite").status_code == 403, "a GET URL cannot PUT"
+    assert files.get(cid, "/mine.txt") == b"mine"
+    emu.url_lifetime = 0.001
+    try:
+        expired = files.url("get", cid, "/mine.txt")
+    finally:
+        emu.url_lifetime = 3600
+    answer = httpx.get(expired)
+    assert answer.status_code == 403
+    assert "expired" in answer.json()["message"]
+
+
+def test_a_cut_off_put_leaves_the_stored_file_as_it_was(files: Files, cid: str, emu: Emulator):
+    files.put(cid, "/kept.txt", b"old content")
+    parts = urlsplit(files.url("put", cid, "/kept.txt"))
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        head = (
+            f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Length: 100000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"partial" * 100)
+    wait_until(
+        lambda: any(r.method == "PUT" for r in emu.requests), what="the cut-off PUT recorded"
+    )
+    stored = emu.context_path(cid)
+    wait_until(
+        lambda: not [p for p in stored.parent.iterdir() if p.name.startswith(".staging")],
+        what="the partial upload removed",
+    )
+    assert files.get(cid, "/kept.txt") == b"old content"
+
+
+def test_listing_pages_through_a_folder(files: Files, cid: str):
+    for n in range(5):
+        files.put(cid, f"/docs/f{n}.txt", b"x" * n)
+    files.put(cid, "/docs/sub/deep.txt", b"deep")
+    root = files.describe(cid).json()
+    assert (root["count"], [e["filePath"] for e in root["data"]]) == (1, ["/docs"])
+    assert root["data"][0]["fileType"] == "folder"
+    pages = [files.describe(cid, "/docs", page, 2).json() for page in (1, 2, 3, 4)]
+    listed = [e["filePath"] for p in pages for e in p["data"]]
+    assert listed == [f"/docs/f{n}.txt" for n in range(5)] + ["/docs/sub"]
+    assert {p["count"] for p in pages} == {6}
+    first = pages[0]["data"][0]
+    assert (first["fileName"], first["size"], first["fileType"]) == ("f0.txt", 0, "file")
+    assert set(first) == {
+        "fileId", "fileName", "filePath", "fileType", "gmtCreate", "gmtModified", "size", "status"
+    }  # fmt: skip
+    assert files.describe(cid, "/docs/").json()["count"] == 6
+    assert_error(files.describe(cid, "/nothing"), 404, "FolderNotFound")
+    empty = files.context("never uploaded")
+    assert files.describe(empty).json()["count"] == 0
+
+
+def test_delete_removes_one_file(files: Files, cid: str):
+    files.put(cid, "/d/a.txt", b"a")
+    files.put(cid, "/d/b.txt", b"b")
+    assert files.call("DeleteContextFile", contextId=cid, filePath="/d/a.txt").status_code == 200
+    assert [e["fileName"] for e in files.describe(cid, "/d").json()["data"]] == ["b.txt"]
+    missing = files.call("DeleteContextFile", contextId=cid, filePath="/d/a.txt")
+    assert_error(missing, 404, "FileNotFound")
+    folder = files.call("DeleteContextFile", contextId=cid, filePath="/d")
+    assert_error(folder, 400, "InvalidParameter", "folder")
+
+
+def test_unknown_contexts_and_files_are_404(files: Files, cid: str):
+    for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl", "DeleteContextFile"):
+        answer = files.call(name, contextId="SdkCtx-nope", filePath="/a")
+        assert_error(answer, 404, "ContextNotFound")
+    assert_error(files.describe("SdkCtx-nope"), 404, "ContextNotFound")
+    missing = files.call("GetContextFileDownloadUrl", contextId=cid, filePath="/none")
+    assert_error(missing, 404, "FileNotFound")
+
+
+def test_files_and_session_syncs_see_each_other(files: Files, emu: Emulator, api: Api):
+    cid = files.context("shared with a session")
+    files.put(cid, "/from-url.txt", b"via URL")
+    sid = emu.create_session(mounts={cid: "/home/data"})
+    api.sync(sid, contextId=cid, path="/home/data", mode="download")
+    assert wait_final(emu, sid)[0].status == "Success"
+    assert tree(emu.session_path(sid, "/home/data")) == {"from-url.txt": b"via URL"}
+    (emu.session_path(sid, "/home/data") / "from-session.txt").write_text("via sync")
+    api.sync(sid, contextId=cid, path="/home/data")
+    assert wait_final(emu, sid, 2)[-1].status == "Success"
+    listed = [e["fileName"] for e in files.describe(cid).json()["data"]]
+    assert listed == ["from-session.txt", "from-url.txt"]
+    assert files.get(cid, "/from-session.txt") == b"via sync"
+
+
+HOSTILE = [
+    "../escape",
+    "/../escape",
+    "/a/../../escape",
+    "/a/%2e%2e/%2e%2e/escape",
+    "/a/..%2f..%2fescape",
+    "/a\\..\\..\\escape",
+    "/a\x00b",
+    "/a\nb",
+    "/",
+    "//etc/passwd",
+    "/a/./b",
+    "/" + "x" * 1100,
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_hostile_file_paths_are_refused(files: Files, cid: str, emu: Emulator, path: str):
+    for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl", "DeleteContextFile"):
+        answer = files.call(name, contextId=cid, filePath=path)
+        assert answer.status_code == 400, (name, answer.text)
+    if path != "/":
+        assert files.describe(cid, path).status_code == 400
+    assert not (emu.data_dir.parent / "escape").exists()
+
+
+def test_symbolic_links_in_the_store_are_never_followed(
+    files: Files, cid: str, emu: Emulator, tmp_path: Path
+):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    files.put(cid, "/real.txt", b"real")
+    (emu.context_path(cid) / "link").symlink_to(outside, target_is_directory=True)
+    (emu.context_path(cid) / "file-link").symlink_to(outside / "secret.txt")
+    for path in ("/link/secret.txt", "/link/new.txt"):
+        for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl"):
+            answer = files.call(name, contextId=cid, filePath=path)
+            assert answer.status_code == 400, answer.text
+            assert "symbolic link" in answer.json()["message"]
+    linked = files.call("GetContextFileDownloadUrl", contextId=cid, filePath="/file-link")
+    assert linked.status_code == 400
+    assert_error(files.describe(cid, "/link"), 400, "InvalidParameter", "symbolic link")
+    listed = [e["fileName"] for e in files.describe(cid).json()["data"]]
+    assert listed == ["real.txt"], "links are not listed"
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+def test_uploads_survive_a_restart(tmp_path: Path):
+    data = tmp_path / "data"
+    with Emulator(data_dir=data, api_key=API_KEY) as first, client_for(first) as client:
+        files = Files(client)
+        cid = files.context("kept")
+        files.put(cid, "/k.txt", b"kept")
+    with Emulator(data_dir=data, api_key=API_KEY) as second, client_for(second) as client:
+        assert Files(client).get(cid, "/k.txt") == b"kept"
