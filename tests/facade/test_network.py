@@ -6,6 +6,7 @@ certificate from a test CA, a small proxy, and a listener that never accepts.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import ssl
@@ -35,6 +36,7 @@ from support import CONTEXT_ID, MOUNT, SECRETS
 from agb_context import (
     ConfigurationError,
     ContextManager,
+    ContextService,
     InsecureTLSWarning,
     RetryPolicy,
     Session,
@@ -572,3 +574,49 @@ def test_the_insecure_warning_points_at_the_caller() -> None:
     (warning,) = caught
     assert warning.category is InsecureTLSWarning
     assert os.path.basename(warning.filename) == "test_network.py"
+
+
+NETWORK_ARGUMENTS = (
+    "api_key",
+    "endpoint",
+    "timeout",
+    "allow_insecure_http",
+    "retry",
+    "proxy",
+    "verify",
+    "user_agent_suffix",
+)
+
+
+@pytest.mark.parametrize("made", [ContextManager, Session, ContextService])
+def test_every_client_takes_the_same_connection_arguments(made: type) -> None:
+    expected = inspect.signature(ContextManager).parameters
+    parameters = inspect.signature(made).parameters
+    for name in NETWORK_ARGUMENTS:
+        assert name in parameters, f"{made.__name__} has no {name}="
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[name].default == expected[name].default, name
+
+
+def test_context_service_goes_through_the_proxy_with_the_ca_bundle(
+    emu: Emulator, proxy: Proxy, ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+    with ContextService(
+        api_key=emu.api_key, endpoint=API_HOST, user_agent_suffix="service-test/3"
+    ) as service:
+        result = service.list()
+    assert result.success, result.error_message
+    assert {r.request_line for r in proxy.requests} == {f"CONNECT {API_HOST}:443 HTTP/1.1"}
+    assert "/sdk/ListContexts" in [r.path for r in emu.requests]
+
+
+def test_context_service_reports_an_untrusted_certificate_as_such(
+    emu: Emulator, https_endpoint: str
+) -> None:
+    with ContextService(api_key=emu.api_key, endpoint=https_endpoint) as service:
+        result = service.list()
+    assert not result.success
+    assert "TLS certificate of localhost could not be verified" in result.error_message
+    assert "could not reach" not in result.error_message
