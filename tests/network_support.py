@@ -69,30 +69,62 @@ async def _relay(
     try:
         await asyncio.gather(_pump(client[0], upstream[1]), _pump(upstream[0], client[1]))
     finally:
+        # Not awaited: a TLS transport may wait for the peer's close_notify forever.
         for writer in (client[1], upstream[1]):
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
 
 
-class TlsFront:
+class _Server:
+    """A server on 127.0.0.1 whose connection handlers are held (so none is collected
+    while it waits) and cancelled by `close`."""
+
+    def __init__(self, runner: ServerLoop) -> None:
+        self._runner = runner
+        self._handlers: set[asyncio.Task[None]] = set()
+        self.port: int = runner.run(self._start())
+
+    async def _start(self) -> int:
+        self._server = await asyncio.start_server(self._held, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def _held(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)  # type: ignore[arg-type]
+        try:
+            await self._handle(reader, writer)
+        finally:
+            self._handlers.discard(task)  # type: ignore[arg-type]
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self._server.close()
+            handlers = list(self._handlers)
+            for handler in handlers:
+                handler.cancel()
+            if handlers:
+                await asyncio.wait(handlers, timeout=10)
+
+        self._runner.run(stop())
+
+
+class TlsFront(_Server):
     """Serves TLS on 127.0.0.1 with ``context`` and relays the plain bytes to ``target``."""
 
     def __init__(
         self, runner: ServerLoop, context: ssl.SSLContext, target: tuple[str, int]
     ) -> None:
-        self._runner = runner
         self._context = context
         self._target = target
         self.connections = 0
         """TCP connections accepted (each one a TLS handshake attempted)."""
         self.failed_handshakes = 0
-        self.port: int = runner.run(self._start())
-
-    async def _start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        super().__init__(runner)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -105,9 +137,6 @@ class TlsFront:
         upstream = await asyncio.open_connection(*self._target)
         await _relay((reader, writer), upstream)
 
-    def close(self) -> None:
-        self._runner.loop.call_soon_threadsafe(self._server.close)
-
 
 @attrs.define
 class ProxiedRequest:
@@ -117,7 +146,7 @@ class ProxiedRequest:
     headers: dict[str, str]
 
 
-class Proxy:
+class Proxy(_Server):
     """A small HTTP proxy: ``CONNECT`` tunnels, and plain requests in absolute form.
 
     ``route(host, port)`` says where a tunnel or request really goes (so a
@@ -133,7 +162,6 @@ class Proxy:
         credentials: str | None = None,
         refuse_tunnels: int = 0,
     ) -> None:
-        self._runner = runner
         self._route = route
         self.refuse_tunnels = refuse_tunnels
         self._expected = (
@@ -142,16 +170,11 @@ class Proxy:
             else "Basic " + base64.b64encode(credentials.encode()).decode()
         )
         self.requests: list[ProxiedRequest] = []
-        self.port: int = runner.run(self._start())
+        super().__init__(runner)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def _start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -204,9 +227,6 @@ class Proxy:
         new_head = "\r\n".join([f"{method} /{rest} {version}", *kept]) + "\r\n\r\n"
         upstream[1].write(new_head.encode("latin-1"))
         await _relay((reader, writer), upstream)
-
-    def close(self) -> None:
-        self._runner.loop.call_soon_threadsafe(self._server.close)
 
 
 @contextlib.contextmanager
