@@ -16,8 +16,10 @@ the background loop and the in-flight gates start afresh too.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
+import importlib
 import logging
 import os
 import threading
@@ -41,6 +43,41 @@ _pools: weakref.WeakSet[ClientPool] = weakref.WeakSet()
 # What a forked child inherited from its parent: kept, unused and unclosed, so
 # that nothing in the child touches the parent's sockets.
 _inherited: list[object] = []
+
+
+# What the first asyncio request needs beyond `import agb_context`: imported once,
+# on a thread of its own, since importing them on an event loop stalls it (~100 ms).
+_ASYNC_STACK = (
+    "agb_context._client",
+    "httpcore",
+    "httpcore._backends.auto",
+    "httpcore._backends.anyio",
+    "anyio._backends._asyncio",
+)
+_stack_lock = threading.Lock()
+_stack: concurrent.futures.Future[None] | None = None
+
+
+def async_stack_loaded() -> concurrent.futures.Future[None]:
+    """Done once the modules an asyncio client needs are imported (started on first call)."""
+    global _stack
+    with _stack_lock:
+        if _stack is None:
+            _stack = concurrent.futures.Future()
+            threading.Thread(
+                target=_import_stack, args=(_stack,), name="agb-context-import", daemon=True
+            ).start()
+        return _stack
+
+
+def _import_stack(done: concurrent.futures.Future[None]) -> None:
+    try:
+        for name in _ASYNC_STACK:
+            importlib.import_module(name)
+    except BaseException as exc:  # reported to whoever waits; the loop then imports itself
+        done.set_exception(exc)
+    else:
+        done.set_result(None)
 
 
 class PoolClosedError(RuntimeError):
@@ -90,6 +127,14 @@ class ClientPool:
 
                 self._client = build_client(self._settings)
             return self._client
+
+    async def for_running_loop_async(self) -> AuthenticatedClient:
+        """`for_running_loop`, without stalling the loop to import what the client needs."""
+        stack = async_stack_loaded()
+        if not stack.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(stack)
+        return self.for_running_loop()
 
     def for_running_loop(self) -> AuthenticatedClient:
         """The client of the running loop: httpx connections belong to one loop."""
@@ -208,6 +253,10 @@ def _close_later(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -
 
 
 def _after_fork_in_child() -> None:
+    global _stack, _stack_lock
+    _stack_lock = threading.Lock()
+    if _stack is not None and not _stack.done():
+        _stack = None  # its thread is the parent's
     for pool in list(_pools):
         pool._forget_after_fork()
     forget_gates()

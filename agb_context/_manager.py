@@ -191,7 +191,7 @@ class ContextManager:
         query = self._info_query(context_id, path, task_type)
         if isinstance(query, ContextInfoResult):
             return query
-        result = await self._calls.info(self._async_client(), query)
+        result = await self._calls.info(await self._async_client(), query)
         _log_failure(f"info of session {self._session_id}", result)
         return result
 
@@ -289,7 +289,7 @@ class ContextManager:
         loop = asyncio.get_running_loop()
         started = loop.time()
         policy = request.policy
-        client = self._async_client()
+        client = await self._async_client()
         query = check.InfoQuery(
             context_id=request.context_id, path=request.path, task_type=request.direction
         )
@@ -421,10 +421,10 @@ class ContextManager:
         self._check_open()
         return self._clients.blocking()
 
-    def _async_client(self) -> AuthenticatedClient:
+    async def _async_client(self) -> AuthenticatedClient:
         """The client of the running loop: httpx connections belong to one loop."""
         self._check_open()
-        return self._clients.for_running_loop()
+        return await self._clients.for_running_loop_async()
 
 
 def _take_session_connection(

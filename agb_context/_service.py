@@ -369,7 +369,7 @@ class ContextService:
     ) -> ClearContextResult:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        client = self._clients.for_running_loop()
+        client = await self._clients.for_running_loop_async()
         accepted = await start.send_async(client)
         if not accepted.success:
             return accepted
@@ -458,7 +458,8 @@ class ContextService:
         from agb_context._context_calls import Call
 
         if isinstance(prepared, Call):
-            result: R = await prepared.send_async(self._clients.for_running_loop())
+            client = await self._clients.for_running_loop_async()
+            result: R = await prepared.send_async(client)
             return result
         return prepared
 

@@ -236,7 +236,7 @@ def test_async_with_closes_the_loop_connections(emu: Emulator, session_id: str) 
     async def main() -> ContextManager:
         async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
             assert (await cm.info_async()).success
-            client = cm._async_client().get_async_httpx_client()
+            client = (await cm._async_client()).get_async_httpx_client()
         assert client.is_closed
         return cm
 

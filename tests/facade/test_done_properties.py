@@ -151,7 +151,11 @@ def test_success_only_once_every_task_the_sync_started_was_seen_final_with_succe
         client = AuthenticatedClient(base_url=cm.endpoint, token="").set_async_httpx_client(
             httpx.AsyncClient(base_url=cm.endpoint, transport=transport)
         )
-        cm._async_client = lambda: client  # type: ignore[method-assign]
+
+        async def scripted() -> AuthenticatedClient:
+            return client
+
+        cm._async_client = scripted  # type: ignore[method-assign]
         return await cm.sync(CID, PATH, mode=script.direction, polling=POLICY)
 
     result = asyncio.run(main())

@@ -316,3 +316,45 @@ def test_a_blocking_call_from_trio_works(emu: Emulator, session_id: str) -> None
     done = _python("-c", code, session_id, emu.endpoint, emu.api_key)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+FIRST_CALL = """
+import asyncio, sys, threading
+from agb_context import ContextManager
+
+importers = {}
+
+
+class Recorder:
+    # Notes which thread imports each module of the HTTP stack; finds nothing itself.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("httpcore", "anyio"):
+            importers.setdefault(name, threading.current_thread().name)
+        return None
+
+
+session, endpoint, key = sys.argv[1:4]
+cm = ContextManager(session, api_key=key, endpoint=endpoint)
+assert "httpcore" not in sys.modules
+sys.meta_path.insert(0, Recorder())
+
+
+async def main() -> None:
+    assert (await cm.info_async()).success
+    await cm.aclose()
+
+
+asyncio.run(main())
+on_loop = sorted(name for name, thread in importers.items() if thread == "MainThread")
+assert importers, "nothing of the HTTP stack was imported"
+assert not on_loop, on_loop
+print("ok")
+"""
+
+
+def test_the_first_async_call_imports_off_the_event_loop(emu: Emulator, session_id: str) -> None:
+    """What the first asyncio request needs is imported on a thread of its own (on the
+    loop, those imports stall it for about 100 ms)."""
+    done = _python("-c", FIRST_CALL, session_id, emu.endpoint, emu.api_key)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
