@@ -39,12 +39,16 @@ from agb_context._results import (
     ApiResponse,
     ClearContextResult,
     Context,
+    ContextFileEntry,
+    ContextFileListResult,
     ContextInfoResult,
     ContextListResult,
     ContextResult,
     ContextStatusData,
     ContextSyncResult,
     ErrorKind,
+    FileTransferResult,
+    FileUrlResult,
     OperationResult,
 )
 from agb_context._retry import RetryPolicy
@@ -54,6 +58,7 @@ from agb_context._service import (
     ContextListParams,
     ContextService,
 )
+from agb_context._service_files import ContextFileListError
 from agb_context._session import Session
 from agb_context._tls import InsecureTLSWarning
 from agb_context._types import SyncMode, TaskStatus
@@ -69,6 +74,9 @@ __all__ = [
     "ClearOperation",
     "ConfigurationError",
     "Context",
+    "ContextFileEntry",
+    "ContextFileListError",
+    "ContextFileListResult",
     "ContextInfoResult",
     "ContextLike",
     "ContextListError",
@@ -80,6 +88,8 @@ __all__ = [
     "ContextStatusData",
     "ContextSyncResult",
     "ErrorKind",
+    "FileTransferResult",
+    "FileUrlResult",
     "InsecureTLSWarning",
     "InvalidArgumentError",
     "NetworkError",

@@ -28,20 +28,35 @@ from agb_context._config import Settings
 from agb_context._results import (
     ClearContextResult,
     Context,
+    ContextFileEntry,
+    ContextFileListResult,
     ContextListResult,
     ContextResult,
+    FileUrlResult,
     OperationResult,
 )
 from agb_context_api import AuthenticatedClient
 from agb_context_api.api.context import (
     clear_context,
     delete_context,
+    delete_context_file,
+    describe_context_files,
     get_context,
+    get_context_file_download_url,
+    get_context_file_upload_url,
     list_contexts,
     modify_context,
 )
 from agb_context_api.models import Context as WireContext
-from agb_context_api.models import EmptyBody, GetContextResponse, ListContextsResponse
+from agb_context_api.models import (
+    DescribeContextFilesResponse,
+    EmptyBody,
+    FileUrlResponse,
+    GetContextResponse,
+    ListContextsResponse,
+)
+from agb_context_api.models import FileEntry as WireFileEntry
+from agb_context_api.models import FileUrl as WireFileUrl
 from agb_context_api.types import UNSET, Response
 
 logger = logging.getLogger("agb_context")
@@ -272,6 +287,95 @@ class ContextCalls:
 
         return Call(get_context, look.kwargs, read, failed, self._reader)
 
+    def file_url(self, op: str, context_id: str, file_path: str) -> Call[FileUrlResult]:
+        """``GetContextFileUploadUrl`` (``op="put"``) or ``GetContextFileDownloadUrl``."""
+        verb = "upload" if op == "put" else "download"
+        endpoint = get_context_file_upload_url if op == "put" else get_context_file_download_url
+
+        def failed(failure: Failure) -> FileUrlResult:
+            return FileUrlResult(
+                success=False,
+                **failure.fields(f"could not get a URL to {verb} {file_path} of {context_id}: "),
+            )
+
+        def read(response: Response[Any]) -> FileUrlResult:
+            parsed = response.parsed
+            envelope = parsed if isinstance(parsed, FileUrlResponse) else _envelope(response)
+            request_id = _request_id(envelope, response.headers)
+            problem = _failure(response.status_code, envelope, request_id)
+            if problem is not None:
+                return failed(problem)
+            assert isinstance(envelope, FileUrlResponse)
+            data = envelope.data if isinstance(envelope.data, WireFileUrl) else None
+            url = _text(data.url) if data is not None else ""
+            if not url:
+                return failed(
+                    Failure(
+                        message="the answer holds no URL",
+                        kind="unreadable_response",
+                        request_id=request_id,
+                        http_status=response.status_code,
+                    )
+                )
+            return FileUrlResult(
+                success=True,
+                request_id=request_id,
+                http_status=response.status_code,
+                url=url,
+                expire_time=_count(data.expire_time) if data is not None else None,
+            )
+
+        kwargs = {"context_id": context_id, "file_path": file_path, "body": EmptyBody()}
+        return Call(endpoint, kwargs, read, failed, self._reader)
+
+    def delete_file(self, context_id: str, file_path: str) -> Call[OperationResult]:
+        """``DeleteContextFile``."""
+        return self._change(
+            delete_context_file,
+            {"context_id": context_id, "file_path": file_path},
+            context_id,
+            f"delete {file_path} of",
+        )
+
+    def list_files(
+        self, context_id: str, folder: str | None, page_number: int, page_size: int
+    ) -> Call[ContextFileListResult]:
+        """``DescribeContextFiles``: one page of a folder's entries."""
+
+        def failed(failure: Failure) -> ContextFileListResult:
+            return ContextFileListResult(
+                success=False,
+                **failure.fields(f"could not list the files of context {context_id}: "),
+            )
+
+        def read(response: Response[Any]) -> ContextFileListResult:
+            parsed = response.parsed
+            envelope = (
+                parsed if isinstance(parsed, DescribeContextFilesResponse) else _envelope(response)
+            )
+            request_id = _request_id(envelope, response.headers)
+            problem = _failure(response.status_code, envelope, request_id)
+            if problem is not None:
+                return failed(problem)
+            assert isinstance(envelope, DescribeContextFilesResponse)
+            data = envelope.data if isinstance(envelope.data, list) else []
+            return ContextFileListResult(
+                success=True,
+                request_id=request_id,
+                http_status=response.status_code,
+                entries=tuple(_file_entry(item) for item in data),
+                count=_count(envelope.count),
+            )
+
+        kwargs = {
+            "context_id": context_id,
+            "parent_folder_path": UNSET if folder is None else folder,
+            "page_number": page_number,
+            "page_size": page_size,
+            "body": EmptyBody(),
+        }
+        return Call(describe_context_files, kwargs, read, failed, self._reader)
+
     def _change(
         self, endpoint: Any, params: dict[str, str], context_id: str, verb: str
     ) -> Call[OperationResult]:
@@ -297,6 +401,19 @@ class ContextCalls:
             )
 
         return Call(endpoint, {**params, "body": EmptyBody()}, read, failed, self._reader)
+
+
+def _file_entry(item: WireFileEntry) -> ContextFileEntry:
+    return ContextFileEntry(
+        file_id=_text(item.file_id),
+        file_name=_text(item.file_name),
+        file_path=_text(item.file_path),
+        file_type=_text(item.file_type),
+        gmt_create=_text(item.gmt_create),
+        gmt_modified=_text(item.gmt_modified),
+        size=_count(item.size) or 0,
+        status=_text(item.status),
+    )
 
 
 def _unreadable(message: str, request_id: str, response: Response[Any]) -> Failure:

@@ -214,3 +214,66 @@ class ClearContextResult(ApiResponse):
     def is_clearing(self) -> bool:
         """Whether the data is still being cleared."""
         return self.status in CLEARING_STATES
+
+
+@attrs.frozen(kw_only=True)
+class FileUrlResult(ApiResponse):
+    """A presigned URL for one file of a context (`ContextService.get_file_upload_url`,
+    `ContextService.get_file_download_url`).
+
+    ``url`` needs no API key: ``PUT`` the bytes there (upload) or ``GET`` it
+    (download) before ``expire_time`` (seconds since the Unix epoch).
+    """
+
+    success: bool
+    url: str = ""
+    expire_time: int | None = None
+    error_message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ContextFileEntry:
+    """A file or folder of a context, as `ContextService.list_files` reports it."""
+
+    file_id: str = ""
+    file_name: str = ""
+    file_path: str = ""
+    file_type: str = ""
+    """``file`` or ``folder``."""
+    gmt_create: str = ""
+    gmt_modified: str = ""
+    size: int = 0
+    """Bytes; 0 for a folder."""
+    status: str = ""
+
+    @property
+    def is_folder(self) -> bool:
+        """Whether the entry is a folder."""
+        return self.file_type == "folder"
+
+
+@attrs.frozen(kw_only=True)
+class ContextFileListResult(ApiResponse):
+    """One page of `ContextService.list_files`: ``entries`` and ``count`` (all of them)."""
+
+    success: bool
+    entries: tuple[ContextFileEntry, ...] = ()
+    count: int | None = None
+    error_message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class FileTransferResult(ApiResponse):
+    """The outcome of `ContextService.upload_file` or `ContextService.download_file`.
+
+    ``size`` is the number of bytes moved (checked against what the other
+    side said); ``attempts`` how many times the transfer was tried.
+    """
+
+    success: bool
+    context_id: str = ""
+    file_path: str = ""
+    local_path: str = ""
+    size: int = 0
+    attempts: int = 0
+    error_message: str = ""

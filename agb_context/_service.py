@@ -28,6 +28,7 @@ from agb_context._results import (
     OperationResult,
 )
 from agb_context._retry import RetryPolicy
+from agb_context._service_files import ContextFiles
 from agb_context._tls import Verify
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class ContextListError(AgbContextError):
         self.result = result
 
 
-class ContextService:
+class ContextService(ContextFiles):
     """The contexts of the account: `list`, `get`, `create`, `update`, `delete`,
     `start_clear` and `get_clear_status`, each with an ``*_async`` twin for async code.
 

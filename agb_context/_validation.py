@@ -238,3 +238,54 @@ def optional_printable(name: str, value: object) -> str | None:
                 f"{name} must be printable text: it holds the control or invisible character {bad}"
             )
     return text
+
+
+MAX_FILE_PATH_LENGTH = 1024
+"""The longest path of a file in a context accepted."""
+MAX_FILE_PAGE_SIZE = 500
+
+
+def context_file_path(value: object, name: str = "file_path", *, folder: bool = False) -> str:
+    """A path in a context, ``/``-separated from its root (``/`` is added in front if missing).
+
+    Refused: empty, over-long, control or invisible characters, ``\\``, and
+    ``.``/``..`` or empty segments. ``folder=True`` also accepts ``/`` (the root)
+    and a trailing ``/``.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string, not {type(value).__name__}")
+    if len(value) > MAX_FILE_PATH_LENGTH:
+        raise InvalidArgument(
+            f"{name} is {len(value)} characters long; at most {MAX_FILE_PATH_LENGTH} are accepted"
+        )
+    bad = _unprintable(value)
+    if bad is not None:
+        raise InvalidArgument(
+            f"{name} must be printable text: it holds the control or invisible character {bad}"
+        )
+    if "\\" in value:
+        raise InvalidArgument(f"{name} contains '\\': separate folders with '/'")
+    text = value if value.startswith("/") else "/" + value
+    if folder and text != "/" and text.endswith("/"):
+        text = text[:-1]
+    if text == "/":
+        if folder:
+            return text
+        raise InvalidArgument(f"{name} must name a file, not the context's root")
+    segments = text[1:].split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise InvalidArgument(f"{name} {value!r} has an empty, '.' or '..' segment")
+    return text
+
+
+def whole_number(value: object, name: str, low: int, high: int | None = None) -> int:
+    """An int from ``low`` to ``high`` (no upper bound when None)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        most = f" to {high}" if high is not None else ""
+        raise InvalidArgument(f"{name} must be a whole number from {low}{most}, not {value!r}")
+    return value

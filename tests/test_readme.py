@@ -38,6 +38,7 @@ EXPECTED_OUTPUT = {
     'with ContextManager("no-such-session") as cm:': "False no session 'no-such-session'",
     'created = service.create("project-data")': "deleted: True",
     'made = await service.create_async("async-data")': " True\n",
+    'cid = service.create("reports").context_id': "downloaded: True 15",
 }
 
 

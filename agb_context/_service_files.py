@@ -1,0 +1,350 @@
+"""The files of a context, as `ContextService` methods: URLs, listing, deleting, transfers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agb_context import _validation as check
+from agb_context._background import background_loop
+from agb_context._errors import AgbContextError
+from agb_context._results import (
+    ContextFileEntry,
+    ContextFileListResult,
+    FileTransferResult,
+    FileUrlResult,
+    OperationResult,
+)
+
+if TYPE_CHECKING:
+    from agb_context._config import Settings
+    from agb_context._context_calls import Call, ContextCalls
+    from agb_context._http import ClientPool
+    from agb_context._transfers import Moved, Progress
+
+R = TypeVar("R")
+
+
+class ContextFileListError(AgbContextError):
+    """A page of `ContextService.iter_files` could not be listed; ``result`` says why."""
+
+    def __init__(self, result: ContextFileListResult) -> None:
+        super().__init__(result.error_message)
+        self.result = result
+
+
+Refused = TypeVar(
+    "Refused", FileUrlResult, OperationResult, ContextFileListResult, FileTransferResult
+)
+
+
+def _invalid(kind: type[Refused], exc: check.InvalidArgument) -> Refused:
+    """The result for arguments refused before any request."""
+    return kind(success=False, error_message=str(exc), error_kind="invalid_argument")
+
+
+class ContextFiles:
+    """What `ContextService` does with the files of a context (mixed into it)."""
+
+    _settings: Settings
+    _calls: ContextCalls
+    _clients: ClientPool
+
+    def _send(self, prepared: Call[R] | R) -> R:
+        raise NotImplementedError
+
+    async def _send_async(self, prepared: Call[R] | R) -> R:
+        raise NotImplementedError
+
+    # -- URLs, listing, deleting ---------------------------------------------
+
+    def get_file_upload_url(self, context_id: str, file_path: str) -> FileUrlResult:
+        """A presigned URL to ``PUT`` one file of a context to (no API key needed there).
+
+        ``file_path`` is the file's path from the context's root, e.g.
+        ``/data/a.csv``. `upload_file` does the whole upload.
+        """
+        return self._send(self._url_call("put", context_id, file_path))
+
+    async def get_file_upload_url_async(self, context_id: str, file_path: str) -> FileUrlResult:
+        """The non-blocking `get_file_upload_url`."""
+        return await self._send_async(self._url_call("put", context_id, file_path))
+
+    def get_file_download_url(self, context_id: str, file_path: str) -> FileUrlResult:
+        """A presigned URL to ``GET`` one file of a context from (no API key needed there)."""
+        return self._send(self._url_call("get", context_id, file_path))
+
+    async def get_file_download_url_async(self, context_id: str, file_path: str) -> FileUrlResult:
+        """The non-blocking `get_file_download_url`."""
+        return await self._send_async(self._url_call("get", context_id, file_path))
+
+    def delete_file(self, context_id: str, file_path: str) -> OperationResult:
+        """Delete one file of a context."""
+        return self._send(self._delete_file_call(context_id, file_path))
+
+    async def delete_file_async(self, context_id: str, file_path: str) -> OperationResult:
+        """The non-blocking `delete_file`."""
+        return await self._send_async(self._delete_file_call(context_id, file_path))
+
+    def list_files(
+        self,
+        context_id: str,
+        parent_folder_path: str | None = None,
+        page_number: int = 1,
+        page_size: int = 50,
+    ) -> ContextFileListResult:
+        """One page of the files and folders directly in a folder of a context.
+
+        Args:
+            context_id: The context.
+            parent_folder_path: The folder, e.g. ``/data``; the root when None.
+            page_number: The page, from 1.
+            page_size: Entries per page, 1 to 500.
+
+        Returns:
+            A `ContextFileListResult`: ``entries`` and ``count`` (how many in
+            all). `iter_files` goes through every page.
+        """
+        return self._send(
+            self._list_files_call(context_id, parent_folder_path, page_number, page_size)
+        )
+
+    async def list_files_async(
+        self,
+        context_id: str,
+        parent_folder_path: str | None = None,
+        page_number: int = 1,
+        page_size: int = 50,
+    ) -> ContextFileListResult:
+        """The non-blocking `list_files`."""
+        call = self._list_files_call(context_id, parent_folder_path, page_number, page_size)
+        return await self._send_async(call)
+
+    def iter_files(
+        self, context_id: str, parent_folder_path: str | None = None, page_size: int = 50
+    ) -> Iterator[ContextFileEntry]:
+        """Every entry directly in a folder of a context, page after page.
+
+        Raises:
+            ContextFileListError: A page could not be listed (``result`` says why).
+        """
+        number = 1
+        while True:
+            page = self.list_files(context_id, parent_folder_path, number, page_size)
+            if not page.success:
+                raise ContextFileListError(page)
+            yield from page.entries
+            if _last(page, number, page_size):
+                return
+            number += 1
+
+    async def iter_files_async(
+        self, context_id: str, parent_folder_path: str | None = None, page_size: int = 50
+    ) -> AsyncIterator[ContextFileEntry]:
+        """The asynchronous `iter_files`."""
+        number = 1
+        while True:
+            page = await self.list_files_async(context_id, parent_folder_path, number, page_size)
+            if not page.success:
+                raise ContextFileListError(page)
+            for entry in page.entries:
+                yield entry
+            if _last(page, number, page_size):
+                return
+            number += 1
+
+    # -- transfers -------------------------------------------------------------
+
+    def upload_file(
+        self,
+        context_id: str,
+        local_path: str | os.PathLike[str],
+        file_path: str,
+        progress: Progress | None = None,
+    ) -> FileTransferResult:
+        """Upload the local file ``local_path`` to ``file_path`` of a context.
+
+        The bytes are streamed in chunks to a presigned URL; ``progress(done,
+        total)`` is called as they go. A dropped connection is tried again,
+        and an expired URL replaced by a fresh one. Blocks until done (runs on
+        the SDK's background thread); in async code use `upload_file_async`.
+        """
+        return self._blocking(self.upload_file_async(context_id, local_path, file_path, progress))
+
+    async def upload_file_async(
+        self,
+        context_id: str,
+        local_path: str | os.PathLike[str],
+        file_path: str,
+        progress: Progress | None = None,
+    ) -> FileTransferResult:
+        """The non-blocking `upload_file`."""
+        from agb_context._transfers import transfer_client, upload
+
+        try:
+            cid, path, source = self._transfer_args(context_id, file_path, local_path)
+            if not source.is_file():
+                raise check.InvalidArgument(f"local_path {str(source)!r} is not a file")
+            callback = _progress(progress)
+        except check.InvalidArgument as exc:
+            return _invalid(FileTransferResult, exc)
+        async with transfer_client(self._settings) as http:
+            moved = await upload(
+                http, lambda: self.get_file_upload_url_async(cid, path), source, callback
+            )
+        return _transfer_result(moved, cid, path, source, "upload")
+
+    def download_file(
+        self,
+        context_id: str,
+        file_path: str,
+        local_path: str | os.PathLike[str],
+        progress: Progress | None = None,
+    ) -> FileTransferResult:
+        """Download ``file_path`` of a context to the local file ``local_path``.
+
+        Streamed in chunks from a presigned URL, with ``progress(done, total)``.
+        The file is written under a temporary name beside ``local_path`` and
+        renamed over it only once complete and of the announced size: a
+        failed download leaves no partial file and keeps an older one. A
+        dropped connection resumes where it stopped. Blocks until done; in
+        async code use `download_file_async`.
+        """
+        return self._blocking(
+            self.download_file_async(context_id, file_path, local_path, progress)
+        )
+
+    async def download_file_async(
+        self,
+        context_id: str,
+        file_path: str,
+        local_path: str | os.PathLike[str],
+        progress: Progress | None = None,
+    ) -> FileTransferResult:
+        """The non-blocking `download_file`."""
+        from agb_context._transfers import download, transfer_client
+
+        try:
+            cid, path, target = self._transfer_args(context_id, file_path, local_path)
+            if target.is_dir():
+                raise check.InvalidArgument(f"local_path {str(target)!r} is a folder")
+            if not target.parent.is_dir():
+                raise check.InvalidArgument(
+                    f"local_path {str(target)!r}: its folder does not exist"
+                )
+            callback = _progress(progress)
+        except check.InvalidArgument as exc:
+            return _invalid(FileTransferResult, exc)
+        async with transfer_client(self._settings) as http:
+            moved = await download(
+                http, lambda: self.get_file_download_url_async(cid, path), target, callback
+            )
+        return _transfer_result(moved, cid, path, target, "download")
+
+    # -- internals -------------------------------------------------------------
+
+    def _blocking(self, work: Coroutine[Any, Any, R]) -> R:
+        self._clients.check_open()
+        return asyncio.run_coroutine_threadsafe(work, background_loop()).result()
+
+    def _url_call(
+        self, op: str, context_id: object, file_path: object
+    ) -> Call[FileUrlResult] | FileUrlResult:
+        self._clients.check_open()
+        try:
+            cid = check.context_id(context_id)
+            path = check.context_file_path(file_path)
+        except check.InvalidArgument as exc:
+            return _invalid(FileUrlResult, exc)
+        return self._calls.file_url(op, cid, path)
+
+    def _delete_file_call(
+        self, context_id: object, file_path: object
+    ) -> Call[OperationResult] | OperationResult:
+        self._clients.check_open()
+        try:
+            cid = check.context_id(context_id)
+            path = check.context_file_path(file_path)
+        except check.InvalidArgument as exc:
+            return _invalid(OperationResult, exc)
+        return self._calls.delete_file(cid, path)
+
+    def _list_files_call(
+        self, context_id: object, folder: object, page_number: object, page_size: object
+    ) -> Call[ContextFileListResult] | ContextFileListResult:
+        self._clients.check_open()
+        try:
+            cid = check.context_id(context_id)
+            where = (
+                None
+                if folder is None
+                else check.context_file_path(folder, "parent_folder_path", folder=True)
+            )
+            number = check.whole_number(page_number, "page_number", 1)
+            size = check.whole_number(page_size, "page_size", 1, check.MAX_FILE_PAGE_SIZE)
+        except check.InvalidArgument as exc:
+            return _invalid(ContextFileListResult, exc)
+        return self._calls.list_files(cid, None if where == "/" else where, number, size)
+
+    def _transfer_args(
+        self, context_id: object, file_path: object, local_path: object
+    ) -> tuple[str, str, Path]:
+        self._clients.check_open()
+        cid = check.context_id(context_id)
+        path = check.context_file_path(file_path)
+        if not isinstance(local_path, str | os.PathLike) or not str(local_path).strip():
+            raise check.InvalidArgument(
+                f"local_path must be a path (str or os.PathLike), not {local_path!r}"
+            )
+        return cid, path, Path(local_path).expanduser().absolute()
+
+
+def _last(page: ContextFileListResult, number: int, size: int) -> bool:
+    if len(page.entries) < size:
+        return True
+    return page.count is not None and number * size >= page.count
+
+
+def _progress(progress: object) -> Progress | None:
+    if progress is not None and not callable(progress):
+        raise check.InvalidArgument(
+            f"progress must be callable (done, total) or None, not {type(progress).__name__}"
+        )
+    return progress
+
+
+def _transfer_result(
+    moved: Moved, context_id: str, file_path: str, local: Path, verb: str
+) -> FileTransferResult:
+    where: dict[str, Any] = {
+        "context_id": context_id,
+        "file_path": file_path,
+        "local_path": str(local),
+    }
+    if moved.url_failure is not None:
+        failure = moved.url_failure
+        return FileTransferResult(
+            success=False,
+            attempts=moved.attempts,
+            request_id=failure.request_id,
+            http_status=failure.http_status,
+            error_kind=failure.error_kind,
+            error_code=failure.error_code,
+            retryable=failure.retryable,
+            error_message=failure.error_message,
+            **where,
+        )
+    if moved.error:
+        return FileTransferResult(
+            success=False,
+            attempts=moved.attempts,
+            error_kind="no_response",
+            retryable=True,
+            error_message=f"the {verb} of {file_path} of context {context_id} failed: "
+            f"{moved.error}",
+            **where,
+        )
+    return FileTransferResult(success=True, size=moved.size, attempts=moved.attempts, **where)

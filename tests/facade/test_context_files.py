@@ -1,0 +1,293 @@
+"""A context's files through `ContextService`: URLs, listing, deleting and whole transfers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import SECRETS
+
+from agb_context import ContextFileListError, ContextService, FileUrlResult
+from agb_context.emulator import Emulator
+
+
+@pytest.fixture
+def service(emu: Emulator) -> Iterator[ContextService]:
+    SECRETS.add(emu.api_key)
+    with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as made:
+        yield made
+
+
+@pytest.fixture
+def cid(service: ContextService) -> str:
+    return service.create(f"files-{uuid.uuid4().hex}").context_id
+
+
+def test_upload_then_download_with_progress(service: ContextService, cid: str, tmp_path: Path):
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom(1_500_000))
+    seen: list[tuple[int, int]] = []
+    up = service.upload_file(
+        cid, source, "/data/source.bin", progress=lambda d, t: seen.append((d, t))
+    )
+    assert up.success, up.error_message
+    assert (up.size, up.attempts, up.file_path) == (1_500_000, 1, "/data/source.bin")
+    assert seen[-1] == (1_500_000, 1_500_000)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert len(seen) > 2, "progress is reported chunk by chunk"
+    seen.clear()
+    target = tmp_path / "copy.bin"
+    down = service.download_file(
+        cid, "data/source.bin", target, progress=lambda d, t: seen.append((d, t))
+    )
+    assert down.success, down.error_message
+    assert target.read_bytes() == source.read_bytes()
+    assert seen[-1] == (1_500_000, 1_500_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.bin", "source.bin"]
+
+
+def test_the_async_twins(service: ContextService, cid: str, tmp_path: Path, emu: Emulator):
+    source = tmp_path / "a.txt"
+    source.write_text("async")
+
+    async def story() -> list[str]:
+        async with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as svc:
+            assert (await svc.upload_file_async(cid, source, "/a.txt")).success
+            url = await svc.get_file_download_url_async(cid, "/a.txt")
+            assert url.success
+            assert url.expire_time
+            assert (await svc.get_file_upload_url_async(cid, "/b.txt")).success
+            result = await svc.download_file_async(cid, "/a.txt", tmp_path / "b.txt")
+            assert result.success, result.error_message
+            assert (await svc.list_files_async(cid)).count == 1
+            names = [e.file_name async for e in svc.iter_files_async(cid)]
+            assert (await svc.delete_file_async(cid, "/a.txt")).success
+            return names
+
+    assert asyncio.run(story()) == ["a.txt"]
+    assert (tmp_path / "b.txt").read_text() == "async"
+
+
+def test_listing_reaches_every_page(service: ContextService, cid: str, tmp_path: Path):
+    source = tmp_path / "f"
+    source.write_text("x")
+    for n in range(7):
+        assert service.upload_file(cid, source, f"/many/f{n}").success
+    first = service.list_files(cid, "/many", page_number=1, page_size=3)
+    assert (first.count, [e.file_name for e in first.entries]) == (7, ["f0", "f1", "f2"])
+    third = service.list_files(cid, "/many/", page_number=3, page_size=3)
+    assert [e.file_name for e in third.entries] == ["f6"]
+    assert [e.file_name for e in service.iter_files(cid, "/many", page_size=2)] == [
+        f"f{n}" for n in range(7)
+    ]
+    [folder] = service.list_files(cid).entries
+    assert folder.is_folder
+    with pytest.raises(ContextFileListError, match="404"):
+        list(service.iter_files(cid, "/missing"))
+
+
+def test_a_failed_download_leaves_no_partial_file_and_keeps_the_old(
+    service: ContextService, cid: str, tmp_path: Path
+):
+    target = tmp_path / "kept.txt"
+    target.write_text("older")
+    result = service.download_file(cid, "/not-there.txt", target)
+    assert not result.success
+    assert "404" in result.error_message
+    assert target.read_text() == "older"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
+
+
+def test_an_expired_url_is_replaced_by_a_fresh_one(
+    service: ContextService,
+    cid: str,
+    tmp_path: Path,
+    emu: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    source = tmp_path / "s.txt"
+    source.write_text("fresh")
+    asked: list[str] = []
+
+    def first_expired(name: str) -> Callable[..., Any]:
+        original = getattr(service, name)
+
+        async def ask(*args: str) -> FileUrlResult:
+            emu.url_lifetime = 0.001 if not asked else 3600
+            asked.append(name)
+            try:
+                return await original(*args)  # type: ignore[no-any-return]
+            finally:
+                emu.url_lifetime = 3600
+
+        return ask
+
+    for name in ("get_file_upload_url_async", "get_file_download_url_async"):
+        monkeypatch.setattr(service, name, first_expired(name))
+    up = service.upload_file(cid, source, "/s.txt")
+    assert up.success, up.error_message
+    assert up.attempts == 2
+    asked.clear()
+    down = service.download_file(cid, "/s.txt", tmp_path / "t.txt")
+    assert down.success, down.error_message
+    assert down.attempts == 2
+    assert (tmp_path / "t.txt").read_text() == "fresh"
+
+
+class _FlakyServer:
+    """A real HTTP server on 127.0.0.1 that breaks the first transfer off half-way.
+
+    The emulator's presigned URLs cannot be made to drop a connection in the
+    middle of a body, so this small server stands in for the storage service.
+    """
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.requests: list[str] = []
+        self.received = b""
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/object"
+
+    def close(self) -> None:
+        self._sock.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        head, _, rest = head.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        self.requests.append(lines[0])
+        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        first = len(self.requests) == 1
+        if lines[0].startswith("PUT"):
+            length = int(headers.get("content-length", "0"))
+            if first:
+                return  # cut off before answering
+            body = rest
+            while len(body) < length:
+                body += conn.recv(65536)
+            self.received = body
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        size = len(self.content)
+        start = int(headers["range"].split("=")[1].rstrip("-")) if "range" in headers else 0
+        if first:
+            half = size // 2
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode()
+                + self.content[:half]
+            )
+            return
+        part = self.content[start:]
+        conn.sendall(
+            f"HTTP/1.1 206 Partial Content\r\nContent-Length: {len(part)}\r\n"
+            f"Content-Range: bytes {start}-{size - 1}/{size}\r\nConnection: close\r\n\r\n".encode()
+            + part
+        )
+
+
+def test_a_dropped_connection_is_tried_again_and_a_download_resumes(
+    service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    content = os.urandom(400_000)
+    server = _FlakyServer(content)
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    monkeypatch.setattr(service, "get_file_upload_url_async", url)
+    try:
+        target = tmp_path / "resumed.bin"
+        down = service.download_file("SdkCtx-x", "/object", target)
+        assert down.success, down.error_message
+        assert down.attempts == 2
+        assert target.read_bytes() == content
+        assert server.requests[1].startswith("GET")
+        source = tmp_path / "up.bin"
+        source.write_bytes(content[:1000])
+        server.requests.clear()
+        up = service.upload_file("SdkCtx-x", source, "/object")
+        assert up.success, up.error_message
+        assert up.attempts == 2
+        assert server.received == content[:1000]
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["../x", "/a/../../x", "/a/./b", "a\\b", "/a\x00", "/a\nb", "/" + "x" * 1100, "/", ""]
+)
+def test_hostile_paths_are_refused_before_any_request(
+    service: ContextService, emu: Emulator, tmp_path: Path, path: str
+):
+    emu.clear_requests()
+    results = [
+        service.get_file_upload_url("SdkCtx-1", path),
+        service.get_file_download_url("SdkCtx-1", path),
+        service.delete_file("SdkCtx-1", path),
+        service.upload_file("SdkCtx-1", tmp_path, path),
+        service.download_file("SdkCtx-1", path, tmp_path / "x"),
+    ]
+    for result in results:
+        assert not result.success
+        assert result.error_kind == "invalid_argument"
+        assert "file_path" in result.error_message or "local_path" in result.error_message
+    assert emu.requests == []
+
+
+def test_bad_transfer_arguments_are_results(service: ContextService, cid: str, tmp_path: Path):
+    missing = service.upload_file(cid, tmp_path / "nope", "/x")
+    assert "is not a file" in missing.error_message
+    no_folder = service.download_file(cid, "/x", tmp_path / "no" / "such" / "x")
+    assert "folder does not exist" in no_folder.error_message
+    (tmp_path / "f").write_text("x")
+    bad = service.upload_file(cid, tmp_path / "f", "/x", progress=42)  # type: ignore[arg-type]
+    assert "progress must be callable" in bad.error_message
+    page = service.list_files(cid, page_number=0)
+    assert "page_number" in page.error_message
+    size = service.list_files(cid, page_size=501)
+    assert "page_size" in size.error_message
+
+
+def test_a_progress_callback_that_raises_does_not_stop_the_transfer(
+    service: ContextService, cid: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    source = tmp_path / "s.bin"
+    source.write_bytes(os.urandom(600_000))
+    calls: list[int] = []
+
+    def broken(done: int, total: int) -> None:
+        calls.append(done)
+        raise ValueError("broken callback")
+
+    result = service.upload_file(cid, source, "/s.bin", progress=broken)
+    assert result.success, result.error_message
+    assert len(calls) == 1
+    assert "broken callback" in caplog.text or "progress callback" in caplog.text
