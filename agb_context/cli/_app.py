@@ -96,7 +96,8 @@ Watch and run the context syncs of an AGB cloud session.
 A context is persistent storage mounted into a session at a path. `info`
 shows the session's sync tasks, `sync` starts a sync and shows its progress
 until it is over, `contexts` lists, finds, creates, renames, deletes and
-clears the contexts of the account, `emulator` serves the API locally for
+clears the contexts of the account, `files` moves a context's files,
+`emulator` serves the API locally for
 tests, and `demo` tells the whole story against that emulator in a few
 seconds.
 """
@@ -277,6 +278,9 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
     from agb_context.cli._context_args import add_contexts  # it uses this module
 
     add_contexts(commands, connection)
+    from agb_context.cli._file_args import add_files  # it uses this module
+
+    add_files(commands, connection)
 
     if with_emulator:
         _add_emulator(commands)
@@ -422,9 +426,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        error_line(
-            PROG, f"choose a command: info, sync, contexts, emulator, demo (see '{PROG} --help')"
-        )
+        commands = "info, sync, contexts, files, emulator, demo"
+        error_line(PROG, f"choose a command: {commands} (see '{PROG} --help')")
         return 2
     secret = getattr(args, "api_key", None) or secret
     verbose = bool(getattr(args, "verbose", False))

@@ -1,0 +1,146 @@
+"""``agb-context files ...``: a context's files as a table, transfers with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+from typing import Any
+
+import attrs
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from agb_context import ContextFileEntry, ContextFileListError, FileTransferResult
+from agb_context.cli._app import CommandFailed
+from agb_context.cli._commands import print_json, stdout_console
+from agb_context.cli._context_commands import open_service
+
+
+def ls_command(args: argparse.Namespace) -> int:
+    """Every entry of a folder of a context."""
+    with open_service(args) as service:
+        try:
+            entries = list(service.iter_files(args.context, args.path, page_size=500))
+        except ContextFileListError as exc:
+            if args.json:
+                print_json({"success": False, "entries": [], "error_message": str(exc)})
+            raise CommandFailed(str(exc)) from None
+    if args.json:
+        print_json(
+            {
+                "success": True,
+                "entries": [attrs.asdict(entry) for entry in entries],
+                "error_message": "",
+            }
+        )
+        return 0
+    console = stdout_console()
+    if entries:
+        console.print(_files_table(entries))
+    console.print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}.", markup=False)
+    return 0
+
+
+def put_command(args: argparse.Namespace) -> int:
+    """Upload a local file."""
+    with open_service(args) as service, _bar(args, f"put {args.path}") as progress:
+        result = service.upload_file(args.context, args.local, args.path, progress=progress)
+    return _show_transfer(args, result, "uploaded")
+
+
+def get_command(args: argparse.Namespace) -> int:
+    """Download a file."""
+    local = args.local or PurePosixPath(args.path).name or "download"
+    with open_service(args) as service, _bar(args, f"get {args.path}") as progress:
+        result = service.download_file(args.context, args.path, local, progress=progress)
+    return _show_transfer(args, result, "downloaded")
+
+
+def rm_command(args: argparse.Namespace) -> int:
+    """Delete a file."""
+    with open_service(args) as service:
+        result = service.delete_file(args.context, args.path)
+    if args.json:
+        print_json(
+            {
+                "success": result.success,
+                "request_id": result.request_id,
+                "error_message": result.error_message,
+            }
+        )
+    elif result.success:
+        stdout_console().print(f"Deleted {args.path}.", markup=False)
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+@contextmanager
+def _bar(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar (bytes, rate, time left) on a terminal; nothing otherwise."""
+    console = stdout_console()
+    if args.json or not console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _show_transfer(args: argparse.Namespace, result: FileTransferResult, verb: str) -> int:
+    if args.json:
+        print_json(_transfer_json(result))
+    elif result.success:
+        stdout_console().print(
+            f"{verb.capitalize()} {result.file_path} ({result.size:,} bytes) "
+            f"{'to' if verb == 'uploaded' else 'from'} context {result.context_id}: "
+            f"{result.local_path}",
+            markup=False,
+        )
+    if not result.success:
+        raise CommandFailed(result.error_message)
+    return 0
+
+
+def _transfer_json(result: FileTransferResult) -> dict[str, Any]:
+    return {
+        "success": result.success,
+        "context_id": result.context_id,
+        "file_path": result.file_path,
+        "local_path": result.local_path,
+        "size": result.size,
+        "attempts": result.attempts,
+        "error_message": result.error_message,
+    }
+
+
+def _files_table(entries: list[ContextFileEntry]) -> Table:
+    table = Table(expand=False)
+    table.add_column("Path", overflow="fold")
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Size", justify="right", no_wrap=True)
+    table.add_column("Modified", no_wrap=True)
+    for entry in entries:
+        size = "-" if entry.is_folder else f"{entry.size:,}"
+        table.add_row(entry.file_path, entry.file_type, size, entry.gmt_modified or "-")
+    return table
