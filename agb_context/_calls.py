@@ -8,6 +8,7 @@ status codes and transport errors all come back as results with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -35,6 +36,12 @@ _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 _TRANSPORT_FAILURES = (httpx.HTTPError, httpx.InvalidURL)
 
 
+MAX_INFO_BYTES = 8 * 2**20
+"""The largest ``GetContextInfo`` answer decoded (about 35,000 tasks); a bigger one is
+a failed result saying so, never parsed."""
+OFF_LOOP_BYTES = 64 * 2**10
+"""Async calls decode answers bigger than this on a worker thread, not on the event loop."""
+
 NO_RETRY = {NO_RETRY_EXTENSION: False}
 """Request extensions that tell the retrying transport to send a request once only."""
 
@@ -61,7 +68,7 @@ class ApiCalls:
         except _TRANSPORT_FAILURES as exc:
             failure = self._transport_failure(exc)
             return ContextInfoResult(success=False, **failure.fields())
-        return _info_result(self._read(get_context_info, client, response))
+        return self._info_answer(client, response)
 
     async def info(
         self, client: AuthenticatedClient, query: InfoQuery, *, retry: bool = True
@@ -75,6 +82,27 @@ class ApiCalls:
         except _TRANSPORT_FAILURES as exc:
             failure = self._transport_failure(exc)
             return ContextInfoResult(success=False, **failure.fields())
+        if OFF_LOOP_BYTES < len(response.content) <= MAX_INFO_BYTES:
+            # Decoding a big answer takes a while: a worker thread keeps the loop free.
+            return await asyncio.to_thread(self._info_answer, client, response)
+        return self._info_answer(client, response)
+
+    def _info_answer(
+        self, client: AuthenticatedClient, response: httpx.Response
+    ) -> ContextInfoResult:
+        size = len(response.content)
+        if size > MAX_INFO_BYTES:
+            return ContextInfoResult(
+                success=False,
+                request_id=response.headers.get("x-request-id", ""),
+                http_status=response.status_code,
+                error_message=(
+                    f"the response from {self.settings.base_url} is {_size(size)}, more "
+                    f"than the {_size(MAX_INFO_BYTES)} this SDK decodes; ask for fewer tasks "
+                    "(context_id, path, task_type)"
+                ),
+                error_kind="unreadable_response",
+            )
         return _info_result(self._read(get_context_info, client, response))
 
     async def start_sync(
@@ -188,6 +216,12 @@ _NOT_SENT = (
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
 )
+
+
+def _size(count: int) -> str:
+    if count >= 2**20:
+        return f"{count / 2**20:.1f} MiB"
+    return f"{count / 2**10:.0f} KiB"
 
 
 def _unset(value: str | None) -> str | Unset:
