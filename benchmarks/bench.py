@@ -71,6 +71,9 @@ class Sizes:
     b2_syncs: int
     b2_rounds: int
     b2_warmup: int
+    b2_burst: int
+    """B2/B4 also run at this many concurrent syncs, against the minimal client."""
+    b2_burst_rounds: int
     b3_syncs: int
     b5_syncs: int
     b6_runs: int
@@ -86,6 +89,8 @@ FULL = Sizes(
     b2_syncs=200,
     b2_rounds=5,
     b2_warmup=2,
+    b2_burst=1000,
+    b2_burst_rounds=2,
     b3_syncs=200,
     b5_syncs=15,
     b6_runs=20,
@@ -100,6 +105,8 @@ QUICK = Sizes(
     b2_syncs=20,
     b2_rounds=1,
     b2_warmup=0,
+    b2_burst=30,
+    b2_burst_rounds=1,
     b3_syncs=20,
     b5_syncs=2,
     b6_runs=2,
@@ -368,9 +375,15 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
     plan = _plan(server, n, per_session=1)
     managers = _managers(plan, **connect)
     floor_plan = _plan(server, n, per_session=1)
+    big = sizes.b2_burst
+    burst_plan = _plan(server, big, per_session=1)
+    burst_managers = _managers(burst_plan, **connect)
+    burst_floor_plan = _plan(server, big, per_session=1)
     singles: list[float] = []
     rounds: list[dict[str, float]] = []
     floors: list[float] = []
+    bursts: list[dict[str, float]] = []
+    burst_floors: list[float] = []
     try:
         for _ in range(sizes.b2_warmup):
             await _timed_sync(one, 0)
@@ -379,8 +392,17 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
             rounds.append(await _concurrent_round(server, plan, managers))
             floors.append(await minimal_syncs(server.endpoint, server.api_key, floor_plan))
             singles.append(await _timed_sync(one, 0))
+        for _ in range(sizes.b2_burst_rounds):
+            bursts.append(await _concurrent_round(server, burst_plan, burst_managers))
+            burst_floors.append(
+                await minimal_syncs(server.endpoint, server.api_key, burst_floor_plan)
+            )
     finally:
-        await _close({**single, **managers})
+        await _close({**single, **managers, **burst_managers})
+    burst_ms = _median_ms(r["wall"] for r in bursts)
+    burst_floor_ms = _median_ms(burst_floors)
+    burst_stall_ms = _median_ms(r["stall"] for r in bursts)
+    burst_busy_ms = _median_ms(r["busy_stall"] for r in bursts)
     single_ms = _median_ms(singles)
     wall_ms = _median_ms(r["wall"] for r in rounds)
     floor_ms = _median_ms(floors)
@@ -396,7 +418,13 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         f"({sizes.b2_rounds} rounds, singles interleaved; {n} sessions, a warmed manager "
         f"each; default polling). During the {n}: SDK process CPU {cpu_ms:.0f} ms, emulator "
         f"CPU {server_cpu_ms:.0f} ms. The same syncs by a minimal raw-socket client: "
-        f"{floor_ms:.0f} ms = {floor_ms / single_ms:.2f}x, the emulator's floor",
+        f"{floor_ms:.0f} ms = {floor_ms / single_ms:.2f}x, the emulator's floor. "
+        f"At {big}: median wall {burst_ms:.0f} ms vs {burst_floor_ms:.0f} ms by the minimal "
+        f"client = {burst_ms / burst_floor_ms:.2f}x ({sizes.b2_burst_rounds} rounds)",
+        burst_syncs=big,
+        burst_wall_ms=burst_ms,
+        burst_minimal_client_wall_ms=burst_floor_ms,
+        burst_vs_minimal=round(burst_ms / burst_floor_ms, 3),
         concurrent_wall_ms=wall_ms,
         single_ms=single_ms,
         minimal_client_wall_ms=floor_ms,
@@ -416,7 +444,10 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         "<= 20",
         f"median over {len(stalls)} rounds of each round's longest stall; worst "
         f"{_ms(max(stalls)):.1f} ms. Counting only time the loop's thread was on a CPU "
-        f"(not waiting for one on a busy machine): median {_median_ms(busy):.1f} ms",
+        f"(not waiting for one on a busy machine): median {_median_ms(busy):.1f} ms. "
+        f"At {big} syncs: median {burst_stall_ms:.1f} ms, on a CPU {burst_busy_ms:.1f} ms",
+        burst_stall_ms=burst_stall_ms,
+        burst_busy_stall_ms=burst_busy_ms,
         per_round_ms=[_ms(s) for s in stalls],
         busy_per_round_ms=[_ms(s) for s in busy],
     )
