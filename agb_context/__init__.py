@@ -49,6 +49,7 @@ from agb_context._results import (
     ErrorKind,
     FileTransferResult,
     FileUrlResult,
+    FolderTransferResult,
     OperationResult,
 )
 from agb_context._retry import RetryPolicy
@@ -90,6 +91,7 @@ __all__ = [
     "ErrorKind",
     "FileTransferResult",
     "FileUrlResult",
+    "FolderTransferResult",
     "InsecureTLSWarning",
     "InvalidArgumentError",
     "NetworkError",

@@ -277,3 +277,17 @@ class FileTransferResult(ApiResponse):
     size: int = 0
     attempts: int = 0
     error_message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class FolderTransferResult(ApiResponse):
+    """The outcome of `ContextService.upload_dir` or `ContextService.download_dir`.
+
+    ``files`` holds each file's own result; ``success`` only when every file
+    moved. ``size`` is the bytes moved in all.
+    """
+
+    success: bool
+    files: tuple[FileTransferResult, ...] = ()
+    size: int = 0
+    error_message: str = ""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 from agb_context import _validation as check
 from agb_context._background import background_loop
@@ -16,6 +19,7 @@ from agb_context._results import (
     ContextFileListResult,
     FileTransferResult,
     FileUrlResult,
+    FolderTransferResult,
     OperationResult,
 )
 
@@ -37,7 +41,12 @@ class ContextFileListError(AgbContextError):
 
 
 Refused = TypeVar(
-    "Refused", FileUrlResult, OperationResult, ContextFileListResult, FileTransferResult
+    "Refused",
+    FileUrlResult,
+    OperationResult,
+    ContextFileListResult,
+    FileTransferResult,
+    FolderTransferResult,
 )
 
 
@@ -244,6 +253,134 @@ class ContextFiles:
             )
         return _transfer_result(moved, cid, path, target, "download")
 
+    # -- folder trees --------------------------------------------------------------
+
+    def upload_dir(
+        self,
+        context_id: str,
+        local_dir: str | os.PathLike[str],
+        folder_path: str = "/",
+        concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> FolderTransferResult:
+        """Upload every regular file under ``local_dir`` to ``folder_path`` of a context.
+
+        At most ``concurrency`` files move at once; ``progress(done, total)``
+        counts the bytes of the whole tree. Symbolic links are not followed.
+        """
+        return self._blocking(
+            self.upload_dir_async(context_id, local_dir, folder_path, concurrency, progress)
+        )
+
+    async def upload_dir_async(
+        self,
+        context_id: str,
+        local_dir: str | os.PathLike[str],
+        folder_path: str = "/",
+        concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> FolderTransferResult:
+        """The non-blocking `upload_dir`."""
+        try:
+            cid = check.context_id(context_id)
+            folder = check.context_file_path(folder_path, "folder_path", folder=True)
+            limit = check.whole_number(concurrency, "concurrency", 1, 64)
+            callback = _progress(progress)
+            if not isinstance(local_dir, str | os.PathLike):
+                raise check.InvalidArgument(f"local_dir must be a path, not {local_dir!r}")
+            root = Path(local_dir)
+            files = await asyncio.to_thread(_local_files, root)
+        except check.InvalidArgument as exc:
+            return _invalid(FolderTransferResult, exc)
+        prefix = "" if folder == "/" else folder
+        jobs = [(source, f"{prefix}/{source.relative_to(root).as_posix()}") for source in files]
+        sizes = {str(source): source.stat().st_size for source, _ in jobs}
+        tally = _Tally(sum(sizes.values()), callback)
+
+        async def one(source: Path, path: str) -> FileTransferResult:
+            return await self.upload_file_async(cid, source, path, tally.for_file(str(source)))
+
+        return await _run_all([functools.partial(one, s, p) for s, p in jobs], limit)
+
+    def download_dir(
+        self,
+        context_id: str,
+        folder_path: str,
+        local_dir: str | os.PathLike[str],
+        concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> FolderTransferResult:
+        """Download every file under ``folder_path`` of a context into ``local_dir``.
+
+        Sub-folders are followed; at most ``concurrency`` files move at once;
+        each file is renamed into place only once complete.
+        """
+        return self._blocking(
+            self.download_dir_async(context_id, folder_path, local_dir, concurrency, progress)
+        )
+
+    async def download_dir_async(
+        self,
+        context_id: str,
+        folder_path: str,
+        local_dir: str | os.PathLike[str],
+        concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> FolderTransferResult:
+        """The non-blocking `download_dir`."""
+        try:
+            cid = check.context_id(context_id)
+            folder = check.context_file_path(folder_path, "folder_path", folder=True)
+            limit = check.whole_number(concurrency, "concurrency", 1, 64)
+            callback = _progress(progress)
+            if not isinstance(local_dir, str | os.PathLike) or not str(local_dir).strip():
+                raise check.InvalidArgument(f"local_dir must be a path, not {local_dir!r}")
+        except check.InvalidArgument as exc:
+            return _invalid(FolderTransferResult, exc)
+        root = Path(local_dir)
+        try:
+            entries = await self._tree(cid, folder)
+        except ContextFileListError as exc:
+            return FolderTransferResult(
+                success=False,
+                request_id=exc.result.request_id,
+                http_status=exc.result.http_status,
+                error_kind=exc.result.error_kind,
+                error_message=exc.result.error_message,
+            )
+        prefix = "" if folder == "/" else folder
+        tally = _Tally(sum(entry.size for entry in entries), callback)
+
+        async def one(entry: ContextFileEntry) -> FileTransferResult:
+            relative = entry.file_path[len(prefix) :].lstrip("/")
+            target = root.joinpath(*relative.split("/"))
+            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            return await self.download_file_async(
+                cid, entry.file_path, target, tally.for_file(entry.file_path)
+            )
+
+        return await _run_all([functools.partial(one, e) for e in entries], limit)
+
+    async def _tree(self, cid: str, folder: str) -> list[ContextFileEntry]:
+        """Every file under ``folder`` (sub-folders followed), with paths checked."""
+        found: list[ContextFileEntry] = []
+        pending = [folder]
+        prefix = "" if folder == "/" else folder
+        while pending:
+            where = pending.pop()
+            async for entry in self.iter_files_async(cid, where, page_size=500):
+                try:
+                    path = check.context_file_path(entry.file_path, "a listed file path")
+                except check.InvalidArgument:
+                    continue  # not a path this client would write locally
+                if not path.startswith(prefix + "/"):
+                    continue
+                if entry.is_folder:
+                    pending.append(path)
+                else:
+                    found.append(attrs.evolve(entry, file_path=path))
+        return sorted(found, key=lambda e: e.file_path)
+
     # -- internals -------------------------------------------------------------
 
     def _blocking(self, work: Coroutine[Any, Any, R]) -> R:
@@ -300,6 +437,66 @@ class ContextFiles:
                 f"local_path must be a path (str or os.PathLike), not {local_path!r}"
             )
         return cid, path, Path(local_path).expanduser().absolute()
+
+
+class _Tally:
+    """Adds up the bytes of several transfers into one ``progress(done, total)``."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self._total = total
+        self._done: dict[str, int] = {}
+        self._progress = progress
+
+    def for_file(self, key: str) -> Progress | None:
+        if self._progress is None:
+            return None
+        progress = self._progress
+
+        def report(done: int, _: int) -> None:
+            self._done[key] = done
+            progress(sum(self._done.values()), self._total)
+
+        return report
+
+
+async def _run_all(
+    jobs: list[Callable[[], Awaitable[FileTransferResult]]], limit: int
+) -> FolderTransferResult:
+    """Run the transfers, ``limit`` at a time, and sum them up."""
+    gate = asyncio.Semaphore(limit)
+
+    async def gated(job: Callable[[], Awaitable[FileTransferResult]]) -> FileTransferResult:
+        async with gate:
+            return await job()
+
+    results = tuple(await asyncio.gather(*(gated(job) for job in jobs)))
+    failed = [r for r in results if not r.success]
+    message = ""
+    if failed:
+        message = f"{len(failed)} of {len(results)} files failed: " + "; ".join(
+            r.error_message for r in failed[:5]
+        )
+    return FolderTransferResult(
+        success=not failed,
+        files=results,
+        size=sum(r.size for r in results),
+        error_message=message,
+        error_kind=failed[0].error_kind if failed else None,
+    )
+
+
+def _local_files(root: Path) -> list[Path]:
+    """The regular files under ``root`` (symbolic links are not followed), sorted."""
+    if not root.is_dir():
+        raise check.InvalidArgument(f"local_dir {str(root)!r} is not a folder")
+    found = []
+    for folder, folders, names in os.walk(root):
+        folders[:] = sorted(n for n in folders if not (Path(folder) / n).is_symlink())
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                found.append(path)
+    return sorted(found)
 
 
 def _last(page: ContextFileListResult, number: int, size: int) -> bool:

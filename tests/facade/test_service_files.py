@@ -291,3 +291,40 @@ def test_a_progress_callback_that_raises_does_not_stop_the_transfer(
     assert result.success, result.error_message
     assert len(calls) == 1
     assert "broken callback" in caplog.text or "progress callback" in caplog.text
+
+
+def _tree_of(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_folder_tree_goes_up_and_comes_back(service: ContextService, cid: str, tmp_path: Path):
+    source = tmp_path / "tree"
+    files = {f"d{n % 3}/sub{n % 2}/f{n}.bin": os.urandom(5000 + n) for n in range(12)}
+    for name, content in files.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(content)
+    (source / "link").symlink_to(source / "d0", target_is_directory=True)
+    seen: list[tuple[int, int]] = []
+    up = service.upload_dir(
+        cid, source, "/backup", concurrency=3, progress=lambda d, t: seen.append((d, t))
+    )
+    assert up.success, up.error_message
+    assert len(up.files) == 12, "symbolic links are not followed"
+    assert up.size == sum(map(len, files.values()))
+    assert seen[-1] == (up.size, up.size)
+    back = tmp_path / "back"
+    down = service.download_dir(cid, "/backup", back, concurrency=3)
+    assert down.success, down.error_message
+    assert _tree_of(back) == files
+
+
+def test_a_folder_transfer_reports_each_failure(service: ContextService, cid: str, tmp_path: Path):
+    missing = service.download_dir(cid, "/nothing-here", tmp_path / "x")
+    assert not missing.success
+    assert "404" in missing.error_message
+    assert not service.upload_dir(cid, tmp_path / "no-such-dir").success
+    assert "concurrency" in service.upload_dir(cid, tmp_path, concurrency=0).error_message
