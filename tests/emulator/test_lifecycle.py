@@ -171,7 +171,8 @@ def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
     assert sent.wait(10)
     started = time.monotonic()
     emu.stop()
-    assert time.monotonic() - started < 5
+    # far below the 30 s the request is held for: stopping does not wait for it
+    assert time.monotonic() - started < 20
     waiting.join(10)
     assert outcome, "the waiting request did not end"
     assert outcome[0] == 503

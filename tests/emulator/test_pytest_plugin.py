@@ -73,7 +73,9 @@ def run_pytest(
 ) -> subprocess.CompletedProcess[str]:
     (folder / "test_user_code.py").write_text(USER_TESTS, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGB_", "PYTEST_"))}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    # In the order written: each test checks what the one before it left (no random order).
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    command += args
     if not autoload:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         command += ["-p", "agb_context.emulator.pytest_plugin"]

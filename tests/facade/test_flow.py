@@ -13,7 +13,7 @@ from agb_context import ConfigurationError, ContextManager
 from agb_context.emulator import Emulator
 
 THROTTLED = 32
-RETRY_AFTER = 2
+RETRY_AFTER = 5
 
 
 def _answered(emu: Emulator, session_id: str, status: int) -> int:
@@ -29,7 +29,7 @@ def _answered(emu: Emulator, session_id: str, status: int) -> int:
 def test_a_retry_wait_holds_no_place_in_flight(
     emu: Emulator, make_cm: Callable[..., ContextManager]
 ) -> None:
-    """32 requests throttled with ``Retry-After: 2`` on one loop (twice the limit)
+    """32 requests throttled with ``Retry-After: 5`` on one loop (twice the limit)
     leave an unrelated manager's ``info_async()`` free to go at once."""
     throttled_sid = emu.create_session(mounts={"ctx-a": "/home/a"})
     other_sid = emu.create_session(mounts={"ctx-b": "/home/b"})

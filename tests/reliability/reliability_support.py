@@ -35,8 +35,9 @@ FAST = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
 FAST_BACKOFF = 0.01 + 0.02
 """The longest time `FAST` sleeps between the attempts of one request."""
 
-SLACK = 5.0
-"""Seconds allowed on top of a computed time bound: generous, for busy CI machines."""
+SLACK = 20.0
+"""Seconds allowed on top of a computed time bound: upper bounds guard against hangs,
+not speed, so they hold on a machine whose cores are busy with other work."""
 
 EMULATOR_THREADS = ("agb-emulator", "agb-context-emulator")
 """Name prefixes of the in-process emulator's threads, which belong to the test rig."""
