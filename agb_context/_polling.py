@@ -56,7 +56,7 @@ class PollingPolicy:
     at least ``grace`` seconds after the server accepted the sync *and* at
     least ``grace_polls`` polls (see `ContextManager.sync`).
 
-    `PollingPolicy.fixed` is the seed's behaviour (150 polls of 1.5 s); for
+    `PollingPolicy.fixed` is how the AGB SDK polls (150 polls of 1.5 s); for
     long syncs `PollingPolicy.exponential` sends far fewer requests.
     """
 
@@ -83,7 +83,7 @@ class PollingPolicy:
         *,
         deadline: float | None = None,
     ) -> PollingPolicy:
-        """``max_polls`` polls, ``interval`` seconds apart (the seed's default: 150 of 1.5 s)."""
+        """``max_polls`` polls, ``interval`` seconds apart (as the AGB SDK: 150 of 1.5 s)."""
         return cls(interval=interval, max_polls=max_polls, deadline=deadline)
 
     @classmethod
@@ -97,7 +97,7 @@ class PollingPolicy:
     ) -> PollingPolicy:
         """Polls that start fast and slow down: ``initial`` seconds apart, times
         ``factor`` after each poll, at most ``max_interval``, for ``deadline`` seconds
-        (by default as long as the seed's 150 polls of 1.5 s)."""
+        (by default as long as the AGB SDK's 150 polls of 1.5 s)."""
         return cls(
             interval=initial,
             backoff=factor,

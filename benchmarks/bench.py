@@ -711,7 +711,7 @@ def bench_b8(emulator: ServerProcess, bare: ServerProcess, sizes: Sizes) -> Row:
 # -- B9 ----------------------------------------------------------------------
 
 B9_POLICIES = {"fixed": PollingPolicy.fixed(), "backoff": PollingPolicy.exponential()}
-"""B9's two policies: the seed's 150 polls of 1.5 s, and 0.5 s growing x1.5 to 5 s."""
+"""B9's two policies: the AGB SDK's 150 polls of 1.5 s, and 0.5 s growing x1.5 to 5 s."""
 
 
 async def _b9(server: ServerProcess) -> dict[str, dict[str, float]]:

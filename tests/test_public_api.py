@@ -1,8 +1,8 @@
-"""The seed's public signatures are a contract: `ContextManager.info` and `ContextManager.sync`.
+"""The AGB SDK's signatures are a contract: `ContextManager.info` and `ContextManager.sync`.
 
-The seed (the reference of the AGB SDK this package follows) gives their
-positional parameters, in this order, with these defaults. Keyword-only
-parameters may follow; nothing may be removed, renamed, moved or re-defaulted.
+`SEED` lists their positional parameters as the AGB SDK's `ContextManager`
+has them, in this order, with these defaults. Keyword-only parameters may
+follow; nothing may be removed, renamed, moved or re-defaulted.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SEED: dict[str, list[tuple[str, object]]] = {
 
 
 def keeps_the_seed(function: Callable[..., Any], seed: list[tuple[str, object]]) -> list[str]:
-    """What breaks the seed's signature (empty when nothing does)."""
+    """What breaks the AGB SDK's signature (empty when nothing does)."""
     parameters = list(inspect.signature(function).parameters.values())
     assert parameters[0].name == "self"
     parameters = parameters[1:]
@@ -37,7 +37,7 @@ def keeps_the_seed(function: Callable[..., Any], seed: list[tuple[str, object]])
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     got = [(p.name, p.default) for p in positional]
     if got != seed:
-        problems.append(f"positional parameters {got}, the seed has {seed}")
+        problems.append(f"positional parameters {got}, the AGB SDK has {seed}")
     if any(p.kind is p.POSITIONAL_ONLY for p in positional):
         problems.append("a positional-only parameter cannot be passed by name")
     for extra in parameters[len(positional) :]:

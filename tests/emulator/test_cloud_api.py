@@ -1,4 +1,4 @@
-"""The two cloud endpoints behave as the wire-format document says, over real HTTP."""
+"""The two cloud endpoints behave as openapi.yaml describes them, over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,17 @@
-"""One test each: the six defects of the public SDK (wire-format.md) are absent here."""
+"""Six defects of the AGB SDK's `ContextManager` (``agbcloud-sdk``), one test each, absent here.
+
+1. ``sync()`` is a coroutine function: ``sync(callback=fn)`` from plain code
+   sends no request and never calls ``fn``.
+2. A sync that finishes on the last allowed poll calls back twice (``True``,
+   then ``False``).
+3. A poll that fails (HTTP 500, ``success=false``, a network error) reads as
+   "no tasks", reported as success.
+4. ``max_retries=0`` with a callback raises in a background thread, and the
+   callback is never called.
+5. Awaited syncs call a blocking HTTP client: concurrent ones run one after
+   another and block the event loop.
+6. The polling loop is written twice (thread and async versions).
+"""
 
 from __future__ import annotations
 
