@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from support import CONTEXT_ID, MOUNT, SECRETS, CallbackRecorder
+from support import CONTEXT_ID, MOUNT, SECRETS, CallbackRecorder, MakeManager
 
 from agb_context import ContextManager
 from agb_context.emulator import Emulator
@@ -25,8 +26,10 @@ class _Collector(logging.Handler):
 
 
 @pytest.fixture(autouse=True)
-def _api_keys_are_never_logged() -> Iterator[None]:
+def _api_keys_are_never_logged(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test runs with all loggers at DEBUG; no record may show an API key."""
+    if "agb_emulator" in request.fixturenames:
+        SECRETS.add(request.getfixturevalue("agb_emulator").api_key)
     root = logging.getLogger()
     collector = _Collector()
     level = root.level
@@ -46,20 +49,16 @@ def _api_keys_are_never_logged() -> Iterator[None]:
     assert not leaks, f"an API key was logged: {leaks[:3]}"
 
 
-@pytest.fixture(scope="session")
-def shared_emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        SECRETS.add(emu.api_key)
-        yield emu
-
-
 @pytest.fixture
-def emu(shared_emulator: Emulator) -> Iterator[Emulator]:
-    """The shared emulator with no faults and an empty request log."""
-    shared_emulator.faults.clear()
-    shared_emulator.clear_requests()
-    yield shared_emulator
-    shared_emulator.faults.clear()
+def emu(agb_emulator: Emulator) -> Iterator[Emulator]:
+    """The suite's shared emulator (the plugin's ``agb_emulator``): no faults, no cloud
+    behaviours and an empty request log; its sessions and contexts are kept."""
+    agb_emulator.faults.clear()
+    agb_emulator.behaviour.clear()
+    agb_emulator.clear_requests()
+    yield agb_emulator
+    agb_emulator.faults.clear()
+    agb_emulator.behaviour.clear()
 
 
 @pytest.fixture
@@ -68,15 +67,15 @@ def session_id(emu: Emulator) -> str:
 
 
 @pytest.fixture
-def make_cm(emu: Emulator) -> Iterator[Callable[..., ContextManager]]:
+def make_cm(emu: Emulator) -> Iterator[MakeManager]:
     """Build managers for the emulator; all are closed after the test."""
     made: list[ContextManager] = []
 
-    def make(session: str, **kwargs: object) -> ContextManager:
+    def make(session: str, /, **kwargs: Any) -> ContextManager:
         kwargs.setdefault("api_key", emu.api_key)
         kwargs.setdefault("endpoint", emu.endpoint)
         SECRETS.add(str(kwargs["api_key"]))
-        manager = ContextManager(session, **kwargs)  # type: ignore[arg-type]
+        manager = ContextManager(session, **kwargs)
         made.append(manager)
         return manager
 
@@ -86,7 +85,7 @@ def make_cm(emu: Emulator) -> Iterator[Callable[..., ContextManager]]:
 
 
 @pytest.fixture
-def cm(make_cm: Callable[..., ContextManager], session_id: str) -> ContextManager:
+def cm(make_cm: MakeManager, session_id: str) -> ContextManager:
     return make_cm(session_id)
 
 

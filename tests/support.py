@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
+from agb_context import ContextManager
 from agb_context._background import background_loop
 
 T = TypeVar("T")
@@ -20,6 +21,16 @@ SECRETS: set[str] = set()
 CONTEXT_ID = "ctx-a"
 MOUNT = "/home/data"
 """The one mount of the `session_id` fixture's session."""
+
+
+class MakeManager(Protocol):
+    """The ``make_cm`` fixture: ``make_cm(session_id, **options)`` makes a `ContextManager`.
+
+    Options are those of `ContextManager`; ``api_key`` and ``endpoint`` default
+    to the shared emulator's. Every manager made is closed after the test.
+    """
+
+    def __call__(self, session_id: str, /, **options: Any) -> ContextManager: ...
 
 
 def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:

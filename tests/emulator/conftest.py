@@ -14,24 +14,26 @@ from agb_context.emulator import Emulator
 @pytest.fixture(scope="module")
 def module_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """One emulator for a whole test module (sessions keep tests apart)."""
-    with Emulator(data_dir=tmp_path_factory.mktemp("emulator-data"), api_key=API_KEY) as emu:
-        yield emu
+    with Emulator(data_dir=tmp_path_factory.mktemp("emulator-data"), api_key=API_KEY) as emulator:
+        yield emulator
 
 
 @pytest.fixture
-def emu(module_emulator: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, with no faults, no recorded requests and no task delay
-    left from other tests."""
+def emulator(module_emulator: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, with no faults, no cloud behaviours, no recorded requests
+    and no task delay left from other tests."""
     module_emulator.faults.clear()
+    module_emulator.behaviour.clear()
     module_emulator.clear_requests()
     yield module_emulator
     module_emulator.faults.clear()
+    module_emulator.behaviour.clear()
     module_emulator.set_task_delay(0)
 
 
 @pytest.fixture
-def api(emu: Emulator) -> Iterator[Api]:
-    with client_for(emu) as client:
+def api(emulator: Emulator) -> Iterator[Api]:
+    with client_for(emulator) as client:
         yield Api(client)
 
 

@@ -16,11 +16,13 @@ from agb_context.emulator import Emulator, TaskRecord
 API_KEY = "emulator-test-key"
 
 
-def wait_final(emu: Emulator, sid: str, count: int = 1, timeout: float = 10.0) -> list[TaskRecord]:
+def wait_final(
+    emulator: Emulator, sid: str, count: int = 1, timeout: float = 10.0
+) -> list[TaskRecord]:
     """Wait until the session has at least ``count`` tasks, all final; return them."""
 
     def done() -> list[TaskRecord] | None:
-        tasks = emu.tasks(sid)
+        tasks = emulator.tasks(sid)
         return tasks if len(tasks) >= count and all(t.is_final for t in tasks) else None
 
     return wait_until(done, timeout, f"{count} final task(s) in {sid}")
@@ -55,12 +57,12 @@ _TLS = ssl.create_default_context()
 """Made once: building one per client would cost more than most tests take."""
 
 
-def client_for(emu: Emulator, key: str | None = API_KEY) -> httpx.Client:
+def client_for(emulator: Emulator, key: str | None = API_KEY) -> httpx.Client:
     """A client of the emulator sending ``key`` as the SDK does (none when None)."""
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["authorization"] = f"Bearer {key}" if key == API_KEY else key
-    return httpx.Client(base_url=emu.endpoint, headers=headers, timeout=10.0, verify=_TLS)
+    return httpx.Client(base_url=emulator.endpoint, headers=headers, timeout=10.0, verify=_TLS)
 
 
 def tree(root: Path) -> dict[str, bytes | None]:

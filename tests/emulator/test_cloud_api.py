@@ -44,9 +44,11 @@ def assert_error(response: httpx.Response, status: int, code: str, *words: str) 
         (f"Bearer  {API_KEY}", "not the one"),
     ],
 )
-def test_a_missing_or_wrong_key_gets_401(emu: Emulator, path: str, key: str | None, hint: str):
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    with client_for(emu, key) as client:
+def test_a_missing_or_wrong_key_gets_401(
+    emulator: Emulator, path: str, key: str | None, hint: str
+):
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+    with client_for(emulator, key) as client:
         response = client.request(
             "POST" if path.endswith("SyncContext") else "GET",
             path,
@@ -54,31 +56,31 @@ def test_a_missing_or_wrong_key_gets_401(emu: Emulator, path: str, key: str | No
             json={} if path.endswith("SyncContext") else None,
         )
     assert_error(response, 401, "InvalidApiKey", hint)
-    assert emu.tasks(sid) == []
+    assert emulator.tasks(sid) == []
 
 
 @pytest.mark.parametrize("form", ["Bearer {key}", "bearer {key}", "{key}"])
-def test_the_key_is_accepted_with_the_bearer_prefix_or_raw(emu: Emulator, form: str):
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    with client_for(emu, form.format(key=API_KEY)) as client:
+def test_the_key_is_accepted_with_the_bearer_prefix_or_raw(emulator: Emulator, form: str):
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+    with client_for(emulator, form.format(key=API_KEY)) as client:
         response = client.get("/sdk/GetContextInfo", params={"sessionId": sid})
     assert response.status_code == 200, response.text
     assert response.json()["success"] is True
 
 
-def test_the_key_is_never_recorded(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={})
+def test_the_key_is_never_recorded(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={})
     api.info(sid)
-    assert emu.requests
-    assert API_KEY not in repr(emu.requests)
-    assert API_KEY not in repr(emu)
+    assert emulator.requests
+    assert API_KEY not in repr(emulator.requests)
+    assert API_KEY not in repr(emulator)
 
 
 # --- envelopes and request ids --------------------------------------------------------------
 
 
-def test_success_envelopes_carry_a_fresh_request_id(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+def test_success_envelopes_carry_a_fresh_request_id(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     first, second = api.sync(sid), api.info(sid)
     ids = set()
     for response in (first, second):
@@ -91,16 +93,16 @@ def test_success_envelopes_carry_a_fresh_request_id(emu: Emulator, api: Api):
         ids.add(body["requestId"])
     assert len(ids) == 2
     assert set(first.json()) == {"success", "code", "message", "requestId", "httpStatusCode"}
-    recorded = [r.request_id for r in emu.requests]
+    recorded = [r.request_id for r in emulator.requests]
     assert recorded == [first.json()["requestId"], second.json()["requestId"]]
 
 
-def test_requests_are_recorded_with_query_and_status(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+def test_requests_are_recorded_with_query_and_status(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     before = time.monotonic()
     api.sync(sid, contextId="ctx-a", path="/home/data", mode="upload")
     api.info("session-unknown")
-    recorded = emu.requests
+    recorded = emulator.requests
     assert [(r.method, r.path, r.status) for r in recorded] == [
         ("POST", "/sdk/SyncContext", 200),
         ("GET", "/sdk/GetContextInfo", 404),
@@ -112,45 +114,45 @@ def test_requests_are_recorded_with_query_and_status(emu: Emulator, api: Api):
         "mode": "upload",
     }
     assert before <= recorded[0].monotonic <= recorded[1].monotonic <= time.monotonic()
-    emu.clear_requests()
-    assert emu.requests == []
+    emulator.clear_requests()
+    assert emulator.requests == []
 
 
 # --- SyncContext ------------------------------------------------------------------------------
 
 
-def test_sync_of_one_mount_creates_one_upload_task(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"ctx-a": "/home/a", "ctx-b": "/home/b"})
-    (emu.session_path(sid, "/home/a") / "f.txt").write_text("a")
+def test_sync_of_one_mount_creates_one_upload_task(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"ctx-a": "/home/a", "ctx-b": "/home/b"})
+    (emulator.session_path(sid, "/home/a") / "f.txt").write_text("a")
     response = api.sync(sid, contextId="ctx-a", path="/home/a")
     assert response.status_code == 200
-    [task] = wait_final(emu, sid)
+    [task] = wait_final(emulator, sid)
     assert (task.context_id, task.path, task.task_type, task.status) == (
         "ctx-a",
         "/home/a",
         "upload",
         "Success",
     )
-    assert (emu.context_path("ctx-a") / "f.txt").read_text() == "a"
-    assert not emu.context_path("ctx-b").exists()
+    assert (emulator.context_path("ctx-a") / "f.txt").read_text() == "a"
+    assert not emulator.context_path("ctx-b").exists()
 
 
-def test_sync_without_a_context_syncs_every_mount(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"all-a": "/a", "all-b": "/b", "all-c": "/c"})
+def test_sync_without_a_context_syncs_every_mount(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"all-a": "/a", "all-b": "/b", "all-c": "/c"})
     assert api.sync(sid).status_code == 200
-    tasks = wait_final(emu, sid, 3)
+    tasks = wait_final(emulator, sid, 3)
     assert sorted((t.context_id, t.path, t.task_type) for t in tasks) == [
         ("all-a", "/a", "upload"),
         ("all-b", "/b", "upload"),
         ("all-c", "/c", "upload"),
     ]
-    assert all(emu.context_path(cid).is_dir() for cid in ("all-a", "all-b", "all-c"))
+    assert all(emulator.context_path(cid).is_dir() for cid in ("all-a", "all-b", "all-c"))
 
 
-def test_a_session_without_mounts_has_nothing_to_sync(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={})
+def test_a_session_without_mounts_has_nothing_to_sync(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={})
     assert api.sync(sid).status_code == 200
-    assert emu.tasks(sid) == []
+    assert emulator.tasks(sid) == []
     assert api.info(sid).json()["data"] == {"contextStatus": ""}
 
 
@@ -158,11 +160,11 @@ def test_sync_returns_at_once_and_tasks_go_pending_running_final(tmp_path):
     # Half of the task delay is Pending, half Running: each phase lasts far longer
     # than a round trip takes even on a busy machine, so polls see all three.
     with (
-        Emulator(data_dir=tmp_path, api_key=API_KEY, task_delay=TASK_DELAY) as emu,
-        client_for(emu) as client,
+        Emulator(data_dir=tmp_path, api_key=API_KEY, task_delay=TASK_DELAY) as emulator,
+        client_for(emulator) as client,
     ):
         api = Api(client)
-        sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+        sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
         started = time.monotonic()
         response = api.sync(sid, contextId="ctx-a", path="/home/data")
         returned = time.monotonic()
@@ -176,7 +178,7 @@ def test_sync_returns_at_once_and_tasks_go_pending_running_final(tmp_path):
             return task.is_final
 
         wait_until(final, 5, "the task to finish")
-        [record] = emu.tasks(sid)
+        [record] = emulator.tasks(sid)
     assert seen == ["Pending", "Running", "Success"]
     assert record.final_monotonic is not None
     # the answer came before the work was done, which took at least the task delay
@@ -186,31 +188,31 @@ def test_sync_returns_at_once_and_tasks_go_pending_running_final(tmp_path):
     assert abs(record.finish_time - time.time() * 1000) < 60_000
 
 
-def test_download_copies_the_stored_context_into_the_mount(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"ctx-dl": "/home/data"})
-    mount = emu.session_path(sid, "/home/data")
+def test_download_copies_the_stored_context_into_the_mount(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"ctx-dl": "/home/data"})
+    mount = emulator.session_path(sid, "/home/data")
     (mount / "kept.txt").write_text("v1")
     api.sync(sid, contextId="ctx-dl", path="/home/data")
-    wait_final(emu, sid, 1)
+    wait_final(emulator, sid, 1)
     (mount / "kept.txt").write_text("changed locally")
     (mount / "extra.txt").write_text("not in the context")
     assert api.sync(sid, contextId="ctx-dl", path="/home/data", mode="download").status_code == 200
-    tasks = wait_final(emu, sid, 2)
+    tasks = wait_final(emulator, sid, 2)
     assert [t.task_type for t in tasks] == ["upload", "download"]
     assert tasks[1].status == "Success"
     assert sorted(p.name for p in mount.iterdir()) == ["kept.txt"]
     assert (mount / "kept.txt").read_text() == "v1"
 
 
-def test_download_of_a_context_never_uploaded_fails_clearly(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"never-uploaded": "/home/data"})
-    (emu.session_path(sid, "/home/data") / "local.txt").write_text("mine")
+def test_download_of_a_context_never_uploaded_fails_clearly(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"never-uploaded": "/home/data"})
+    (emulator.session_path(sid, "/home/data") / "local.txt").write_text("mine")
     api.sync(sid, contextId="never-uploaded", path="/home/data", mode="download")
-    [task] = wait_final(emu, sid)
+    [task] = wait_final(emulator, sid)
     assert task.status == "Failed"
     assert "no stored content" in task.error_message
     assert "upload" in task.error_message
-    assert (emu.session_path(sid, "/home/data") / "local.txt").read_text() == "mine"
+    assert (emulator.session_path(sid, "/home/data") / "local.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize(
@@ -241,8 +243,8 @@ def test_sync_refuses_bad_parameters_with_400(api: Api, params, code, words):
     assert_error(api.client.post("/sdk/SyncContext", params=params, json={}), 400, code, *words)
 
 
-def test_a_repeated_parameter_is_refused(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={})
+def test_a_repeated_parameter_is_refused(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={})
     response = api.client.post(
         "/sdk/SyncContext", params=[("sessionId", sid), ("sessionId", sid)], json={}
     )
@@ -250,20 +252,22 @@ def test_a_repeated_parameter_is_refused(emu: Emulator, api: Api):
 
 
 @pytest.mark.parametrize("body", [b"[]", b'{"a": 1}', b"not json", b"1"])
-def test_sync_refuses_a_body_other_than_the_empty_object(emu: Emulator, api: Api, body: bytes):
-    sid = emu.create_session(mounts={"ctx-a": "/p"})
+def test_sync_refuses_a_body_other_than_the_empty_object(
+    emulator: Emulator, api: Api, body: bytes
+):
+    sid = emulator.create_session(mounts={"ctx-a": "/p"})
     response = api.client.post("/sdk/SyncContext", params={"sessionId": sid}, content=body)
     assert_error(response, 400, "InvalidParameter", "body")
-    assert emu.tasks(sid) == []
+    assert emulator.tasks(sid) == []
 
 
-def test_sync_accepts_an_empty_body(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"ctx-a": "/p"})
+def test_sync_accepts_an_empty_body(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"ctx-a": "/p"})
     assert api.client.post("/sdk/SyncContext", params={"sessionId": sid}).status_code == 200
 
 
-def test_unknown_session_and_unknown_mount_get_404(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+def test_unknown_session_and_unknown_mount_get_404(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     assert_error(api.sync("session-0000000000000000"), 404, "SessionNotFound", "create one")
     assert_error(api.info("nope"), 404, "SessionNotFound")
     assert_error(
@@ -273,18 +277,18 @@ def test_unknown_session_and_unknown_mount_get_404(emu: Emulator, api: Api):
         "ctx-a at /home/data",
     )
     assert_error(api.sync(sid, contextId="ctx-b", path="/home/data"), 404, "MountNotFound")
-    assert emu.tasks(sid) == []
+    assert emulator.tasks(sid) == []
 
 
-def test_one_session_cannot_sync_another_sessions_mounts(emu: Emulator, api: Api):
-    owner = emu.create_session(mounts={"private": "/home/secret"})
-    other = emu.create_session(mounts={"public": "/home/data"})
-    (emu.session_path(owner, "/home/secret") / "s.txt").write_text("secret")
+def test_one_session_cannot_sync_another_sessions_mounts(emulator: Emulator, api: Api):
+    owner = emulator.create_session(mounts={"private": "/home/secret"})
+    other = emulator.create_session(mounts={"public": "/home/data"})
+    (emulator.session_path(owner, "/home/secret") / "s.txt").write_text("secret")
     response = api.sync(other, contextId="private", path="/home/secret")
     assert_error(response, 404, "MountNotFound")
-    assert emu.tasks(owner) == []
-    assert emu.tasks(other) == []
-    assert not emu.context_path("private").exists()
+    assert emulator.tasks(owner) == []
+    assert emulator.tasks(other) == []
+    assert not emulator.context_path("private").exists()
 
 
 def test_unknown_routes_and_methods_get_the_envelope(api: Api):
@@ -298,21 +302,21 @@ def test_unknown_routes_and_methods_get_the_envelope(api: Api):
 # --- GetContextInfo ------------------------------------------------------------------------
 
 
-def test_info_encodes_tasks_twice_with_the_shared_codec(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"enc-a": "/home/a", "enc-b": "/home/b"})
+def test_info_encodes_tasks_twice_with_the_shared_codec(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"enc-a": "/home/a", "enc-b": "/home/b"})
     api.sync(sid)
-    records = wait_final(emu, sid, 2)
+    records = wait_final(emulator, sid, 2)
     raw = api.info(sid).json()["data"]["contextStatus"]
     assert raw == encode_context_status(r.to_status_data() for r in records)
     assert decode_context_status(raw) == tuple(r.to_status_data() for r in records)
 
 
-def test_info_filters_by_context_path_and_task_type(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"flt-a": "/home/a", "flt-b": "/home/b"})
+def test_info_filters_by_context_path_and_task_type(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"flt-a": "/home/a", "flt-b": "/home/b"})
     api.sync(sid)
-    wait_final(emu, sid, 2)
+    wait_final(emulator, sid, 2)
     api.sync(sid, contextId="flt-a", path="/home/a", mode="download")
-    wait_final(emu, sid, 3)
+    wait_final(emulator, sid, 3)
 
     def keys(**params: str) -> list[tuple[str, str, str]]:
         return [(t.context_id, t.path, t.task_type) for t in api.tasks(sid, **params)]
@@ -330,19 +334,19 @@ def test_info_filters_by_context_path_and_task_type(emu: Emulator, api: Api):
     assert keys(contextId="flt-a", path="/home/b") == []
 
 
-def test_info_reports_the_latest_task_of_each_mount(emu: Emulator, api: Api):
+def test_info_reports_the_latest_task_of_each_mount(emulator: Emulator, api: Api):
     """A failed sync does not haunt the next one: polling sees only the newest task."""
-    sid = emu.create_session(mounts={"latest": "/home/data"})
-    emu.faults.fail_tasks("disk full", count=1)
+    sid = emulator.create_session(mounts={"latest": "/home/data"})
+    emulator.faults.fail_tasks("disk full", count=1)
     api.sync(sid, contextId="latest", path="/home/data")
-    wait_final(emu, sid, 1)
+    wait_final(emulator, sid, 1)
     [failed] = api.tasks(sid)
     assert (failed.status, failed.error_message) == ("Failed", "disk full")
     api.sync(sid, contextId="latest", path="/home/data")
-    wait_final(emu, sid, 2)
+    wait_final(emulator, sid, 2)
     [latest] = api.tasks(sid, contextId="latest", path="/home/data")
     assert (latest.status, latest.error_message) == ("Success", "")
-    assert [t.status for t in emu.tasks(sid)] == ["Failed", "Success"]
+    assert [t.status for t in emulator.tasks(sid)] == ["Failed", "Success"]
 
 
 @pytest.mark.parametrize(
@@ -354,33 +358,33 @@ def test_info_reports_the_latest_task_of_each_mount(emu: Emulator, api: Api):
         ({"path": ""}, ["must not be empty"]),
     ],
 )
-def test_info_refuses_bad_filters_with_400(emu: Emulator, api: Api, params, words):
-    sid = emu.create_session(mounts={})
+def test_info_refuses_bad_filters_with_400(emulator: Emulator, api: Api, params, words):
+    sid = emulator.create_session(mounts={})
     assert_error(api.info(sid, **params), 400, "InvalidParameter", *words)
 
 
-def test_task_history_is_bounded(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"hist": "/home/data"})
+def test_task_history_is_bounded(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"hist": "/home/data"})
     for _ in range(105):
         assert api.sync(sid).status_code == 200
-    tasks = wait_final(emu, sid, 100)
+    tasks = wait_final(emulator, sid, 100)
     assert len(tasks) == 100
     assert len(api.tasks(sid)) == 1
 
 
 def test_syncs_of_one_context_never_overlap(tmp_path):
     with (
-        Emulator(data_dir=tmp_path, api_key=API_KEY, task_delay=0.05) as emu,
-        client_for(emu) as client,
+        Emulator(data_dir=tmp_path, api_key=API_KEY, task_delay=0.05) as emulator,
+        client_for(emulator) as client,
     ):
         api = Api(client)
-        first = emu.create_session(mounts={"shared": "/home/data"})
-        second = emu.create_session(mounts={"shared": "/home/data"})
-        (emu.session_path(first, "/home/data") / "f").write_bytes(b"1" * 3_000_000)
+        first = emulator.create_session(mounts={"shared": "/home/data"})
+        second = emulator.create_session(mounts={"shared": "/home/data"})
+        (emulator.session_path(first, "/home/data") / "f").write_bytes(b"1" * 3_000_000)
         for _ in range(3):
             api.sync(first)
             api.sync(second)
-        tasks = wait_final(emu, first, 3) + wait_final(emu, second, 3)
+        tasks = wait_final(emulator, first, 3) + wait_final(emulator, second, 3)
     assert all(t.status == "Success" for t in tasks)
     spans = sorted((t.start_time, t.finish_time) for t in tasks)
     for (_, end), (start, _) in itertools.pairwise(spans):
@@ -388,7 +392,7 @@ def test_syncs_of_one_context_never_overlap(tmp_path):
 
 
 def test_an_unexpected_error_still_answers_the_envelope(
-    emu: Emulator, api: Api, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, api: Api, monkeypatch: pytest.MonkeyPatch
 ):
     """A broken emulator is simulated (no real request can break it): the client
     still gets a JSON envelope, not a bare text page."""
@@ -396,6 +400,6 @@ def test_an_unexpected_error_still_answers_the_envelope(
     def broken(endpoint: str) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(emu.faults, "_take_request_fault", broken)
-    sid = emu.create_session(mounts={})
+    monkeypatch.setattr(emulator.faults, "_take_request_fault", broken)
+    sid = emulator.create_session(mounts={})
     assert_error(api.info(sid), 500, "InternalError", "log")

@@ -76,15 +76,18 @@ def ctx(api: Api) -> Contexts:
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[tuple[Emulator, Contexts]]:
     """An emulator of its own, for tests that count every context."""
-    with Emulator(data_dir=tmp_path / "data", api_key=API_KEY) as emu, client_for(emu) as client:
-        yield emu, Contexts(client)
+    with (
+        Emulator(data_dir=tmp_path / "data", api_key=API_KEY) as emulator,
+        client_for(emulator) as client,
+    ):
+        yield emulator, Contexts(client)
 
 
 @pytest.fixture(scope="module")
 def slow_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     data = tmp_path_factory.mktemp("slow")
-    with Emulator(data_dir=data, api_key=API_KEY, task_delay=CLEAR_DELAY) as emu:
-        yield emu
+    with Emulator(data_dir=data, api_key=API_KEY, task_delay=CLEAR_DELAY) as emulator:
+        yield emulator
 
 
 # --- get, and create by name ------------------------------------------------------------
@@ -104,11 +107,11 @@ def test_get_with_allow_create_creates_once_and_returns_the_same_context(ctx: Co
 
 
 def test_concurrent_creates_of_one_name_make_one_context(fresh: tuple[Emulator, Contexts]):
-    emu, _ = fresh
+    emulator, _ = fresh
     start = threading.Barrier(8)
 
     def create(_: int) -> str:
-        with client_for(emu) as client:
+        with client_for(emulator) as client:
             start.wait(10)
             return str(Contexts(client).create("shared")["id"])
 
@@ -200,7 +203,7 @@ def _token_after(ctx: Contexts, cid: str) -> str:
 
 
 def test_paging_stays_correct_while_contexts_come_and_go(fresh: tuple[Emulator, Contexts]):
-    emu, ctx = fresh
+    emulator, ctx = fresh
     kept = [ctx.create(f"kept {n:02d}")["id"] for n in range(12)]
     doomed = [ctx.create(f"doomed {n:02d}")["id"] for n in range(6)]
     created: list[str] = []
@@ -210,7 +213,7 @@ def test_paging_stays_correct_while_contexts_come_and_go(fresh: tuple[Emulator, 
         # between the first pages: other clients create contexts and delete some
         if next(pages, None) is None:
             return
-        with client_for(emu) as client, ThreadPoolExecutor(4) as pool:
+        with client_for(emulator) as client, ThreadPoolExecutor(4) as pool:
             other = Contexts(client)
             names = [f"new {len(created) + n:03d}" for n in range(4)]
             created.extend(pool.map(lambda name: str(other.create(name)["id"]), names))
@@ -261,53 +264,53 @@ def test_rename_keeps_names_unique(ctx: Contexts):
 # --- sessions refer to contexts ---------------------------------------------------------
 
 
-def test_session_mounts_refer_to_contexts(emu: Emulator, ctx: Contexts):
+def test_session_mounts_refer_to_contexts(emulator: Emulator, ctx: Contexts):
     made = ctx.create("mounted by id")
-    sid = emu.create_session(mounts={made["id"]: "/home/data", "implicit-ctx": "/home/other"})
+    sid = emulator.create_session(mounts={made["id"]: "/home/data", "implicit-ctx": "/home/other"})
     assert ctx.get(id=made["id"]).json()["data"]["name"] == "mounted by id"
     implicit = ctx.get(id="implicit-ctx").json()["data"]
     assert (implicit["name"], implicit["state"]) == ("implicit-ctx", "available")
-    (emu.session_path(sid, "/home/data") / "f.txt").write_text("x")
+    (emulator.session_path(sid, "/home/data") / "f.txt").write_text("x")
     Api(ctx.client).sync(sid, contextId=made["id"], path="/home/data")
-    assert wait_final(emu, sid)[0].status == "Success"
-    assert tree(emu.context_path(made["id"])) == {"f.txt": b"x"}
+    assert wait_final(emulator, sid)[0].status == "Success"
+    assert tree(emulator.context_path(made["id"])) == {"f.txt": b"x"}
 
 
 def test_a_mount_of_an_unknown_id_named_like_another_context_is_refused(
-    emu: Emulator, ctx: Contexts
+    emulator: Emulator, ctx: Contexts
 ):
     ctx.create("looks-like-an-id")
     with pytest.raises(ValueError, match="looks-like-an-id"):
-        emu.create_session(mounts={"looks-like-an-id": "/home/data"})
+        emulator.create_session(mounts={"looks-like-an-id": "/home/data"})
 
 
 # --- delete ---------------------------------------------------------------------------------
 
 
 def test_delete_removes_the_context_and_its_data_but_not_a_sessions_files(
-    emu: Emulator, ctx: Contexts
+    emulator: Emulator, ctx: Contexts
 ):
     made = ctx.create("to delete")
     cid = made["id"]
-    sid = emu.create_session(mounts={cid: "/home/data"})
-    mount = emu.session_path(sid, "/home/data")
+    sid = emulator.create_session(mounts={cid: "/home/data"})
+    mount = emulator.session_path(sid, "/home/data")
     (mount / "kept.txt").write_text("mine")
     api = Api(ctx.client)
     api.sync(sid, contextId=cid, path="/home/data")
-    assert wait_final(emu, sid)[0].status == "Success"
+    assert wait_final(emulator, sid)[0].status == "Success"
 
     assert ctx.post("DeleteContext", id=cid).json()["success"] is True
     assert_error(ctx.get(id=cid), 404, "ContextNotFound")
-    wait_until(lambda: not emu.context_path(cid).exists(), what="the stored data removed")
+    wait_until(lambda: not emulator.context_path(cid).exists(), what="the stored data removed")
     assert ctx.create("to delete")["id"] != cid, "the name is free again"
 
     # the live session keeps its mount and files; its syncs of the deleted context fail
     assert tree(mount) == {"kept.txt": b"mine"}
     assert api.sync(sid, contextId=cid, path="/home/data").status_code == 200
-    tasks = wait_final(emu, sid, 2)
+    tasks = wait_final(emulator, sid, 2)
     assert tasks[-1].status == "Failed"
     assert "was deleted" in tasks[-1].error_message
-    assert not emu.context_path(cid).exists()
+    assert not emulator.context_path(cid).exists()
     assert api.info(sid).status_code == 200
     assert tree(mount) == {"kept.txt": b"mine"}
 
@@ -316,14 +319,14 @@ def test_delete_removes_the_context_and_its_data_but_not_a_sessions_files(
 
 
 def test_clear_is_clearing_then_available_with_the_data_gone(slow_emulator: Emulator):
-    emu = slow_emulator
-    with client_for(emu) as client:
+    emulator = slow_emulator
+    with client_for(emulator) as client:
         ctx, api = Contexts(client), Api(client)
         cid = ctx.create("to clear")["id"]
-        sid = emu.create_session(mounts={cid: "/home/data"})
-        (emu.session_path(sid, "/home/data") / "old.txt").write_text("old")
+        sid = emulator.create_session(mounts={cid: "/home/data"})
+        (emulator.session_path(sid, "/home/data") / "old.txt").write_text("old")
         api.sync(sid, contextId=cid, path="/home/data")
-        assert wait_final(emu, sid)[0].status == "Success"
+        assert wait_final(emulator, sid)[0].status == "Success"
 
         assert ctx.post("ClearContext", id=cid).json()["success"] is True
         assert ctx.state(cid) == "clearing"
@@ -333,17 +336,19 @@ def test_clear_is_clearing_then_available_with_the_data_gone(slow_emulator: Emul
         def available() -> bool:
             seen.append(ctx.state(cid))
             if seen[-1] == "available":
-                assert not emu.context_path(cid).exists(), "available before the data was gone"
+                assert not emulator.context_path(cid).exists(), (
+                    "available before the data was gone"
+                )
             return seen[-1] == "available"
 
         wait_until(available, 30, "the clear to finish")
         assert set(seen) == {"clearing", "available"}
-        assert not emu.context_path(cid).exists()
+        assert not emulator.context_path(cid).exists()
         listed = ctx.list(maxResults="100").json()["data"]
         assert [c["state"] for c in listed if c["id"] == cid] == ["available"]
 
         api.sync(sid, contextId=cid, path="/home/data", mode="download")
-        tasks = wait_final(emu, sid, 2)
+        tasks = wait_final(emulator, sid, 2)
         assert "no stored content" in tasks[-1].error_message
 
 
@@ -368,11 +373,11 @@ def test_contexts_survive_a_restart_and_paging_goes_on(data_dir: Path):
 
 
 def test_a_clear_cut_short_by_a_stop_is_completed_on_restart(data_dir: Path):
-    emu = Emulator(data_dir=data_dir, api_key=API_KEY, task_delay=600)
-    with emu, client_for(emu) as client:
+    emulator = Emulator(data_dir=data_dir, api_key=API_KEY, task_delay=600)
+    with emulator, client_for(emulator) as client:
         ctx = Contexts(client)
         cid = ctx.create("interrupted")["id"]
-        stored = emu.context_path(cid)
+        stored = emulator.context_path(cid)
         stored.mkdir()
         (stored / "f.txt").write_text("x")
         ctx.post("ClearContext", id=cid)

@@ -50,8 +50,8 @@ def contract_config() -> schemathesis.Config:
 
 @pytest.fixture(scope="module")
 def contract_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with Emulator(data_dir=tmp_path_factory.mktemp("contract"), api_key=API_KEY) as emu:
-        yield emu
+    with Emulator(data_dir=tmp_path_factory.mktemp("contract"), api_key=API_KEY) as emulator:
+        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +107,8 @@ def exercised(contract_emulator: Emulator, known_session: dict[str, str]) -> Ite
         )
 
 
-def _new_context(emu: Emulator) -> str:
-    with client_for(emu) as client:
+def _new_context(emulator: Emulator) -> str:
+    with client_for(emulator) as client:
         name = f"contract-{uuid.uuid4().hex}"
         answer = client.get("/sdk/GetContext", params={"name": name, "allowCreate": "true"})
     assert answer.status_code == 200, answer.text
@@ -164,8 +164,8 @@ def test_the_cloud_api_conforms_to_openapi_yaml(
 @pytest.fixture(scope="module")
 def admin_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """An emulator of its own: generated admin calls reset it and change its task delay."""
-    with Emulator(data_dir=tmp_path_factory.mktemp("admin-contract"), api_key=API_KEY) as emu:
-        yield emu
+    with Emulator(data_dir=tmp_path_factory.mktemp("admin-contract"), api_key=API_KEY) as emulator:
+        yield emulator
 
 
 @admin.parametrize()

@@ -67,104 +67,104 @@ def test_a_taken_port_is_an_error_naming_it():
 # --- reset ----------------------------------------------------------------------------------
 
 
-def test_reset_empties_everything(emu: Emulator, api: Api):
-    hung = emu.create_session(mounts={"reset-hung": "/home/data"})
-    done = emu.create_session(mounts={"reset-done": "/home/data"})
-    (emu.session_path(done, "/home/data") / "secret.txt").write_text("from an earlier test")
+def test_reset_empties_everything(emulator: Emulator, api: Api):
+    hung = emulator.create_session(mounts={"reset-hung": "/home/data"})
+    done = emulator.create_session(mounts={"reset-done": "/home/data"})
+    (emulator.session_path(done, "/home/data") / "secret.txt").write_text("from an earlier test")
     api.sync(done)
-    wait_final(emu, done)
-    emu.faults.hang_tasks()
+    wait_final(emulator, done)
+    emulator.faults.hang_tasks()
     api.sync(hung)
-    wait_until(lambda: emu.tasks(hung)[0].status == "Running", what="a hung task")
-    emu.faults.fail_requests("GetContextInfo", count=None)
-    emu.behaviour.set(history=3)
-    emu.set_task_delay(5)
-    emu.set_task_delay(7, session_id=done)
+    wait_until(lambda: emulator.tasks(hung)[0].status == "Running", what="a hung task")
+    emulator.faults.fail_requests("GetContextInfo", count=None)
+    emulator.behaviour.set(history=3)
+    emulator.set_task_delay(5)
+    emulator.set_task_delay(7, session_id=done)
     named = api.client.get(
         "/sdk/GetContext", params={"name": "reset-named", "allowCreate": "true"}
     )
     assert named.status_code == 200, named.text
 
-    emu.reset()
+    emulator.reset()
 
     for sid in (hung, done):
         with pytest.raises(LookupError):
-            emu.tasks(sid)
-    assert not emu.context_path("reset-done").exists()
-    assert tree(emu.data_dir / "sessions") == {}
-    assert tree(emu.data_dir / "contexts") == {}
-    assert emu.faults.queued() == []
-    assert emu.behaviour.current == type(emu.behaviour.current)()
-    assert emu.requests == []
-    assert emu.task_delay == 0
+            emulator.tasks(sid)
+    assert not emulator.context_path("reset-done").exists()
+    assert tree(emulator.data_dir / "sessions") == {}
+    assert tree(emulator.data_dir / "contexts") == {}
+    assert emulator.faults.queued() == []
+    assert emulator.behaviour.current == type(emulator.behaviour.current)()
+    assert emulator.requests == []
+    assert emulator.task_delay == 0
     listed = api.client.get("/sdk/ListContexts").json()
     assert (listed["success"], listed["data"]) == (True, [])
-    fresh = emu.create_session(mounts={"reset-done": "/home/data"})
+    fresh = emulator.create_session(mounts={"reset-done": "/home/data"})
     assert api.sync(fresh).status_code == 200
-    assert wait_final(emu, fresh)[0].status == "Success"
+    assert wait_final(emulator, fresh)[0].status == "Success"
     assert api.tasks(fresh)[0].status == "Success"
 
 
-def test_reset_stops_a_copy_in_progress_and_leaves_no_half_copies(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"reset-copy": "/home/data"})
-    mount = emu.session_path(sid, "/home/data")
+def test_reset_stops_a_copy_in_progress_and_leaves_no_half_copies(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"reset-copy": "/home/data"})
+    mount = emulator.session_path(sid, "/home/data")
     for index in range(2000):
         (mount / f"f{index:04}").write_bytes(b"x" * 512)
     api.sync(sid)
-    emu.reset()
-    assert tree(emu.data_dir / "contexts") == {}
-    assert tree(emu.data_dir / "sessions") == {}
-    again = emu.create_session(mounts={"reset-copy": "/home/data"})
-    (emu.session_path(again, "/home/data") / "one.txt").write_text("1")
+    emulator.reset()
+    assert tree(emulator.data_dir / "contexts") == {}
+    assert tree(emulator.data_dir / "sessions") == {}
+    again = emulator.create_session(mounts={"reset-copy": "/home/data"})
+    (emulator.session_path(again, "/home/data") / "one.txt").write_text("1")
     api.sync(again)
-    assert wait_final(emu, again)[0].status == "Success"
-    assert tree(emu.context_path("reset-copy")) == {"one.txt": b"1"}
+    assert wait_final(emulator, again)[0].status == "Success"
+    assert tree(emulator.context_path("reset-copy")) == {"one.txt": b"1"}
 
 
-def test_reset_over_http(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"reset-http": "/home/data"})
-    emu.faults.fail_tasks(count=None)
+def test_reset_over_http(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"reset-http": "/home/data"})
+    emulator.faults.fail_tasks(count=None)
     response = api.admin("POST", "reset")
     assert response.status_code == 200, response.text
     assert response.json()["success"] is True
     with pytest.raises(LookupError):
-        emu.tasks(sid)
-    assert emu.faults.queued() == []
-    assert [(r.method, r.path) for r in emu.requests] == [("POST", "/emulator/reset")]
+        emulator.tasks(sid)
+    assert emulator.faults.queued() == []
+    assert [(r.method, r.path) for r in emulator.requests] == [("POST", "/emulator/reset")]
 
 
 def test_reset_of_a_stopped_emulator_clears_its_settings():
-    emu = Emulator(task_delay=1)
-    emu.faults.hang_tasks()
-    emu.set_task_delay(3)
-    emu.reset()
-    assert emu.faults.queued() == []
-    assert emu.task_delay == 1
+    emulator = Emulator(task_delay=1)
+    emulator.faults.hang_tasks()
+    emulator.set_task_delay(3)
+    emulator.reset()
+    assert emulator.faults.queued() == []
+    assert emulator.task_delay == 1
 
 
 # --- repeatable ids -------------------------------------------------------------------------
 
 
-def _ids_of_a_run(emu: Emulator) -> tuple[list[str], list[str]]:
-    ids = [emu.create_session(mounts={"seeded": "/home/data"}) for _ in range(2)]
-    with client_for(emu) as client:
+def _ids_of_a_run(emulator: Emulator) -> tuple[list[str], list[str]]:
+    ids = [emulator.create_session(mounts={"seeded": "/home/data"}) for _ in range(2)]
+    with client_for(emulator) as client:
         api = Api(client)
         for sid in ids[:2]:
             api.sync(sid)
-            wait_final(emu, sid)
+            wait_final(emulator, sid)
             api.info(sid)
         made = client.get("/sdk/GetContext", params={"name": "by-name", "allowCreate": "true"})
         ids.append(made.json()["data"]["id"])
-    return ids, [r.request_id for r in emu.requests]
+    return ids, [r.request_id for r in emulator.requests]
 
 
 def test_a_seed_makes_session_context_and_request_ids_repeatable(tmp_path: Path):
     runs = []
     for name in ("one", "two"):
-        with Emulator(data_dir=tmp_path / name, api_key=API_KEY, seed=42) as emu:
-            runs.append(_ids_of_a_run(emu))
-            emu.reset()
-            runs.append(_ids_of_a_run(emu))
+        with Emulator(data_dir=tmp_path / name, api_key=API_KEY, seed=42) as emulator:
+            runs.append(_ids_of_a_run(emulator))
+            emulator.reset()
+            runs.append(_ids_of_a_run(emulator))
     assert runs[0] == runs[1] == runs[2] == runs[3]
     ids, request_ids = runs[0]
     assert len(set(ids)) == 3

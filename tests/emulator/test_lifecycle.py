@@ -44,21 +44,21 @@ def refused(port: int) -> bool:
 def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
     threads, loops, fds = threading.active_count(), open_loops(), open_fds()
     before = set(threading.enumerate())
-    emu = Emulator(data_dir=tmp_path)
-    emu.start()
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emu.endpoint)
-    port = int(emu.endpoint.rsplit(":", 1)[1])
+    emulator = Emulator(data_dir=tmp_path)
+    emulator.start()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emulator.endpoint)
+    port = int(emulator.endpoint.rsplit(":", 1)[1])
     assert port > 0
-    with client_for(emu, emu.api_key) as client:
+    with client_for(emulator, emulator.api_key) as client:
         api = Api(client)
-        sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-        (emu.session_path(sid, "/home/data") / "f").write_text("x")
+        sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+        (emulator.session_path(sid, "/home/data") / "f").write_text("x")
         api.sync(sid)
-        wait_final(emu, sid)
+        wait_final(emulator, sid)
         assert api.admin("GET", "health").json()["status"] == "ok"
     assert threading.active_count() > threads
-    emu.stop()
-    emu.stop()
+    emulator.stop()
+    emulator.stop()
     gc.collect()
     assert threading.active_count() == threads
     assert [t for t in threading.enumerate() if t not in before] == []
@@ -88,32 +88,32 @@ def test_a_taken_port_is_an_error(tmp_path: Path):
 
 
 def test_the_same_object_can_start_again_after_stop(tmp_path: Path):
-    emu = Emulator(data_dir=tmp_path, api_key=API_KEY)
-    with emu:
-        sid = emu.create_session(mounts={"a": "/a"})
-    assert not emu.running
-    with emu, client_for(emu) as client:
+    emulator = Emulator(data_dir=tmp_path, api_key=API_KEY)
+    with emulator:
+        sid = emulator.create_session(mounts={"a": "/a"})
+    assert not emulator.running
+    with emulator, client_for(emulator) as client:
         assert Api(client).info(sid).status_code == 200
 
 
 def test_start_twice_is_an_error_and_use_before_start_is_explained():
-    emu = Emulator()
+    emulator = Emulator()
     with pytest.raises(RuntimeError, match="not been started"):
-        _ = emu.endpoint
+        _ = emulator.endpoint
     with pytest.raises(RuntimeError, match="start"):
-        emu.create_session(mounts={})
+        emulator.create_session(mounts={})
     with pytest.raises(RuntimeError, match="start"):
-        emu.context_path("a")
-    emu.stop()
-    with emu, pytest.raises(RuntimeError, match="already running"):
-        emu.start()
+        emulator.context_path("a")
+    emulator.stop()
+    with emulator, pytest.raises(RuntimeError, match="already running"):
+        emulator.start()
 
 
 def test_a_temporary_data_dir_is_removed_on_stop():
-    with Emulator() as emu:
-        data = emu.data_dir
-        sid = emu.create_session(mounts={"a": "/a"})
-        (emu.session_path(sid, "/a") / "f").write_text("x")
+    with Emulator() as emulator:
+        data = emulator.data_dir
+        sid = emulator.create_session(mounts={"a": "/a"})
+        (emulator.session_path(sid, "/a") / "f").write_text("x")
         assert data.is_dir()
     assert not data.exists()
 
@@ -146,21 +146,23 @@ def test_bad_arguments_are_refused(kwargs, words):
 
 def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
     threads = threading.active_count()
-    emu = Emulator(data_dir=tmp_path, api_key=API_KEY)
-    emu.start()
-    sid = emu.create_session(mounts={"a": "/a", "b": "/b"})
-    emu.faults.hang_tasks(count=None)
-    with client_for(emu) as client:
+    emulator = Emulator(data_dir=tmp_path, api_key=API_KEY)
+    emulator.start()
+    sid = emulator.create_session(mounts={"a": "/a", "b": "/b"})
+    emulator.faults.hang_tasks(count=None)
+    with client_for(emulator) as client:
         Api(client).sync(sid)
-        wait_until(lambda: all(t.status == "Running" for t in emu.tasks(sid)), what="hung tasks")
-    emu.faults.set_latency("GetContextInfo", 30, count=None)
+        wait_until(
+            lambda: all(t.status == "Running" for t in emulator.tasks(sid)), what="hung tasks"
+        )
+    emulator.faults.set_latency("GetContextInfo", 30, count=None)
     sent = threading.Event()
     outcome: list[object] = []
 
     def slow_request() -> None:
         hooks = {"request": [lambda request: sent.set()]}
         auth = {"authorization": API_KEY}
-        with httpx.Client(base_url=emu.endpoint, headers=auth, event_hooks=hooks) as client:
+        with httpx.Client(base_url=emulator.endpoint, headers=auth, event_hooks=hooks) as client:
             try:
                 outcome.append(Api(client).info(sid).status_code)
             except httpx.HTTPError as exc:
@@ -170,7 +172,7 @@ def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
     waiting.start()
     assert sent.wait(10)
     started = time.monotonic()
-    emu.stop()
+    emulator.stop()
     # far below the 30 s the request is held for: stopping does not wait for it
     assert time.monotonic() - started < 20
     waiting.join(10)

@@ -84,10 +84,10 @@ def test_an_interrupted_swap_is_put_right_on_start(data_dir: Path):
     (contexts / "done").mkdir()
     (contexts / "done" / "f.txt").write_text("new")
     (contexts / ".replaced-done-fedcba9876543210").mkdir()
-    with Emulator(data_dir=data_dir) as emu:
+    with Emulator(data_dir=data_dir) as emulator:
         assert sorted(p.name for p in contexts.iterdir()) == ["ctx-swap", "done"]
-        assert tree(emu.context_path("ctx-swap")) == {"f.txt": b"previous"}
-        assert tree(emu.context_path("done")) == {"f.txt": b"new"}
+        assert tree(emulator.context_path("ctx-swap")) == {"f.txt": b"previous"}
+        assert tree(emulator.context_path("done")) == {"f.txt": b"new"}
 
 
 def test_damaged_or_tampered_session_files_are_skipped(data_dir: Path):

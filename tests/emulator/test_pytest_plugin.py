@@ -26,31 +26,31 @@ def note(**facts):
 
 
 def test_a_sync_polls_fast_by_default(agb_clean_emulator, agb_context_manager):
-    emu = agb_clean_emulator
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    (emu.session_path(sid, "/home/data") / "secret.txt").write_text("left behind")
-    emu.set_task_delay(0.5)
+    emulator = agb_clean_emulator
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+    (emulator.session_path(sid, "/home/data") / "secret.txt").write_text("left behind")
+    emulator.set_task_delay(0.5)
     cm = agb_context_manager(sid)
     result = cm.sync("ctx-a", "/home/data").result(timeout=60)
     assert result.success, result.error_message
-    polls = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"]
+    polls = [r for r in emulator.requests if r.path == "/sdk/GetContextInfo"]
     assert len(polls) >= 10, len(polls)
-    emu.faults.hang_tasks(count=None)
-    note(test="first", data_dir=str(emu.data_dir), session=sid)
+    emulator.faults.hang_tasks(count=None)
+    note(test="first", data_dir=str(emulator.data_dir), session=sid)
 
 
 def test_the_next_test_starts_empty(agb_clean_emulator, agb_context_manager):
-    emu = agb_clean_emulator
-    assert emu.requests == []
-    assert emu.faults.queued() == []
-    assert emu.task_delay == 0
-    assert not emu.context_path("ctx-a").exists()
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+    emulator = agb_clean_emulator
+    assert emulator.requests == []
+    assert emulator.faults.queued() == []
+    assert emulator.task_delay == 0
+    assert not emulator.context_path("ctx-a").exists()
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     cm = agb_context_manager(sid, timeout=30)
     result = cm.sync("ctx-a", "/home/data", mode="download").result(timeout=60)
     assert not result.success
     assert "no stored content" in result.error_message
-    note(test="second", data_dir=str(emu.data_dir), session=sid)
+    note(test="second", data_dir=str(emulator.data_dir), session=sid)
 
 
 def test_explicit_polling_is_kept(agb_clean_emulator, agb_context_manager):

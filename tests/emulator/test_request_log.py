@@ -10,12 +10,12 @@ from emulator_support import API_KEY, Api, client_for
 from agb_context.emulator import Emulator
 
 
-def test_requests_are_recorded_with_headers_body_and_reason(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"log-a": "/home/data"})
+def test_requests_are_recorded_with_headers_body_and_reason(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"log-a": "/home/data"})
     api.sync(sid, contextId="log-a", path="/home/data")
     api.info("session-ffffffffffffffff")
     api.admin("POST", "faults", json={"fault": "hang_tasks"})
-    sync, missing, admin = emu.requests
+    sync, missing, admin = emulator.requests
     assert (sync.method, sync.path, sync.status, sync.session_id) == (
         "POST",
         "/sdk/SyncContext",
@@ -32,19 +32,19 @@ def test_requests_are_recorded_with_headers_body_and_reason(emu: Emulator, api: 
     assert missing.reason.startswith("SessionNotFound: no session 'session-ffffffffffffffff'")
     assert admin.is_admin
     assert admin.body == b'{"fault":"hang_tasks"}'
-    assert API_KEY not in repr(emu.requests)
+    assert API_KEY not in repr(emulator.requests)
 
 
-def test_a_raw_key_is_masked_too(emu: Emulator):
-    with client_for(emu, key="raw-" + API_KEY) as client:
+def test_a_raw_key_is_masked_too(emulator: Emulator):
+    with client_for(emulator, key="raw-" + API_KEY) as client:
         client.get("/emulator/faults")
-    [refused] = emu.requests
+    [refused] = emulator.requests
     assert (refused.status, refused.headers["authorization"]) == (401, "***")
     assert refused.reason.startswith("InvalidApiKey: ")
 
 
-def test_the_log_is_read_and_cleared_over_http(emu: Emulator, api: Api):
-    sid = emu.create_session(mounts={"log-b": "/home/data"})
+def test_the_log_is_read_and_cleared_over_http(emulator: Emulator, api: Api):
+    sid = emulator.create_session(mounts={"log-b": "/home/data"})
     api.info(sid)
     listed = api.admin("GET", "requests").json()["requests"]
     assert [(r["method"], r["path"], r["status"]) for r in listed] == [
@@ -53,20 +53,20 @@ def test_the_log_is_read_and_cleared_over_http(emu: Emulator, api: Api):
     [entry] = listed
     assert entry["query"] == {"sessionId": sid}
     assert entry["headers"]["authorization"] == "Bearer ***"
-    assert entry["requestId"] == emu.requests[0].request_id
+    assert entry["requestId"] == emulator.requests[0].request_id
     assert (entry["body"], entry["reason"]) == ("", "")
     assert api.admin("DELETE", "requests").json()["requests"] == []
-    assert [r.path for r in emu.requests] == ["/emulator/requests"]
+    assert [r.path for r in emulator.requests] == ["/emulator/requests"]
 
 
-def test_each_request_is_logged_in_one_line(emu: Emulator, api: Api, caplog):
-    sid = emu.create_session(mounts={"log-c": "/home/data"})
-    emu.faults.fail_requests("SyncContext", 503, message="busy right now")
+def test_each_request_is_logged_in_one_line(emulator: Emulator, api: Api, caplog):
+    sid = emulator.create_session(mounts={"log-c": "/home/data"})
+    emulator.faults.fail_requests("SyncContext", 503, message="busy right now")
     with caplog.at_level(logging.INFO, logger="agb_context.emulator.requests"):
         api.info(sid)
         api.sync(sid)
     lines = [r.getMessage() for r in caplog.records if r.name == "agb_context.emulator.requests"]
-    info_id, sync_id = (r.request_id for r in emu.requests)
+    info_id, sync_id = (r.request_id for r in emulator.requests)
     assert lines == [
         f"GET /sdk/GetContextInfo session={sid} -> 200 ({info_id})",
         f"POST /sdk/SyncContext session={sid} -> 503 ServiceUnavailable: busy right now "
@@ -75,8 +75,8 @@ def test_each_request_is_logged_in_one_line(emu: Emulator, api: Api, caplog):
 
 
 @pytest.mark.parametrize("size", [10, 70 * 1024])
-def test_bodies_are_kept_up_to_64_kib(emu: Emulator, api: Api, size: int):
+def test_bodies_are_kept_up_to_64_kib(emulator: Emulator, api: Api, size: int):
     api.admin("POST", "sessions", content=b"x" * size)
-    [entry] = emu.requests
+    [entry] = emulator.requests
     assert entry.status == 400
     assert len(entry.body) == min(size, 64 * 1024)

@@ -62,93 +62,96 @@ HOSTILE_PATHS = [
 def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, Api, Path]]:
     """An emulator whose data folder is the only thing in its parent folder."""
     root = tmp_path_factory.mktemp("isolated")
-    with Emulator(data_dir=root / "data", api_key=API_KEY) as emu, client_for(emu) as client:
-        yield emu, Api(client), root
+    with (
+        Emulator(data_dir=root / "data", api_key=API_KEY) as emulator,
+        client_for(emulator) as client,
+    ):
+        yield emulator, Api(client), root
 
 
-def assert_nothing_outside(emu: Emulator, root: Path) -> None:
+def assert_nothing_outside(emulator: Emulator, root: Path) -> None:
     assert sorted(p.name for p in root.iterdir()) == ["data"]
-    assert sorted(p.name for p in emu.data_dir.iterdir()) == [
+    assert sorted(p.name for p in emulator.data_dir.iterdir()) == [
         ".emulator.lock",
         "contexts",
         "contexts.json",
         "sessions",
     ]
-    for path in emu.data_dir.rglob("*"):
-        assert emu.data_dir in path.resolve().parents
+    for path in emulator.data_dir.rglob("*"):
+        assert emulator.data_dir in path.resolve().parents
 
 
 @pytest.mark.parametrize("context_id", HOSTILE_CONTEXT_IDS)
 def test_hostile_context_ids_are_refused(isolated, context_id: str):
-    emu, api, root = isolated
+    emulator, api, root = isolated
     response = api.admin("POST", "sessions", json={"mounts": {context_id: "/home/data"}})
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "InvalidParameter"
     with pytest.raises(ValueError, match=r"id|empty"):
-        emu.create_session(mounts={context_id: "/home/data"})
-    sid = emu.create_session(mounts={"fine": "/home/data"})
+        emulator.create_session(mounts={context_id: "/home/data"})
+    sid = emulator.create_session(mounts={"fine": "/home/data"})
     for mode in ("upload", "download"):
         sync = api.sync(sid, contextId=context_id, path="/home/data", mode=mode)
         assert sync.status_code == 400, sync.text
     assert api.info(sid, contextId=context_id).status_code == 400
     assert api.admin("GET", f"contexts/{quote(context_id, safe='')}").status_code in (400, 404)
     with pytest.raises(ValueError):
-        emu.context_path(context_id)
-    assert emu.tasks(sid) == []
-    assert_nothing_outside(emu, root)
+        emulator.context_path(context_id)
+    assert emulator.tasks(sid) == []
+    assert_nothing_outside(emulator, root)
 
 
 @pytest.mark.parametrize("path", HOSTILE_PATHS)
 def test_hostile_mount_paths_are_refused(isolated, path: str):
-    emu, api, root = isolated
+    emulator, api, root = isolated
     response = api.admin("POST", "sessions", json={"mounts": {"ctx-a": path}})
     assert response.status_code == 400, response.text
     assert response.json()["message"]
     with pytest.raises(ValueError):
-        emu.create_session(mounts={"ctx-a": path})
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+        emulator.create_session(mounts={"ctx-a": path})
+    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     assert api.sync(sid, contextId="ctx-a", path=path).status_code == 400
     assert api.info(sid, path=path).status_code == 400
-    assert emu.tasks(sid) == []
-    assert_nothing_outside(emu, root)
+    assert emulator.tasks(sid) == []
+    assert_nothing_outside(emulator, root)
 
 
 def test_odd_but_harmless_paths_stay_inside(isolated):
-    emu, api, root = isolated
+    emulator, api, root = isolated
     odd = {"a": "/home/%41", "b": "/home/données/日本", "c": "/x/.hidden/..y", "d": "/~/$HOME"}
-    sid = emu.create_session(mounts=odd)
+    sid = emulator.create_session(mounts=odd)
     for cid, path in odd.items():
-        folder = emu.session_path(sid, path)
+        folder = emulator.session_path(sid, path)
         assert folder.is_dir()
-        assert emu.data_dir in folder.resolve().parents
+        assert emulator.data_dir in folder.resolve().parents
         (folder / "f.txt").write_text(cid)
     api.sync(sid)
-    assert all(t.status == "Success" for t in wait_final(emu, sid, 4))
+    assert all(t.status == "Success" for t in wait_final(emulator, sid, 4))
     for cid in odd:
-        assert tree(emu.context_path(cid)) == {"f.txt": cid.encode()}
-    assert_nothing_outside(emu, root)
+        assert tree(emulator.context_path(cid)) == {"f.txt": cid.encode()}
+    assert_nothing_outside(emulator, root)
 
 
 def test_two_contexts_cannot_share_a_mount_path(isolated):
-    emu, api, _ = isolated
+    emulator, api, _ = isolated
     response = api.admin("POST", "sessions", json={"mounts": {"a": "/home/x", "b": "/home/x"}})
     assert response.status_code == 400
     assert "both mounted at /home/x" in response.json()["message"]
     with pytest.raises(ValueError, match="both mounted"):
-        emu.create_session(mounts={"a": "/home/x", "b": "/home/x"})
+        emulator.create_session(mounts={"a": "/home/x", "b": "/home/x"})
 
 
 def test_a_mount_folder_replaced_by_a_symlink_is_not_followed(isolated, tmp_path: Path):
-    emu, api, _ = isolated
+    emulator, api, _ = isolated
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("secret")
-    sid = emu.create_session(mounts={"swapped": "/home/data"})
-    mount = emu.session_path(sid, "/home/data")
+    sid = emulator.create_session(mounts={"swapped": "/home/data"})
+    mount = emulator.session_path(sid, "/home/data")
     mount.rmdir()
     mount.symlink_to(outside, target_is_directory=True)
     api.sync(sid)
-    [task] = wait_final(emu, sid)
+    [task] = wait_final(emulator, sid)
     assert task.status == "Failed"
     assert "not a folder" in task.error_message
-    assert not emu.context_path("swapped").exists()
+    assert not emulator.context_path("swapped").exists()

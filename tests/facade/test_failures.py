@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Callable
 
 import pytest
-from support import CONTEXT_ID, MOUNT, refusing_endpoint
+from support import CONTEXT_ID, MOUNT, MakeManager, refusing_endpoint
 
 from agb_context import (
     ApiError,
@@ -37,7 +37,7 @@ FAST = PollingPolicy(interval=0.01, max_polls=500, grace=0.05)
 
 
 def _info_with(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str, **cm: object
+    emu: Emulator, make_cm: MakeManager, session_id: str, **cm: object
 ) -> ContextInfoResult:
     return make_cm(session_id, **cm).info()
 
@@ -60,7 +60,7 @@ def _info_with(
 )  # fmt: skip
 def test_each_failure_of_info_has_its_kind_and_exception(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     arrange: Callable[[Emulator], None],
     kind: str,
@@ -86,7 +86,7 @@ def test_each_failure_of_info_has_its_kind_and_exception(
 
 
 def test_a_rejected_key_and_an_unknown_session_are_told_apart(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     rejected = make_cm(session_id, api_key="not-the-key").info()
     assert (rejected.error_kind, rejected.http_status, rejected.error_code) == (
@@ -108,7 +108,7 @@ def test_a_rejected_key_and_an_unknown_session_are_told_apart(
 
 
 def test_a_typo_is_an_invalid_argument_and_sends_nothing(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, mode="uplaod").result(timeout=0)
     assert result.error_kind == "invalid_argument"
@@ -128,9 +128,7 @@ def test_an_unreachable_endpoint_is_not_sent() -> None:
         result.raise_for_status()
 
 
-def test_a_slow_answer_is_a_timeout(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
-) -> None:
+def test_a_slow_answer_is_a_timeout(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
     emu.faults.set_latency("GetContextInfo", 1.0, count=None)
     result = make_cm(session_id, timeout=0.2, retry=RetryPolicy(max_retries=0)).info()
     assert (result.error_kind, result.retryable) == ("timeout", True)
@@ -139,7 +137,7 @@ def test_a_slow_answer_is_a_timeout(
 
 
 def test_a_failed_task_and_a_task_still_running_are_told_apart(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     cm = make_cm(session_id)
     emu.faults.fail_tasks("disk full", count=1)
@@ -157,7 +155,7 @@ def test_a_failed_task_and_a_task_still_running_are_told_apart(
 
 
 def test_a_success_has_no_kind_and_raise_for_status_returns_it(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
     assert result.success
@@ -166,7 +164,7 @@ def test_a_success_has_no_kind_and_raise_for_status_returns_it(
 
 
 def test_results_turn_into_plain_data_and_json(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
     data = result.to_dict()
@@ -182,7 +180,7 @@ def test_results_turn_into_plain_data_and_json(
 
 def test_a_failed_sync_is_logged_once_at_warning_with_its_request_id(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
 
 import pytest
+from support import MakeManager
 
 from agb_context import ConfigurationError, ContextManager
 from agb_context.emulator import Emulator
@@ -26,9 +26,7 @@ def _answered(emu: Emulator, session_id: str, status: int) -> int:
     )
 
 
-def test_a_retry_wait_holds_no_place_in_flight(
-    emu: Emulator, make_cm: Callable[..., ContextManager]
-) -> None:
+def test_a_retry_wait_holds_no_place_in_flight(emu: Emulator, make_cm: MakeManager) -> None:
     """32 requests throttled with ``Retry-After: 5`` on one loop (twice the limit)
     leave an unrelated manager's ``info_async()`` free to go at once."""
     throttled_sid = emu.create_session(mounts={"ctx-a": "/home/a"})
@@ -65,9 +63,7 @@ def test_a_retry_wait_holds_no_place_in_flight(
     assert took < RETRY_AFTER
 
 
-def test_the_limit_is_a_setting(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
-) -> None:
+def test_the_limit_is_a_setting(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
     """With a limit of 1 the requests of a burst are answered one at a time, and all succeed."""
     cm = make_cm(session_id, max_in_flight=1)
     emu.faults.set_latency("GetContextInfo", 0.05, count=None)

@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from support import CONTEXT_ID, MOUNT
+from support import CONTEXT_ID, MOUNT, MakeManager
 
 from agb_context import ContextManager, ContextStatusData, RetryPolicy
 from agb_context.emulator import Emulator
@@ -38,9 +38,9 @@ def test_reports_the_tasks_of_a_finished_sync(emu: Emulator, cm: ContextManager)
     assert task.is_sync_task
 
 
-def test_filters_are_sent_and_applied(emu: Emulator, make_cm: object) -> None:
+def test_filters_are_sent_and_applied(emu: Emulator, make_cm: MakeManager) -> None:
     sid = emu.create_session(mounts={"ctx-1": "/m/one", "ctx-2": "/m/two"})
-    cm = make_cm(sid)  # type: ignore[operator]
+    cm = make_cm(sid)
     assert cm.sync(retry_interval=20).result(timeout=30).success
     assert cm.sync("ctx-2", "/m/two", mode="download", retry_interval=20).result(30).success
     every = cm.info()
@@ -101,14 +101,14 @@ def test_body_that_is_not_json_is_a_failure(emu: Emulator, cm: ContextManager) -
     assert "JSON" in result.error_message
 
 
-def test_unknown_session_says_so(emu: Emulator, make_cm: object) -> None:
-    result = make_cm("no-such-session").info()  # type: ignore[operator]
+def test_unknown_session_says_so(emu: Emulator, make_cm: MakeManager) -> None:
+    result = make_cm("no-such-session").info()
     assert not result.success
     assert "HTTP 404" in result.error_message
 
 
-def test_wrong_key_is_a_401_result(emu: Emulator, make_cm: object, session_id: str) -> None:
-    result = make_cm(session_id, api_key="wrong-key").info()  # type: ignore[operator]
+def test_wrong_key_is_a_401_result(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
+    result = make_cm(session_id, api_key="wrong-key").info()
     assert not result.success
     assert "HTTP 401" in result.error_message
     assert "wrong-key" not in result.error_message

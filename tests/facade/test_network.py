@@ -15,7 +15,7 @@ import sys
 import time
 import tomllib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,7 +31,7 @@ from network_support import (
     self_signed_certificate,
     tls_server_context,
 )
-from support import CONTEXT_ID, MOUNT, SECRETS
+from support import CONTEXT_ID, MOUNT, SECRETS, MakeManager
 
 from agb_context import (
     ConfigurationError,
@@ -77,8 +77,8 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def front(servers: ServerLoop, ca: trustme.CA, shared_emulator: Emulator) -> Iterator[TlsFront]:
-    target = ("127.0.0.1", httpx.URL(shared_emulator.endpoint).port)
+def front(servers: ServerLoop, ca: trustme.CA, agb_emulator: Emulator) -> Iterator[TlsFront]:
+    target = ("127.0.0.1", httpx.URL(agb_emulator.endpoint).port)
     tls = TlsFront(servers, tls_server_context(ca), target)
     yield tls
     tls.close()
@@ -106,7 +106,7 @@ def _info_ok(cm: ContextManager) -> None:
 
 
 def test_an_unknown_ca_is_reported_as_a_tls_failure_naming_the_host(
-    make_cm: Callable[..., ContextManager], session_id: str, https_endpoint: str, front: TlsFront
+    make_cm: MakeManager, session_id: str, https_endpoint: str, front: TlsFront
 ) -> None:
     before = front.connections
     cm = make_cm(session_id, endpoint=https_endpoint)
@@ -119,21 +119,21 @@ def test_an_unknown_ca_is_reported_as_a_tls_failure_naming_the_host(
 
 
 def test_verify_takes_a_ca_bundle_path(
-    make_cm: Callable[..., ContextManager], session_id: str, https_endpoint: str, ca_file: str
+    make_cm: MakeManager, session_id: str, https_endpoint: str, ca_file: str
 ) -> None:
     _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=ca_file))
     _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=Path(ca_file)))
 
 
 def test_verify_takes_an_ssl_context(
-    make_cm: Callable[..., ContextManager], session_id: str, https_endpoint: str, ca_file: str
+    make_cm: MakeManager, session_id: str, https_endpoint: str, ca_file: str
 ) -> None:
     context = ssl.create_default_context(cafile=ca_file)
     _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=context))
 
 
 def test_verify_false_works_but_warns_loudly(
-    make_cm: Callable[..., ContextManager], session_id: str, https_endpoint: str
+    make_cm: MakeManager, session_id: str, https_endpoint: str
 ) -> None:
     with pytest.warns(InsecureTLSWarning, match="verification is turned off"):
         cm = make_cm(session_id, endpoint=https_endpoint, verify=False)
@@ -142,7 +142,7 @@ def test_verify_false_works_but_warns_loudly(
 
 @pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"])
 def test_ca_bundle_variables_count_for_every_manager_built(
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
@@ -158,7 +158,7 @@ def test_ca_bundle_variables_count_for_every_manager_built(
 
 
 def test_ssl_cert_dir_is_honoured(
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
@@ -175,7 +175,7 @@ def test_ssl_cert_dir_is_honoured(
 
 
 def test_a_changed_ca_file_is_read_again(
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
@@ -218,15 +218,15 @@ def test_unusable_trust_settings_are_configuration_errors(
 
 def test_a_self_signed_certificate_is_trusted_when_given_as_the_bundle(
     servers: ServerLoop,
-    shared_emulator: Emulator,
-    make_cm: Callable[..., ContextManager],
+    agb_emulator: Emulator,
+    make_cm: MakeManager,
     session_id: str,
     tmp_path: Path,
 ) -> None:
     cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    target = ("127.0.0.1", httpx.URL(shared_emulator.endpoint).port)
+    target = ("127.0.0.1", httpx.URL(agb_emulator.endpoint).port)
     own = TlsFront(servers, context, target)
     try:
         endpoint = f"https://127.0.0.1:{own.port}"
@@ -239,7 +239,7 @@ def test_a_self_signed_certificate_is_trusted_when_given_as_the_bundle(
 
 
 def test_a_host_name_the_certificate_does_not_cover_is_a_tls_failure(
-    make_cm: Callable[..., ContextManager], session_id: str, front: TlsFront, ca_file: str
+    make_cm: MakeManager, session_id: str, front: TlsFront, ca_file: str
 ) -> None:
     cm = make_cm(session_id, endpoint=f"https://127.0.0.1:{front.port}", verify=ca_file)
     result = cm.info()
@@ -253,7 +253,7 @@ def test_a_host_name_the_certificate_does_not_cover_is_a_tls_failure(
 
 def test_https_proxy_from_the_environment_tunnels_with_connect(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     proxy: Proxy,
     ca_file: str,
@@ -276,7 +276,7 @@ def test_https_proxy_from_the_environment_tunnels_with_connect(
 
 def test_an_explicit_proxy_wins_over_the_environment_and_carries_plain_http(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     proxy: Proxy,
     monkeypatch: pytest.MonkeyPatch,
@@ -292,7 +292,7 @@ def test_an_explicit_proxy_wins_over_the_environment_and_carries_plain_http(
 def test_proxy_credentials_are_sent_but_never_shown(
     servers: ServerLoop,
     front: TlsFront,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     ca_file: str,
 ) -> None:
@@ -357,7 +357,7 @@ def test_a_post_that_never_left_this_machine_is_sent_again(
 
 
 def test_an_unreachable_proxy_is_named_in_the_message(
-    make_cm: Callable[..., ContextManager], session_id: str
+    make_cm: MakeManager, session_id: str
 ) -> None:
     with never_accepting_listener() as port:
         closed = port
@@ -405,7 +405,7 @@ def test_environment_proxies_are_chosen_as_httpx_chooses_them(
 
 
 def test_an_endpoint_on_this_machine_ignores_environment_proxies(
-    make_cm: Callable[..., ContextManager], session_id: str, monkeypatch: pytest.MonkeyPatch
+    make_cm: MakeManager, session_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
@@ -452,7 +452,7 @@ def test_plain_http_never_goes_through_a_remote_proxy_unless_allowed() -> None:
 
 
 def test_an_unreachable_endpoint_fails_well_under_a_minute_with_the_defaults(
-    make_cm: Callable[..., ContextManager], session_id: str
+    make_cm: MakeManager, session_id: str
 ) -> None:
     with never_accepting_listener() as port:
         cm = make_cm(session_id, endpoint=f"http://127.0.0.1:{port}", retry=None)
@@ -466,9 +466,7 @@ def test_an_unreachable_endpoint_fails_well_under_a_minute_with_the_defaults(
     assert elapsed < 45, elapsed
 
 
-def test_timeout_takes_an_httpx_timeout_per_phase(
-    make_cm: Callable[..., ContextManager], session_id: str
-) -> None:
+def test_timeout_takes_an_httpx_timeout_per_phase(make_cm: MakeManager, session_id: str) -> None:
     with never_accepting_listener() as port:
         cm = make_cm(
             session_id,
@@ -480,9 +478,7 @@ def test_timeout_takes_an_httpx_timeout_per_phase(
     assert result.error_message.endswith("within 0.2s (ConnectTimeout)")
 
 
-def test_the_read_timeout_is_its_own(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
-) -> None:
+def test_the_read_timeout_is_its_own(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
     emu.faults.set_latency("GetContextInfo", 1.0)
     cm = make_cm(session_id, timeout=httpx.Timeout(0.2, connect=5), retry=ONE_TRY)
     result = cm.info()

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
 
 import pytest
-from support import CONTEXT_ID, MOUNT, drain_background
+from support import CONTEXT_ID, MOUNT, MakeManager, drain_background
 
-from agb_context import ContextManager, PollingPolicy, Progress, SyncOperation
+from agb_context import PollingPolicy, Progress, SyncOperation
 from agb_context.emulator import Emulator
 
 FAST = PollingPolicy(interval=0.02, max_polls=1000, grace=0.1)
 
 
 def test_status_goes_from_starting_to_running_to_succeeded(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     emu.faults.let_through("GetContextInfo")  # the read before the start
     emu.faults.set_latency("SyncContext", 0.3)
@@ -34,7 +33,7 @@ def test_status_goes_from_starting_to_running_to_succeeded(
 
 
 def test_progress_callbacks_see_each_change_and_never_come_after_the_end(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     emu.faults.hang_tasks(count=1)
     events: list[str] = []
@@ -65,7 +64,7 @@ def test_progress_callbacks_see_each_change_and_never_come_after_the_end(
 
 def test_a_raising_progress_callback_is_logged_and_changes_nothing(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -83,7 +82,7 @@ def test_a_raising_progress_callback_is_logged_and_changes_nothing(
 
 
 def test_watch_yields_each_change_and_ends_when_the_sync_fails(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     emu.faults.fail_tasks("disk full", count=1)
     cm = make_cm(session_id)
@@ -102,7 +101,7 @@ def test_watch_yields_each_change_and_ends_when_the_sync_fails(
 
 
 def test_watch_ends_when_the_sync_is_cancelled_and_sends_no_request_of_its_own(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     emu.faults.hang_tasks(count=1)
     cm = make_cm(session_id)
@@ -124,7 +123,7 @@ def test_watch_ends_when_the_sync_is_cancelled_and_sends_no_request_of_its_own(
 
 
 def test_a_watch_started_after_the_end_yields_the_final_snapshot(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     operation = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
     assert operation.result(timeout=30).success

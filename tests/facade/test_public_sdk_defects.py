@@ -19,7 +19,7 @@ import asyncio
 import time
 
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background
 
 from agb_context import ContextManager, ContextSyncResult, _manager
 from agb_context.emulator import Emulator
@@ -40,13 +40,13 @@ def test_1_callback_from_plain_code_sends_the_request_and_calls_back(
 
 
 def test_2_finishing_on_the_last_allowed_poll_calls_back_once_with_true(
-    make_cm: object, callback: CallbackRecorder
+    make_cm: MakeManager, callback: CallbackRecorder
 ) -> None:
     # Tasks take 0.4 s; polls come at about 0 s and 1.0 s: the second and
     # last allowed poll is the first to see the task final.
     with Emulator(task_delay=0.4) as slow:
         sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
-        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)  # type: ignore[operator]
+        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)
         operation = cm.sync(
             CONTEXT_ID, MOUNT, callback=callback, max_retries=2, retry_interval=1000
         )
@@ -89,11 +89,11 @@ def test_4_max_retries_zero_with_a_callback_calls_back_false(
     assert emu.requests == []
 
 
-def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(make_cm: object) -> None:
+def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(make_cm: MakeManager) -> None:
     n, task_delay = 50, 0.3
     with Emulator(task_delay=task_delay) as slow:
         sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
-        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)  # type: ignore[operator]
+        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)
 
         async def main() -> tuple[float, float, list[ContextSyncResult]]:
             gaps: list[float] = []

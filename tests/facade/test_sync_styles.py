@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context._background import THREAD_NAME, background_loop
@@ -79,9 +79,9 @@ def test_callback_reports_failure_once(
 
 
 def test_rejected_trigger_calls_back_false(
-    emu: Emulator, make_cm: object, callback: CallbackRecorder
+    emu: Emulator, make_cm: MakeManager, callback: CallbackRecorder
 ) -> None:
-    cm = make_cm("unknown-session")  # type: ignore[operator]
+    cm = make_cm("unknown-session")
     operation = cm.sync(callback=callback)
     assert callback.wait() == [False]
     result = operation.result(timeout=5)

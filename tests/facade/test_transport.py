@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+from support import MakeManager
 
 from agb_context import ContextManager, RetryPolicy
 from agb_context._client import build_async_client, build_client
@@ -23,17 +24,17 @@ def _count(emu: Emulator, path: str) -> int:
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_info_is_retried_on_transient_statuses(
-    emu: Emulator, make_cm: object, session_id: str, status: int
+    emu: Emulator, make_cm: MakeManager, session_id: str, status: int
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.fail_requests("GetContextInfo", status=status, count=2)
     result = cm.info()
     assert result.success, result.error_message
     assert _count(emu, "/sdk/GetContextInfo") == 3
 
 
-def test_retries_are_bounded(emu: Emulator, make_cm: object, session_id: str) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+def test_retries_are_bounded(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.fail_requests("GetContextInfo", status=503, count=10)
     result = cm.info()
     assert not result.success
@@ -43,16 +44,16 @@ def test_retries_are_bounded(emu: Emulator, make_cm: object, session_id: str) ->
 
 @pytest.mark.parametrize("status", [400, 404, 409, 501])
 def test_other_statuses_are_not_retried(
-    emu: Emulator, make_cm: object, session_id: str, status: int
+    emu: Emulator, make_cm: MakeManager, session_id: str, status: int
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.fail_requests("GetContextInfo", status=status, count=1, retry_after=0)
     assert not cm.info().success
     assert _count(emu, "/sdk/GetContextInfo") == 1
 
 
-def test_retry_after_is_honoured(emu: Emulator, make_cm: object, session_id: str) -> None:
-    cm = make_cm(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))  # type: ignore[operator]
+def test_retry_after_is_honoured(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
+    cm = make_cm(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))
     emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=1)
     started = time.monotonic()
     assert cm.info().success
@@ -60,10 +61,10 @@ def test_retry_after_is_honoured(emu: Emulator, make_cm: object, session_id: str
 
 
 def test_a_retry_after_beyond_the_bound_is_not_waited_for(
-    emu: Emulator, make_cm: object, session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     policy = RetryPolicy(max_retries=2, initial_delay=0.0, max_retry_after=1.0)
-    cm = make_cm(session_id, retry=policy)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=policy)
     emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=120)
     started = time.monotonic()
     result = cm.info()
@@ -73,9 +74,9 @@ def test_a_retry_after_beyond_the_bound_is_not_waited_for(
 
 
 def test_dropped_connections_are_retried_for_reads(
-    emu: Emulator, make_cm: object, session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.drop_connections("GetContextInfo", count=2)
     assert cm.info().success
 
@@ -85,9 +86,9 @@ def test_dropped_connections_are_retried_for_reads(
     [(503, None), (429, None), (500, None), (408, 0), (500, 0), (502, 0), (504, 0)],
 )
 def test_the_sync_trigger_is_not_resent_when_the_server_may_have_processed_it(
-    emu: Emulator, make_cm: object, session_id: str, status: int, retry_after: int | None
+    emu: Emulator, make_cm: MakeManager, session_id: str, status: int, retry_after: int | None
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.fail_requests("SyncContext", status=status, count=1, retry_after=retry_after)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert not result.success
@@ -97,9 +98,9 @@ def test_the_sync_trigger_is_not_resent_when_the_server_may_have_processed_it(
 
 
 def test_the_sync_trigger_is_not_resent_after_a_dropped_connection(
-    emu: Emulator, make_cm: object, session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.drop_connections("SyncContext", count=1)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert not result.success
@@ -110,9 +111,9 @@ def test_the_sync_trigger_is_not_resent_after_a_dropped_connection(
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_the_sync_trigger_is_resent_when_the_server_turned_it_away_with_retry_after(
-    emu: Emulator, make_cm: object, session_id: str, status: int
+    emu: Emulator, make_cm: MakeManager, session_id: str, status: int
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)  # type: ignore[operator]
+    cm = make_cm(session_id, retry=FAST)
     emu.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert result.success, result.error_message

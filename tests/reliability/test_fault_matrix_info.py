@@ -15,7 +15,7 @@ from collections.abc import Callable
 import attrs
 import pytest
 from reliability_support import FAST, FAST_BACKOFF, SLACK, Watch, matches, wait_for
-from support import CONTEXT_ID, MOUNT
+from support import CONTEXT_ID, MOUNT, MakeManager
 
 from agb_context import ContextInfoResult, ContextManager, ContextSyncResult
 from agb_context.emulator import Emulator
@@ -198,7 +198,7 @@ def _info(style: str, cm: ContextManager, watch: Watch) -> tuple[ContextInfoResu
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_info_fault_matrix(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     watch: Watch,
     case: InfoCase,
@@ -249,7 +249,7 @@ def test_info_when_the_connection_is_refused(
 
 @pytest.mark.parametrize("style", INFO_STYLES)
 def test_info_read_timeout(
-    slow_emu: Emulator, make_cm: Callable[..., ContextManager], watch: Watch, style: str
+    slow_emu: Emulator, make_cm: MakeManager, watch: Watch, style: str
 ) -> None:
     sid = slow_emu.create_session(mounts={CONTEXT_ID: MOUNT})
     # Far apart, so that only a late read can time out (never the connect, on loopback).
@@ -278,7 +278,7 @@ def test_info_read_timeout(
 
 @pytest.mark.parametrize("call", ["info", "sync"])
 def test_a_body_that_is_not_json_still_reports_the_request_id(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str, call: str
+    emu: Emulator, make_cm: MakeManager, session_id: str, call: str
 ) -> None:
     cm = make_cm(session_id, retry=FAST)
     emu.faults.invalid_json("GetContextInfo" if call == "info" else "SyncContext", 1)

@@ -30,7 +30,7 @@ from reliability_support import (
     run_sync,
     wait_for,
 )
-from support import CONTEXT_ID, MOUNT
+from support import CONTEXT_ID, MOUNT, MakeManager
 
 from agb_context import ContextManager, SyncOperation
 from agb_context.emulator import Emulator
@@ -321,7 +321,7 @@ def _check_callback_and_bounds(
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_sync_fault_matrix(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     watch: Watch,
     case: SyncCase,
@@ -406,7 +406,7 @@ def test_sync_when_the_connection_is_refused(
 @pytest.mark.parametrize("endpoint", [SYNC, INFO])
 def test_sync_read_timeout(
     slow_emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     watch: Watch,
     endpoint: str,
     style: str,
@@ -484,7 +484,7 @@ def _polled_while_running(emu: Emulator, sid: str) -> None:
 @pytest.mark.parametrize("style", STYLES)
 def test_emulator_stopped_and_restarted_mid_poll(
     make_emulator: Callable[..., Emulator],
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     failed_polls: _FailedPolls,
     tmp_path: Path,
     watch: Watch,
@@ -538,7 +538,7 @@ def test_emulator_stopped_and_restarted_mid_poll(
 @pytest.mark.parametrize("style", STYLES)
 def test_emulator_stopped_mid_poll_and_never_back(
     make_emulator: Callable[..., Emulator],
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     failed_polls: _FailedPolls,
     watch: Watch,
     style: str,
@@ -589,7 +589,7 @@ def test_emulator_stopped_mid_poll_and_never_back(
 @pytest.mark.parametrize("style", STYLES)
 def test_manager_closed_mid_poll(
     emu: Emulator,
-    make_cm: Callable[..., ContextManager],
+    make_cm: MakeManager,
     session_id: str,
     watch: Watch,
     style: str,

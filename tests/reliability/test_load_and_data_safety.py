@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from reliability_support import STYLES, Watch, matches, run_sync, wait_for
-from support import SECRETS
+from support import SECRETS, MakeManager
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context.emulator import Emulator
@@ -150,7 +150,7 @@ MIDWAY = (
 
 @pytest.mark.parametrize("style", STYLES)
 def test_an_upload_failing_midway_leaves_the_stored_content_intact(
-    emu: Emulator, make_cm: Callable[..., ContextManager], watch: Watch, style: str
+    emu: Emulator, make_cm: MakeManager, watch: Watch, style: str
 ) -> None:
     cid = f"ctx-midway-{style}"
     sid = emu.create_session(mounts={cid: MOUNT})
@@ -179,7 +179,7 @@ def test_an_upload_failing_midway_leaves_the_stored_content_intact(
 
 
 def test_a_download_failing_midway_leaves_the_mount_intact(
-    emu: Emulator, make_cm: Callable[..., ContextManager]
+    emu: Emulator, make_cm: MakeManager
 ) -> None:
     cid = "ctx-midway-download"
     writer = emu.create_session(mounts={cid: MOUNT})

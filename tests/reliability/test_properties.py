@@ -95,11 +95,11 @@ def _text(value: object) -> tuple[bool, str | None]:
 
 
 @pytest.fixture
-def quiet_emulator(shared_emulator: Emulator) -> Emulator:
+def quiet_emulator(agb_emulator: Emulator) -> Emulator:
     """The shared emulator with an empty request log (property tests take request deltas)."""
-    shared_emulator.faults.clear()
-    shared_emulator.clear_requests()
-    return shared_emulator
+    agb_emulator.faults.clear()
+    agb_emulator.clear_requests()
+    return agb_emulator
 
 
 @pytest.fixture

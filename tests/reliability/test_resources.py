@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from reliability_support import wait_for
+from support import MakeManager
 
 from agb_context import ContextManager, PollingPolicy
 from agb_context.emulator import Emulator
@@ -52,7 +52,7 @@ def test_a_manager_per_event_loop_closed_with_async_with_leaves_no_socket(
 
 @needs_fd_count
 def test_one_manager_used_from_many_event_loops_keeps_no_socket_of_finished_loops(
-    emu: Emulator, make_cm: Callable[..., ContextManager], session_id: str
+    emu: Emulator, make_cm: MakeManager, session_id: str
 ) -> None:
     cm = make_cm(session_id)
 
