@@ -62,20 +62,22 @@ def cid(files: Files) -> str:
     return files.context(f"files-{uuid.uuid4().hex}")
 
 
-def test_put_then_get_through_presigned_urls(files: Files, cid: str, emu: Emulator):
+def test_put_then_get_through_presigned_urls(files: Files, cid: str, emulator: Emulator):
     content = os.urandom(300_000)
     files.put(cid, "/data/blob.bin", content)
     assert files.get(cid, "/data/blob.bin") == content
-    assert (emu.context_path(cid) / "data" / "blob.bin").read_bytes() == content
+    assert (emulator.context_path(cid) / "data" / "blob.bin").read_bytes() == content
     files.put(cid, "/data/blob.bin", b"replaced")
     assert files.get(cid, "/data/blob.bin") == b"replaced"
 
 
-def test_presigned_urls_need_no_key_and_the_api_still_does(files: Files, cid: str, emu: Emulator):
+def test_presigned_urls_need_no_key_and_the_api_still_does(
+    files: Files, cid: str, emulator: Emulator
+):
     url = files.url("put", cid, "/a.txt")
     assert "authorization" not in httpx.Request("PUT", url).headers
     assert httpx.put(url, content=b"x").status_code == 200
-    with client_for(emu, key=None) as anonymous:
+    with client_for(emulator, key=None) as anonymous:
         answer = Files(anonymous).call("GetContextFileUploadUrl", contextId=cid, filePath="/b")
     assert answer.status_code == 401
 
@@ -94,7 +96,7 @@ def _with(url: str, **changes: str) -> str:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emu: Emulator):
+def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emulator: Emulator):
     files.put(cid, "/mine.txt", b"mine")
     other = files.context("someone else's")
     files.put(other, "/theirs.txt", b"theirs")
@@ -112,17 +114,19 @@ def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emu: E
         assert answer.json()["code"] == "Forbidden"
     assert httpx.put(url, content=b"overwrite").status_code == 403, "a GET URL cannot PUT"
     assert files.get(cid, "/mine.txt") == b"mine"
-    emu.url_lifetime = 0.001
+    emulator.url_lifetime = 0.001
     try:
         expired = files.url("get", cid, "/mine.txt")
     finally:
-        emu.url_lifetime = 3600
+        emulator.url_lifetime = 3600
     answer = httpx.get(expired)
     assert answer.status_code == 403
     assert "expired" in answer.json()["message"]
 
 
-def test_a_cut_off_put_leaves_the_stored_file_as_it_was(files: Files, cid: str, emu: Emulator):
+def test_a_cut_off_put_leaves_the_stored_file_as_it_was(
+    files: Files, cid: str, emulator: Emulator
+):
     files.put(cid, "/kept.txt", b"old content")
     parts = urlsplit(files.url("put", cid, "/kept.txt"))
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
@@ -132,9 +136,9 @@ def test_a_cut_off_put_leaves_the_stored_file_as_it_was(files: Files, cid: str, 
         )
         sock.sendall(head.encode() + b"partial" * 100)
     wait_until(
-        lambda: any(r.method == "PUT" for r in emu.requests), what="the cut-off PUT recorded"
+        lambda: any(r.method == "PUT" for r in emulator.requests), what="the cut-off PUT recorded"
     )
-    stored = emu.context_path(cid)
+    stored = emulator.context_path(cid)
     wait_until(
         lambda: not [p for p in stored.parent.iterdir() if p.name.startswith(".staging")],
         what="the partial upload removed",
@@ -184,16 +188,16 @@ def test_unknown_contexts_and_files_are_404(files: Files, cid: str):
     assert_error(missing, 404, "FileNotFound")
 
 
-def test_files_and_session_syncs_see_each_other(files: Files, emu: Emulator, api: Api):
+def test_files_and_session_syncs_see_each_other(files: Files, emulator: Emulator, api: Api):
     cid = files.context("shared with a session")
     files.put(cid, "/from-url.txt", b"via URL")
-    sid = emu.create_session(mounts={cid: "/home/data"})
+    sid = emulator.create_session(mounts={cid: "/home/data"})
     api.sync(sid, contextId=cid, path="/home/data", mode="download")
-    assert wait_final(emu, sid)[0].status == "Success"
-    assert tree(emu.session_path(sid, "/home/data")) == {"from-url.txt": b"via URL"}
-    (emu.session_path(sid, "/home/data") / "from-session.txt").write_text("via sync")
+    assert wait_final(emulator, sid)[0].status == "Success"
+    assert tree(emulator.session_path(sid, "/home/data")) == {"from-url.txt": b"via URL"}
+    (emulator.session_path(sid, "/home/data") / "from-session.txt").write_text("via sync")
     api.sync(sid, contextId=cid, path="/home/data")
-    assert wait_final(emu, sid, 2)[-1].status == "Success"
+    assert wait_final(emulator, sid, 2)[-1].status == "Success"
     listed = [e["fileName"] for e in files.describe(cid).json()["data"]]
     assert listed == ["from-session.txt", "from-url.txt"]
     assert files.get(cid, "/from-session.txt") == b"via sync"
@@ -216,24 +220,24 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("path", HOSTILE)
-def test_hostile_file_paths_are_refused(files: Files, cid: str, emu: Emulator, path: str):
+def test_hostile_file_paths_are_refused(files: Files, cid: str, emulator: Emulator, path: str):
     for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl", "DeleteContextFile"):
         answer = files.call(name, contextId=cid, filePath=path)
         assert answer.status_code == 400, (name, answer.text)
     if path != "/":
         assert files.describe(cid, path).status_code == 400
-    assert not (emu.data_dir.parent / "escape").exists()
+    assert not (emulator.data_dir.parent / "escape").exists()
 
 
 def test_symbolic_links_in_the_store_are_never_followed(
-    files: Files, cid: str, emu: Emulator, tmp_path: Path
+    files: Files, cid: str, emulator: Emulator, tmp_path: Path
 ):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("secret")
     files.put(cid, "/real.txt", b"real")
-    (emu.context_path(cid) / "link").symlink_to(outside, target_is_directory=True)
-    (emu.context_path(cid) / "file-link").symlink_to(outside / "secret.txt")
+    (emulator.context_path(cid) / "link").symlink_to(outside, target_is_directory=True)
+    (emulator.context_path(cid) / "file-link").symlink_to(outside / "secret.txt")
     for path in ("/link/secret.txt", "/link/new.txt"):
         for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl"):
             answer = files.call(name, contextId=cid, filePath=path)
