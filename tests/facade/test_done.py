@@ -9,7 +9,7 @@ import time
 
 import attrs
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background, wait_until
 
 from agb_context import ContextManager, ContextSyncResult, PollingPolicy
 from agb_context.emulator import Emulator, TaskRecord
@@ -58,13 +58,12 @@ def _session(emu: Emulator, content: str) -> str:
 
 def _settle(emu: Emulator, sid: str, count: int) -> list[TaskRecord]:
     """Wait until the session has ``count`` tasks, all final (a sync left behind)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def settled() -> list[TaskRecord] | None:
         tasks = emu.tasks(sid)
-        if len(tasks) >= count and all(t.is_final for t in tasks):
-            return tasks
-        time.sleep(0.01)
-    raise AssertionError(f"no {count} final tasks in {sid}")
+        return tasks if len(tasks) >= count and all(t.is_final for t in tasks) else None
+
+    return wait_until(settled, 30, f"{count} final tasks in {sid}")
 
 
 def _the_new_task(emu: Emulator, sid: str, before: int) -> TaskRecord:

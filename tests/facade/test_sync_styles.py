@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background, wait_until
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context._background import THREAD_NAME, background_loop
@@ -43,10 +43,7 @@ def test_callback_from_plain_code_returns_at_once_then_calls_back_once(
     emu.faults.hang_tasks(count=None)
     operation = cm.sync(callback=callback, retry_interval=20, max_retries=1000)
     assert not operation.done(), "sync(callback=...) waited for the outcome"
-    deadline = time.monotonic() + 10
-    while operation.request_id is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert operation.request_id, "the handle never got the request id"
+    wait_until(lambda: operation.request_id, what="the handle to get the request id")
     assert callback.calls == []
     assert operation.cancel()
     assert callback.wait() == [False]

@@ -126,13 +126,15 @@ class Watch:
     def assert_clean(self) -> None:
         """No thread, task or unhandled error left behind (threads may take a moment to end)."""
         drain_background()
-        deadline = time.monotonic() + 10
-        while self.new_threads() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert self.new_threads() == [], "threads left behind"
-        while background_tasks() > self.baseline_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert background_tasks() <= self.baseline_tasks, "tasks left on the background loop"
+        try:
+            wait_until(lambda: not self.new_threads(), 30, "the SDK's threads to end")
+        except AssertionError:
+            assert self.new_threads() == [], "threads left behind"
+        wait_until(
+            lambda: background_tasks() <= self.baseline_tasks,
+            30,
+            "no tasks left on the background loop",
+        )
         assert self.thread_errors == [], "unhandled exceptions in threads"
         assert self.loop_errors == [], "unhandled errors in event loops"
         errors = [f"{r.name}: {r.getMessage()}" for r in self._errors.records]
