@@ -586,7 +586,10 @@ def test_an_oversized_request_head_arriving_in_pieces_gets_the_envelope(
     host, port = httpx.URL(fortress.emu.endpoint).host, httpx.URL(fortress.emu.endpoint).port
     assert port is not None
     target = f"/sdk/GetContextInfo?sessionId={sid}&path=/{'a' * 60_000}"
-    head = f"GET {target} HTTP/1.1\r\nhost: {host}\r\nauthorization: {KEY}\r\n"
+    # connection: close, so that the server hangs up once it has answered
+    head = (
+        f"GET {target} HTTP/1.1\r\nhost: {host}\r\nauthorization: {KEY}\r\nconnection: close\r\n"
+    )
     with socket.create_connection((host, port), timeout=10) as sock:
         sock.sendall(head.encode())
         # The head is not over yet: a server that keeps reading says nothing.
