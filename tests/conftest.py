@@ -13,6 +13,17 @@ from agb_context import ContextManager
 from agb_context.emulator import Emulator
 
 
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Name the random order's seed last, where it shows even with ``-q``."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(
+            f"tests ran in random order; to repeat it: pytest -p randomly --randomly-seed={seed}"
+        )
+
+
 class _Collector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

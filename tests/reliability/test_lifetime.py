@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support import CONTEXT_ID, MOUNT
 
 from agb_context import ContextManager, SyncOperation
 from agb_context.emulator import Emulator
@@ -30,11 +31,11 @@ import os, sys, time
 from agb_context import ContextManager
 
 ROUNDS, CALLS = 20, 100
-session, endpoint, key = sys.argv[1:4]
+session, endpoint, key, context, mount = sys.argv[1:6]
 cm = ContextManager(session, api_key=key, endpoint=endpoint)
 # A pooled connection, a background loop and its client exist before each fork.
 assert cm.info().success
-assert cm.sync(retry_interval=20).result(30).success
+assert cm.sync(context, mount, retry_interval=20).result(30).success
 
 
 def calls() -> int:
@@ -45,7 +46,7 @@ for round in range(ROUNDS):
     pid = os.fork()
     if pid == 0:
         failed = calls()
-        synced = cm.sync(retry_interval=20).result(30).success
+        synced = cm.sync(context, mount, retry_interval=20).result(30).success
         os._exit(0 if failed == 0 and synced else 1)
     failed = calls()
     deadline = time.monotonic() + 60
@@ -60,7 +61,7 @@ for round in range(ROUNDS):
         time.sleep(0.01)
     if failed or os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"round {round}: {failed} failed calls in the parent, child status {status}")
-assert cm.sync(retry_interval=20).result(30).success
+assert cm.sync(context, mount, retry_interval=20).result(30).success
 cm.close()
 print("ok")
 """
@@ -80,7 +81,8 @@ def _python(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
 def test_fork_then_calls_in_both_processes(emu: Emulator, session_id: str) -> None:
-    done = _python("-c", FORK_SCRIPT, session_id, emu.endpoint, emu.api_key)
+    # one mount named: a sync of every mount would wait for the grace each round
+    done = _python("-c", FORK_SCRIPT, session_id, emu.endpoint, emu.api_key, CONTEXT_ID, MOUNT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "ok"
 
