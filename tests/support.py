@@ -45,6 +45,20 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = "c
         time.sleep(0.005)
 
 
+async def wait_until_async(
+    condition: Callable[[], T], within: float = 10.0, what: str = "condition"
+) -> T:
+    """`wait_until` for a coroutine: the event loop keeps running between the checks."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
 def drain_background() -> None:
     """Wait until the background loop has run everything scheduled so far.
 

@@ -7,7 +7,7 @@ import itertools
 import time
 
 import pytest
-from support import MakeManager
+from support import MakeManager, wait_until_async
 
 from agb_context import ConfigurationError, ContextManager
 from agb_context.emulator import Emulator
@@ -44,10 +44,11 @@ def test_a_retry_wait_holds_no_place_in_flight(emu: Emulator, make_cm: MakeManag
         waiting = [asyncio.create_task(throttled.info_async()) for _ in range(THROTTLED)]
         # Every throttled request got its 429 and now waits to be sent again;
         # with the limit (16) held through those waits, only 16 could have.
-        deadline = time.monotonic() + 15
-        while _answered(emu, throttled_sid, 429) < THROTTLED:
-            assert time.monotonic() < deadline, "the throttled requests were not all sent"
-            await asyncio.sleep(0.01)
+        await wait_until_async(
+            lambda: _answered(emu, throttled_sid, 429) >= THROTTLED,
+            30,
+            "every throttled request to get its 429",
+        )
         started = time.monotonic()
         info = await other.info_async()
         took = time.monotonic() - started

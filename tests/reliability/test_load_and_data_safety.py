@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from reliability_support import STYLES, Watch, matches, run_sync, wait_for
-from support import SECRETS, MakeManager
+from support import SECRETS, MakeManager, wait_until_async
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context.emulator import Emulator
@@ -245,10 +245,11 @@ def test_racing_uploads_of_one_context_leave_exactly_one_version(
         ]
         # Downloads start once half the uploads are queued: they run between the others,
         # after the first (failing) ones, so there is always a whole version to fetch.
-        deadline = asyncio.get_running_loop().time() + 60
-        while sum(op.request_id is not None for op in syncs) < len(syncs) // 2:
-            assert asyncio.get_running_loop().time() < deadline, "the uploads were not accepted"
-            await asyncio.sleep(0.005)
+        await wait_until_async(
+            lambda: sum(op.request_id is not None for op in syncs) >= len(syncs) // 2,
+            60,
+            "half of the uploads to be accepted",
+        )
         downloads = [
             cm.sync(cid, "/home/reader", mode="download", retry_interval=20, max_retries=1000)
             for cm in managers[writers:]
