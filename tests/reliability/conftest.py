@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from reliability_support import Watch
@@ -51,8 +52,8 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
     """Start emulators of the test's own (stopped at its end); their keys are secrets."""
     made: list[Emulator] = []
 
-    def make(**kwargs: object) -> Emulator:
-        emu = Emulator(**kwargs)  # type: ignore[arg-type]
+    def make(**kwargs: Any) -> Emulator:
+        emu = Emulator(**kwargs)
         SECRETS.add(emu.api_key)
         emu.start()
         made.append(emu)
