@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -115,16 +116,19 @@ def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emula
     run = cli("contexts", "clear", context["id"], "--timeout", "0.2", "--json")
     assert run.code == 1
     assert json.loads(run.out)["error_kind"] == "still_running"
-    # the look given up on is answered once its latency is over: let it land here
-    wait_until(
-        lambda: [
-            r
-            for r in emulator.requests
-            if r.path == "/sdk/GetContext" and r.query.get("id") == context["id"]
-        ],
-        10,
-        "the abandoned look",
-    )
+    # A look given up on is answered once its latency is over: let it land here, not in
+    # another test's request log. On a busy machine the CLI may give up before it sends
+    # one; then there is nothing to wait for.
+    with contextlib.suppress(AssertionError):
+        wait_until(
+            lambda: [
+                r
+                for r in emulator.requests
+                if r.path == "/sdk/GetContext" and r.query.get("id") == context["id"]
+            ],
+            10,
+            "the abandoned look",
+        )
 
 
 @pytest.mark.parametrize(
