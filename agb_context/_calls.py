@@ -19,6 +19,7 @@ import httpx
 
 from agb_context._client import describe_transport_error
 from agb_context._config import Settings
+from agb_context._flow import wait_for_room
 from agb_context._results import ContextInfoResult, ContextSyncResult, ErrorKind
 from agb_context._retry import NO_RETRY_EXTENSION
 from agb_context._status_codec import ContextStatusError, decode_context_status
@@ -74,6 +75,7 @@ class ApiCalls:
         self, client: AuthenticatedClient, query: InfoQuery, *, retry: bool = True
     ) -> ContextInfoResult:
         """``GetContextInfo`` on an asyncio client; ``retry=False`` sends it once only."""
+        await wait_for_room(self.settings.max_in_flight)
         kwargs = get_context_info._get_kwargs(**self._info_args(query))
         try:
             response = await client.get_async_httpx_client().request(
@@ -116,6 +118,7 @@ class ApiCalls:
             path=_unset(request.path),
             mode=UNSET if request.mode is None else SyncMode(request.mode),
         )
+        await wait_for_room(self.settings.max_in_flight)
         try:
             response = await client.get_async_httpx_client().request(**kwargs)
         except _TRANSPORT_FAILURES as exc:

@@ -25,6 +25,7 @@ from agb_context._calls import (
     _request_id,
 )
 from agb_context._config import Settings
+from agb_context._flow import wait_for_room
 from agb_context._results import (
     ClearContextResult,
     Context,
@@ -97,6 +98,7 @@ class Call(Generic[R]):
 
     async def send_async(self, client: AuthenticatedClient) -> R:
         """Send on an asyncio client (among the loop's limited requests in flight)."""
+        await wait_for_room(self.reader.settings.max_in_flight)
         request = self.endpoint._get_kwargs(**self.kwargs)
         try:
             response = await client.get_async_httpx_client().request(**request)

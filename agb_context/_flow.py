@@ -38,6 +38,19 @@ def in_flight_gate(limit: int) -> asyncio.Semaphore:
     return gate
 
 
+async def wait_for_room(limit: int) -> None:
+    """Wait until the running loop's gate has room, without taking a place.
+
+    Called before a request is built: a burst of calls then queues here, and
+    each builds its request only when it may soon be sent, a few per loop
+    step, instead of all of them building requests in one long step.
+    """
+    gate = in_flight_gate(limit)
+    if gate.locked():
+        async with gate:
+            pass
+
+
 def forget_gates() -> None:
     """Drop every gate (after a fork: the loops they belong to are the parent's)."""
     _gates.clear()
