@@ -112,8 +112,10 @@ def test_clear_waits_until_the_data_is_gone(cli: RunCli, emulator: Emulator) -> 
 
 def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emulator) -> None:
     context = created(cli, unique("clear"))
-    emulator.faults.set_latency("GetContext", 0.3, count=None)
-    run = cli("contexts", "clear", context["id"], "--timeout", "0.2", "--json")
+    # A deadline long enough for the first call of a fresh process (it imports the
+    # HTTP stack first) to start the clear and send a look, which then outlasts it.
+    emulator.faults.set_latency("GetContext", 2, count=None)
+    run = cli("contexts", "clear", context["id"], "--timeout", "1", "--json")
     assert run.code == 1
     assert json.loads(run.out)["error_kind"] == "still_running"
     # A look given up on is answered once its latency is over: let it land here, not in
