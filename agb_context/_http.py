@@ -133,7 +133,8 @@ class ClientPool:
         stack = async_stack_loaded()
         if not stack.done():
             with contextlib.suppress(Exception):
-                await asyncio.wrap_future(stack)
+                # shielded: a cancelled caller must not cancel the future others share
+                await asyncio.shield(asyncio.wrap_future(stack))
         return self.for_running_loop()
 
     def for_running_loop(self) -> AuthenticatedClient:
