@@ -203,7 +203,7 @@ def test_a_failed_sync_is_logged_once_at_warning_with_its_request_id(
 def test_syncs_still_running_at_exit_are_cancelled_with_one_warning() -> None:
     script = textwrap.dedent(
         """
-        import logging, time
+        import logging, threading
         from agb_context import ContextManager
         from agb_context.emulator import Emulator
 
@@ -213,11 +213,11 @@ def test_syncs_still_running_at_exit_are_cancelled_with_one_warning() -> None:
         sid = emu.create_session(mounts={"ctx-a": "/home/data"})
         emu.faults.hang_tasks(count=None)
         cm = ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint)
-        calls = []
         op = cm.sync("ctx-a", "/home/data", callback=lambda ok: print("callback", ok),
                      retry_interval=20)
-        while op.status() != "running":
-            time.sleep(0.01)
+        accepted = threading.Event()
+        op.add_progress_callback(lambda p: p.status == "running" and accepted.set())
+        assert op.status() == "running" or accepted.wait(30), "the sync was not accepted"
         print("request", op.request_id, flush=True)
         """
     )
