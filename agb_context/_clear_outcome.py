@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from agb_context._operation import Progress
 from agb_context._polling import PollClock
 from agb_context._results import ClearContextResult
 
@@ -57,6 +58,10 @@ class ClearJudge:
             context_id=self.context_id,
             status=look.status,
         )
+
+    def progress(self, clock: PollClock) -> Progress:
+        """What the looks have seen so far, for the operation's progress."""
+        return Progress(polls=clock.polls, last_error=self.last_error, state=self.state)
 
     def give_up(self, clock: PollClock) -> ClearContextResult:
         """The result when the looks or the deadline ran out."""

@@ -16,9 +16,9 @@ from agb_context import _validation as check
 from agb_context._config import normalize_endpoint, resolve_settings
 from agb_context._errors import ConfigurationError
 from agb_context._http import ClientPool
-from agb_context._operation import OperationSet, Progress, SyncOperation
-from agb_context._polling import PollClock, PollingPolicy, poll_until
-from agb_context._results import ContextInfoResult, ContextSyncResult
+from agb_context._operation import OperationSet, SyncOperation
+from agb_context._polling import PollClock, PollingPolicy
+from agb_context._results import ContextInfoResult, ContextSyncResult, log_failure
 from agb_context._retry import RetryPolicy
 from agb_context._sync_outcome import SyncJudge
 from agb_context._tls import Verify
@@ -178,7 +178,7 @@ class ContextManager:
         if isinstance(query, ContextInfoResult):
             return query
         result = self._calls.info_blocking(self._blocking_client(), query)
-        _log_failure(f"info of session {self._session_id}", result)
+        log_failure(f"info of session {self._session_id}", result)
         return result
 
     async def info_async(
@@ -192,7 +192,7 @@ class ContextManager:
         if isinstance(query, ContextInfoResult):
             return query
         result = await self._calls.info(await self._async_client(), query)
-        _log_failure(f"info of session {self._session_id}", result)
+        log_failure(f"info of session {self._session_id}", result)
         return result
 
     # -- sync ----------------------------------------------------------------
@@ -264,7 +264,7 @@ class ContextManager:
             refused = ContextSyncResult(
                 success=False, error_message=str(exc), error_kind="invalid_argument"
             )
-            _log_failure(f"sync of session {self._session_id}", refused)
+            log_failure(f"sync of session {self._session_id}", refused)
             operation = SyncOperation._finished(refused)
             if callback is not None:
                 operation.add_done_callback(lambda op: callback(op.succeeded()))
@@ -280,7 +280,7 @@ class ContextManager:
         if result.success:
             logger.debug("sync %s of session %s succeeded", result.request_id, self._session_id)
         else:
-            _log_failure(f"sync of session {self._session_id}", result)
+            log_failure(f"sync of session {self._session_id}", result)
         return result
 
     async def _sync_steps(
@@ -335,16 +335,7 @@ class ContextManager:
         judge.accepted(accepted.request_id, PollClock(polls=0, elapsed=loop.time() - started))
         operation._accepted(accepted.request_id)
 
-        def judge_and_report(
-            info: ContextInfoResult, clock: PollClock
-        ) -> ContextSyncResult | None:
-            outcome = judge.judge(info, clock)
-            operation._report(
-                Progress(tasks=judge.tasks, polls=clock.polls, last_error=judge.last_error)
-            )
-            return outcome
-
-        return await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
+        return await operation._follow(policy, poll, judge, started=started)
 
     # -- lifetime ------------------------------------------------------------
 
@@ -414,7 +405,7 @@ class ContextManager:
             refused = ContextInfoResult(
                 success=False, error_message=str(exc), error_kind="invalid_argument"
             )
-            _log_failure(f"info of session {self._session_id}", refused)
+            log_failure(f"info of session {self._session_id}", refused)
             return refused
 
     def _blocking_client(self) -> AuthenticatedClient:
@@ -461,19 +452,6 @@ def _take_session_connection(
     ):
         timeout = own_timeout_ms / 1000
     return endpoint, timeout
-
-
-def _log_failure(what: str, result: ContextInfoResult | ContextSyncResult) -> None:
-    """Log a failed result once: a WARNING, with its request id and kind."""
-    if result.success:
-        return
-    logger.warning(
-        "%s failed (%s, request %s): %s",
-        what,
-        result.error_kind,
-        result.request_id or "none",
-        result.error_message,
-    )
 
 
 async def _read_baseline(

@@ -14,12 +14,13 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 import attrs
 
 from agb_context import _background  # its exit handler is registered before ours
+from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import ClearContextResult, ContextStatusData, ContextSyncResult
 
 logger = logging.getLogger("agb_context")
@@ -34,6 +35,9 @@ class _Outcome(Protocol):
 
 
 R = TypeVar("R", bound=_Outcome)
+P = TypeVar("P")
+P_contra = TypeVar("P_contra", contravariant=True)
+R_co = TypeVar("R_co", bound=_Outcome, covariant=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -58,6 +62,16 @@ class Progress:
     def done(self) -> bool:
         """Whether the operation is over."""
         return self.status in ("succeeded", "failed", "cancelled")
+
+
+class Judge(Protocol[P_contra, R_co]):
+    """What "done" means for one kind of operation, poll after poll."""
+
+    def judge(self, reading: P_contra, clock: PollClock) -> R_co | None: ...
+
+    def give_up(self, clock: PollClock) -> R_co: ...
+
+    def progress(self, clock: PollClock) -> Progress: ...
 
 
 class Operation(Generic[R]):
@@ -266,6 +280,24 @@ class Operation(Generic[R]):
             # caller's context variables (an async library's own among them, as
             # trio's under anyio) mean nothing on the SDK's loop.
             loop.call_soon_threadsafe(self._create_task, coroutine, context=contextvars.Context())
+
+    async def _follow(
+        self,
+        policy: PollingPolicy,
+        poll: Callable[[], Awaitable[P]],
+        judge: Judge[P, R],
+        *,
+        started: float,
+    ) -> R:
+        """Poll with ``policy`` until ``judge`` says the operation is over, reporting
+        the judge's progress after each poll (`poll_until` is the routine)."""
+
+        def step(reading: P, clock: PollClock) -> R | None:
+            outcome = judge.judge(reading, clock)
+            self._report(judge.progress(clock))
+            return outcome
+
+        return await poll_until(policy, poll, step, judge.give_up, started=started)
 
     def _accepted(self, request_id: str) -> None:
         self._request_id = request_id

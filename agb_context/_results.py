@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Literal, Self
 
 import attr
@@ -99,6 +100,19 @@ class ApiResponse:
     def to_json(self, **dumps: Any) -> str:
         """The result as a JSON document; ``dumps`` go to `json.dumps` (e.g. ``indent=2``)."""
         return json.dumps(self.to_dict(), **dumps)
+
+
+def log_failure(what: str, result: ApiResponse) -> None:
+    """Log a failed result once: a WARNING on ``agb_context``, with its kind and request id."""
+    if getattr(result, "success", True):
+        return
+    logging.getLogger("agb_context").warning(
+        "%s failed (%s, request %s): %s",
+        what,
+        result.error_kind,
+        result.request_id or "none",
+        getattr(result, "error_message", ""),
+    )
 
 
 @attrs.frozen(kw_only=True)

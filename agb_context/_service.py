@@ -18,14 +18,15 @@ from agb_context._clear_outcome import ClearJudge
 from agb_context._config import resolve_settings
 from agb_context._errors import AgbContextError
 from agb_context._http import ClientPool
-from agb_context._operation import ClearOperation, OperationSet, Progress
-from agb_context._polling import PollClock, PollingPolicy, poll_until
+from agb_context._operation import ClearOperation, OperationSet
+from agb_context._polling import PollingPolicy
 from agb_context._results import (
     ClearContextResult,
     Context,
     ContextListResult,
     ContextResult,
     OperationResult,
+    log_failure,
 )
 from agb_context._retry import RetryPolicy
 from agb_context._service_files import ContextFiles
@@ -382,24 +383,8 @@ class ContextService(ContextFiles):
         async def poll() -> ClearContextResult:
             return await look.send_async(client)
 
-        def judge_and_report(
-            seen: ClearContextResult, clock: PollClock
-        ) -> ClearContextResult | None:
-            outcome = judge.judge(seen, clock)
-            operation._report(
-                Progress(polls=clock.polls, last_error=judge.last_error, state=judge.state)
-            )
-            return outcome
-
-        result = await poll_until(policy, poll, judge_and_report, judge.give_up, started=started)
-        if not result.success:
-            logger.warning(
-                "clear of context %s failed (%s, request %s): %s",
-                context_id,
-                result.error_kind,
-                result.request_id or "none",
-                result.error_message,
-            )
+        result = await operation._follow(policy, poll, judge, started=started)
+        log_failure(f"clear of context {context_id}", result)
         return result
 
     # -- lifetime ------------------------------------------------------------

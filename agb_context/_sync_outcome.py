@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from agb_context._operation import Progress
 from agb_context._polling import PollClock, PollingPolicy
 from agb_context._results import (
     ContextInfoResult,
@@ -127,6 +128,10 @@ class SyncJudge:
             http_status=info.http_status,
             context_status_data=tasks,
         )
+
+    def progress(self, clock: PollClock) -> Progress:
+        """What the polls have seen so far, for the operation's progress."""
+        return Progress(tasks=self.tasks, polls=clock.polls, last_error=self.last_error)
 
     def give_up(self, clock: PollClock) -> ContextSyncResult:
         """The result when the polls or the deadline ran out."""

@@ -21,7 +21,7 @@ import time
 import pytest
 from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background
 
-from agb_context import ContextManager, ContextSyncResult, _manager
+from agb_context import ContextManager, ContextSyncResult, _operation
 from agb_context.emulator import Emulator
 
 
@@ -131,13 +131,13 @@ def test_6_one_polling_routine_serves_every_calling_style(
     emu: Emulator, cm: ContextManager, callback: CallbackRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    original = _manager.poll_until
+    original = _operation.poll_until
 
     async def counting(*args: object, **kwargs: object) -> ContextSyncResult:
         calls.append("poll")
         return await original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_manager, "poll_until", counting)
+    monkeypatch.setattr(_operation, "poll_until", counting)
 
     async def awaited() -> ContextSyncResult:
         return await cm.sync(CONTEXT_ID, MOUNT, retry_interval=20)
