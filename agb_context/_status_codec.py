@@ -56,7 +56,7 @@ def decode_context_status(raw: str) -> tuple[ContextStatusData, ...]:
         if data == "":
             continue
         for position, obj in enumerate(_load_list(data, f"contextStatus item {index} data")):
-            tasks.append(_task_from_wire(obj, f"task {position} of item {index}"))
+            tasks.append(task_from_wire(obj, f"task {position} of item {index}"))
     return tuple(tasks)
 
 
@@ -70,7 +70,9 @@ def _load_list(text: str, what: str) -> list[Any]:
     return value
 
 
-def _task_from_wire(obj: Any, where: str) -> ContextStatusData:
+def task_from_wire(obj: Any, where: str = "task") -> ContextStatusData:
+    """One task from its JSON object; `ContextStatusError` names ``where`` when it
+    is not of the documented shape. Fields left out keep their defaults."""
     if not isinstance(obj, dict):
         raise ContextStatusError(f"{where} is not a JSON object")
     fields: dict[str, Any] = {}

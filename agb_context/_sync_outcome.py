@@ -29,6 +29,7 @@ from agb_context._results import (
     ContextSyncResult,
     ErrorKind,
 )
+from agb_context._types import SUCCESS
 
 logger = logging.getLogger("agb_context")
 
@@ -113,7 +114,7 @@ class SyncJudge:
             return None
         if not self._waited_long_enough(clock):
             return None
-        failed = [task for task in tasks if task.status != "Success"]
+        failed = [task for task in tasks if task.status != SUCCESS]
         if failed:
             return ContextSyncResult(
                 success=False,

@@ -12,14 +12,20 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from agb_context import ContextInfoResult, ContextStatusData, ContextSyncResult
+from agb_context import ContextInfoResult, ContextStatusData, ContextSyncResult, TaskStatus
+from agb_context._types import is_task_status
 
-STATUS_STYLES = {
+STATUS_STYLES: dict[TaskStatus, str] = {
     "Success": "bold green",
     "Failed": "bold red",
     "Running": "yellow",
     "Pending": "dim",
 }
+
+
+def status_style(status: str) -> str:
+    """The rich style a task state is shown in (none for a state the API does not list)."""
+    return STATUS_STYLES[status] if is_task_status(status) else ""
 
 
 def now_ms() -> int:
@@ -63,7 +69,7 @@ def tasks_table(
             task.context_id or "-",
             task.path or "-",
             task.task_type or "-",
-            Text(task.status or "-", style=STATUS_STYLES.get(task.status, "")),
+            Text(task.status or "-", style=status_style(task.status)),
             format_time(task.start_time),
             format_elapsed(task, at),
         ]

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from agb_context._results import ContextStatusData
+from agb_context._types import SyncMode, TaskStatus
 
 
 @attrs.frozen(kw_only=True)
@@ -19,6 +20,10 @@ class TaskRecord(ContextStatusData):
     task starts and ends; ``error_message`` says why a ``Failed`` task failed.
     """
 
+    task_type: SyncMode
+    """Which way the task copies."""
+    status: TaskStatus = "Pending"
+    """Where the task is; only ``Success`` and ``Failed`` are final."""
     final_monotonic: float | None = None
     """`time.monotonic` when the task became final in this process; None while it is not
     final, and for tasks that finished before the emulator was last restarted."""

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agb_context._status_codec import encode_context_status
-from agb_context._types import DEFAULT_SYNC_MODE, SYNC_MODES
+from agb_context._types import DEFAULT_SYNC_MODE, is_sync_mode
 from agb_context.emulator import _inputs as read
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import Behaviour
@@ -36,7 +36,7 @@ class CloudRoutes:
         sid = read.required_session_id(query, "sessionId", "the session whose mounts to sync")
         cid, path = _scope(query)
         mode = query.get("mode", DEFAULT_SYNC_MODE)
-        if mode not in SYNC_MODES:
+        if not is_sync_mode(mode):
             raise InvalidValue(
                 "mode must be 'upload' or 'download' (or left out for upload), "
                 f"not {check.shown(mode)}"
@@ -61,7 +61,7 @@ class CloudRoutes:
         if path is not None:
             check.mount_path(path)
         task_type = query.get("taskType")
-        if task_type is not None and task_type not in SYNC_MODES:
+        if task_type is not None and not is_sync_mode(task_type):
             raise InvalidValue(
                 "taskType must be 'upload' or 'download' (or left out for both), "
                 f"not {check.shown(task_type)}"

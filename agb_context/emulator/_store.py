@@ -29,8 +29,8 @@ from typing import Any
 
 import attrs
 
-from agb_context._status_codec import task_to_wire
-from agb_context._types import SYNC_MODES
+from agb_context._status_codec import task_from_wire, task_to_wire
+from agb_context._types import FINAL_STATUSES, SyncMode, TaskStatus, is_sync_mode, is_task_status
 from agb_context.emulator import _validation as check
 from agb_context.emulator._behaviour import CloudBehaviour
 from agb_context.emulator._contexts import ContextRecords
@@ -208,14 +208,12 @@ class Store:
         return self.contexts / check.context_id(context_id)
 
     def add_task(
-        self, session: Session, mount: Mount, task_type: str, listed_from: float = 0.0
+        self, session: Session, mount: Mount, task_type: SyncMode, listed_from: float = 0.0
     ) -> Task:
         """A new ``Pending`` task for ``mount``, added to the session's history."""
         task = Task(
             id=self.ids.task_id(),
-            state=TaskRecord(
-                context_id=mount.context_id, path=mount.path, task_type=task_type, status="Pending"
-            ),
+            state=TaskRecord(context_id=mount.context_id, path=mount.path, task_type=task_type),
             listed_from=listed_from,
         )
         with self.lock:
@@ -226,10 +224,31 @@ class Store:
             self._save(session)
         return task
 
-    def update_task(self, session: Session, task: Task, **changes: Any) -> None:
-        """Change a task's state (`TaskRecord` fields) and write its session down."""
+    def update_task(
+        self,
+        session: Session,
+        task: Task,
+        status: TaskStatus,
+        *,
+        start_time: int | None = None,
+        finish_time: int | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """Move a task to ``status`` (with the times and error given) and write its
+        session down; a task becoming final gets its ``final_monotonic``."""
+        state = attrs.evolve(
+            task.state,
+            status=status,
+            final_monotonic=time.monotonic() if status in FINAL_STATUSES else None,
+        )
+        if start_time is not None:
+            state = attrs.evolve(state, start_time=start_time)
+        if finish_time is not None:
+            state = attrs.evolve(state, finish_time=finish_time)
+        if error_message is not None:
+            state = attrs.evolve(state, error_message=error_message)
         with self.lock:
-            task.state = attrs.evolve(task.state, **changes)
+            task.state = state
             if task in session.tasks:
                 self._save(session)
 
@@ -243,7 +262,7 @@ class Store:
         session: Session,
         context_id: str | None = None,
         path: str | None = None,
-        task_type: str | None = None,
+        task_type: SyncMode | None = None,
         *,
         behaviour: CloudBehaviour | None = None,
     ) -> list[TaskRecord]:
@@ -337,15 +356,18 @@ def _checked_folder(name: object) -> str:
 
 
 def _task_from_json(item: dict[str, Any]) -> Task:
+    task = task_from_wire(item)
+    if not is_sync_mode(task.task_type):
+        raise ValueError(f"bad task type {task.task_type!r}")
+    if not is_task_status(task.status):
+        raise ValueError(f"bad task status {task.status!r}")
     state = TaskRecord(
-        context_id=check.context_id(item["contextId"]),
-        path=check.mount_path(item["path"]),
-        task_type=str(item["taskType"]),
-        status=str(item["status"]),
-        start_time=int(item["startTime"]),
-        finish_time=int(item["finishTime"]),
-        error_message=str(item["errorMessage"]),
+        context_id=check.context_id(task.context_id),
+        path=check.mount_path(task.path),
+        task_type=task.task_type,
+        status=task.status,
+        start_time=task.start_time,
+        finish_time=task.finish_time,
+        error_message=task.error_message,
     )
-    if state.task_type not in SYNC_MODES:
-        raise ValueError(f"bad task type {state.task_type!r}")
     return Task(id=str(item["id"]), state=state)

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from agb_context._types import SyncMode
 from agb_context.emulator._copy import (
     CopyCancelled,
     CopyFailed,
@@ -52,7 +53,7 @@ class TaskRunner:
         self,
         session: Session,
         mounts: Iterable[Mount],
-        task_type: str,
+        task_type: SyncMode,
         registration_lag: float = 0.0,
     ) -> list[Task]:
         """Create one ``Pending`` task per mount and start running them.
@@ -73,7 +74,7 @@ class TaskRunner:
         """Run again the tasks left unfinished when the emulator last stopped."""
         for session, task in self._store.unfinished():
             logger.info("running again: %s", task.label)
-            self._store.update_task(session, task, status="Pending", start_time=0)
+            self._store.update_task(session, task, "Pending", start_time=0)
             self._spawn(session, task, TaskPlan())
 
     async def aclose(self) -> None:
@@ -151,16 +152,15 @@ class TaskRunner:
         self._store.update_task(
             session,
             task,
-            status="Success" if error is None else "Failed",
+            "Success" if error is None else "Failed",
             finish_time=epoch_ms(),
             error_message=error or "",
-            final_monotonic=time.monotonic(),
         )
         outcome = task.state.status + (f" ({error})" if error else "")
         logger.info("%s: %s", task.label, outcome)
 
     def _start(self, session: Session, task: Task) -> None:
-        self._store.update_task(session, task, status="Running", start_time=epoch_ms())
+        self._store.update_task(session, task, "Running", start_time=epoch_ms())
 
     async def _copy(self, session: Session, task: Task, fail_midway: bool) -> str | None:
         """Copy the files of one task; the error message, or None on success."""

@@ -106,3 +106,21 @@ def test_damaged_or_tampered_session_files_are_skipped(data_dir: Path):
         with pytest.raises(LookupError, match=tampered):
             second.session_path(tampered, "/c")
     assert sorted(p.name for p in data_dir.parent.iterdir()) == ["data"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("status", "Cancelled"), ("taskType", "both"), ("status", 1)]
+)
+def test_a_task_in_a_state_the_api_does_not_have_makes_its_session_skipped(
+    data_dir: Path, field: str, value: object
+):
+    with Emulator(data_dir=data_dir, api_key=API_KEY) as first, client_for(first) as client:
+        sid = first.create_session(mounts={"kept": "/home/data"})
+        Api(client).sync(sid, contextId="kept", path="/home/data")
+        wait_final(first, sid)
+    session_file = data_dir / "sessions" / sid / "session.json"
+    document = json.loads(session_file.read_text())
+    document["tasks"][0][field] = value
+    session_file.write_text(json.dumps(document))
+    with Emulator(data_dir=data_dir) as second, pytest.raises(LookupError, match=sid):
+        second.tasks(sid)
