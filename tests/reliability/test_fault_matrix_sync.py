@@ -10,11 +10,13 @@ Every case also checks that nothing is left behind (see `Watch`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -33,7 +35,7 @@ from reliability_support import (
 from support import CONTEXT_ID, MOUNT, MakeManager
 
 from agb_context import ContextManager, SyncOperation
-from agb_context.emulator import Emulator
+from agb_context.emulator import Emulator, Faults
 
 SYNC, INFO = "SyncContext", "GetContextInfo"
 SYNC_PATH, INFO_PATH = "/sdk/SyncContext", "/sdk/GetContextInfo"
@@ -69,7 +71,8 @@ def _status(status: int) -> str:
 @attrs.frozen(kw_only=True)
 class SyncCase:
     id: str
-    arrange: Callable[[Emulator], None]
+    arrange: Callable[[Any], None]
+    """Arms the case's faults on an `AimedFaults`."""
     success: bool
     message: str = ""
     """A regex the whole error message must match (``{endpoint}`` is the emulator's URL)."""
@@ -92,19 +95,29 @@ class SyncCase:
     """SyncContext requests sent: more than one only when the server turned it away."""
 
 
+class AimedFaults:
+    """An emulator's faults, every one aimed at one session."""
+
+    def __init__(self, faults: Faults, session_id: str) -> None:
+        self._faults, self._session_id = faults, session_id
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return functools.partial(getattr(self._faults, name), session_id=self._session_id)
+
+
 def _fail(
     endpoint: str, status: int, count: int = 100, retry_after: int | None = None
-) -> Callable[[Emulator], None]:
-    return lambda emu: emu.faults.fail_requests(endpoint, status, count, retry_after)
+) -> Callable[[Any], None]:
+    return lambda faults: faults.fail_requests(endpoint, status, count, retry_after)
 
 
-def _fault(name: str, *args: object) -> Callable[[Emulator], None]:
-    return lambda emu: getattr(emu.faults, name)(*args)
+def _fault(name: str, *args: object) -> Callable[[Any], None]:
+    return lambda faults: getattr(faults, name)(*args)
 
 
 def _trigger_case(
     name: str,
-    arrange: Callable[[Emulator], None],
+    arrange: Callable[[Any], None],
     message: str,
     *,
     enveloped: bool = True,
@@ -128,7 +141,7 @@ def _trigger_case(
 
 def _poll_case(
     name: str,
-    arrange: Callable[[Emulator], None],
+    arrange: Callable[[Any], None],
     message: str,
     attempts: int,
     *,
@@ -153,26 +166,26 @@ def _poll_case(
     )
 
 
-def _after_the_baseline(arrange: Callable[[Emulator], None]) -> Callable[[Emulator], None]:
+def _after_the_baseline(arrange: Callable[[Any], None]) -> Callable[[Any], None]:
     """``arrange``, for the requests after the status read a sync makes before it starts."""
 
-    def arranged(emu: Emulator) -> None:
-        emu.faults.let_through(INFO, 1)
-        arrange(emu)
+    def arranged(faults: Any) -> None:
+        faults.let_through(INFO, 1)
+        arrange(faults)
 
     return arranged
 
 
-def _one_of_each_poll_fault(emu: Emulator) -> None:
-    emu.faults.fail_requests(INFO, 500, 1)
-    emu.faults.invalid_json(INFO, 1)
-    emu.faults.respond_success_false(INFO, 1)
-    emu.faults.malformed_status(1)
+def _one_of_each_poll_fault(faults: Any) -> None:
+    faults.fail_requests(INFO, 500, 1)
+    faults.invalid_json(INFO, 1)
+    faults.respond_success_false(INFO, 1)
+    faults.malformed_status(1)
 
 
-def _slow(emu: Emulator) -> None:
-    emu.faults.set_latency(SYNC, 0.1, count=None)
-    emu.faults.set_latency(INFO, 0.1, count=None)
+def _slow(faults: Any) -> None:
+    faults.set_latency(SYNC, 0.1, count=None)
+    faults.set_latency(INFO, 0.1, count=None)
 
 
 CASES = [
@@ -328,7 +341,9 @@ def test_sync_fault_matrix(
     style: str,
 ) -> None:
     (emu.session_path(session_id, MOUNT) / "f.txt").write_text(case.id)
-    case.arrange(emu)
+    # Faults and counts are aimed at this test's session: a request another
+    # test left behind on the shared emulator neither takes a fault nor counts.
+    case.arrange(AimedFaults(emu.faults, session_id))
     cm = make_cm(session_id, retry=FAST, timeout=5.0)
 
     outcome = run_sync(
@@ -353,8 +368,9 @@ def test_sync_fault_matrix(
     assert tuple(t.status for t in result.context_status_data) in case.reported
     _check_callback_and_bounds(outcome, case.success, case.min_seconds, case.budget)
 
-    triggers = [r for r in emu.requests if r.path == SYNC_PATH]
-    polls = [r for r in emu.requests if r.path == INFO_PATH]
+    mine = [r for r in emu.requests if r.session_id == session_id]
+    triggers = [r for r in mine if r.path == SYNC_PATH]
+    polls = [r for r in mine if r.path == INFO_PATH]
     assert len(triggers) == case.triggers, "the trigger is sent again only when turned away"
     if case.info_requests is None:
         assert polls
