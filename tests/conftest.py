@@ -64,6 +64,7 @@ def _api_keys_are_never_logged(request: pytest.FixtureRequest) -> Iterator[None]
 def emu(agb_emulator: Emulator) -> Iterator[Emulator]:
     """The suite's shared emulator (the plugin's ``agb_emulator``): no faults, no cloud
     behaviours and an empty request log; its sessions and contexts are kept."""
+    agb_emulator.wait_idle()
     agb_emulator.faults.clear()
     agb_emulator.behaviour.clear()
     agb_emulator.clear_requests()

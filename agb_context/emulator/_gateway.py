@@ -74,6 +74,13 @@ class Gateway:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        self._log.begin()
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self._log.end()
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         rid = self._ids.request_id()
         scope.setdefault("state", {})["request_id"] = rid
         exchange = _Exchange(scope, rid)

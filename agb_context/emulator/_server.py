@@ -177,6 +177,19 @@ class Emulator:
         """Forget the recorded requests."""
         self._log.clear()
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until the emulator is answering no request; whether it was within ``timeout``.
+
+        A client closed or cancelled mid-request leaves its request to be
+        answered (and recorded) a little later: call this before `reset`,
+        `clear_requests` or counting `requests` between tests, so that what one
+        test sent never lands in the next one's log or takes its faults.
+        Requests arriving while it waits are waited for too.
+        """
+        if timeout < 0:
+            raise ValueError(f"timeout must be 0 or more seconds, not {timeout!r}")
+        return self._log.wait_idle(timeout)
+
     def create_session(self, mounts: Mapping[str, str]) -> str:
         """Create a session with these mounts (context id -> mount path); its id.
 
@@ -293,7 +306,7 @@ class Emulator:
         and the request log are cleared; the task delay is the one given at
         construction again; with a ``seed``, ids start their sequence again.
         The same as ``POST /emulator/reset``. Call it while no request is
-        being answered (e.g. between tests).
+        being answered (e.g. between tests, after `wait_idle`).
         """
         with self._lifecycle:
             loop = self._loop

@@ -80,6 +80,7 @@ def agb_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]
 @pytest.fixture
 def agb_clean_emulator(agb_emulator: Emulator) -> Emulator:
     """The session's emulator, reset before the test: empty, no faults, no requests."""
+    agb_emulator.wait_idle()
     agb_emulator.reset()
     return agb_emulator
 

@@ -22,6 +22,7 @@ def module_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
 def emulator(module_emulator: Emulator) -> Iterator[Emulator]:
     """The module's emulator, with no faults, no cloud behaviours, no recorded requests
     and no task delay left from other tests."""
+    module_emulator.wait_idle()
     module_emulator.faults.clear()
     module_emulator.behaviour.clear()
     module_emulator.clear_requests()

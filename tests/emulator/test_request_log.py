@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
-from emulator_support import API_KEY, Api, client_for
+from emulator_support import API_KEY, Api, client_for, wait_until
 
 from agb_context.emulator import Emulator
 
@@ -80,3 +81,27 @@ def test_bodies_are_kept_up_to_64_kib(emulator: Emulator, api: Api, size: int):
     [entry] = emulator.requests
     assert entry.status == 400
     assert len(entry.body) == min(size, 64 * 1024)
+
+
+def test_wait_idle_waits_for_a_request_still_being_answered(emulator: Emulator):
+    emulator.faults.set_latency("GetContextInfo", 1.0)
+    client = client_for(emulator)
+    answered = threading.Event()
+
+    def ask() -> None:
+        with client:
+            Api(client).info("session-ffffffffffffffff")
+        answered.set()
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        wait_until(lambda: not emulator.wait_idle(0), what="the request to arrive")
+        assert emulator.wait_idle(10)
+        paths = [r.path for r in emulator.requests]
+        assert paths == ["/sdk/GetContextInfo"], "recorded before wait_idle returned"
+    finally:
+        asker.join(10)
+    assert answered.is_set()
+    with pytest.raises(ValueError, match="timeout"):
+        emulator.wait_idle(-1)

@@ -41,6 +41,7 @@ def module_slow_emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def slow_emu(module_slow_emulator: Emulator) -> Iterator[Emulator]:
+    module_slow_emulator.wait_idle()
     module_slow_emulator.faults.clear()
     module_slow_emulator.clear_requests()
     yield module_slow_emulator
