@@ -97,7 +97,8 @@ class Emulator:
         seed: int | str | None = None,
     ) -> None:
         if api_key is None:
-            api_key = secrets.token_urlsafe(24)
+            # never "-" first: a command line would take the key for an option
+            api_key = "emu-" + secrets.token_urlsafe(24)
         check.api_key(api_key)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int from 0 to 65535, not {port!r}")
