@@ -5,8 +5,8 @@ what ``openapi.yaml`` declares (``SyncMode``, ``TaskState``, ``TaskStatus``);
 a test compares them with the generated client, so the two cannot drift
 apart. They are not read from the generated client at run time so that
 ``import agb_context`` stays light. Code that writes a state or a mode as a
-string does so where the type is one of these ``Literal`` types (the
-emulator's task records, the CLI's styles), so ``mypy`` refuses a misspelling;
+string does so where the type is one of these ``Literal`` types, so
+``mypy`` refuses a misspelling;
 strings read from a server are checked with `is_sync_mode`/`is_task_status`.
 """
 
