@@ -134,10 +134,14 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite on each supported Python; extra arguments go to pytest."""
+    """The test suite on each supported Python; extra arguments go to pytest.
+
+    Without arguments it runs in 4 worker processes (pytest-xdist): most tests
+    wait on the emulator rather than compute, so 4 keep 2 cores busy.
+    """
     session.install("-e", ".[cli,emulator]")
     _install_group(session, "test")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["--numprocesses", "4"]))
 
 
 @nox.session
