@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import warnings
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import httpx
 
@@ -16,6 +14,7 @@ from agb_context import _validation as check
 from agb_context._config import normalize_endpoint, resolve_settings
 from agb_context._errors import ConfigurationError
 from agb_context._http import ClientPool
+from agb_context._lifetime import Closable
 from agb_context._operation import OperationSet, SyncOperation
 from agb_context._polling import PollClock, PollingPolicy
 from agb_context._results import ContextInfoResult, ContextSyncResult, log_failure
@@ -41,7 +40,7 @@ class SessionLike(Protocol):
     def get_api_key(self) -> str: ...
 
 
-class ContextManager:
+class ContextManager(Closable):
     """Manages the context syncs of one session: `info` and `sync`.
 
     Args:
@@ -339,51 +338,10 @@ class ContextManager:
 
     # -- lifetime ------------------------------------------------------------
 
-    def close(self) -> None:
-        """Cancel syncs still being watched and release the connections. Idempotent."""
-        self._cancel_operations()
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """`close` for async code: the current loop's connections are closed awaited."""
-        self._cancel_operations()
-        await self._clients.aclose()
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        clients = getattr(self, "_clients", None)  # absent if __init__ raised
-        if clients is not None and clients.release_unclosed():
-            _warn(
-                f"unclosed {self!r}: close it, or use it in a `with` block",
-                ResourceWarning,
-                source=self,
-            )
-
-    def _cancel_operations(self) -> None:
+    def _closing(self) -> None:
         with self._lock:
             self._closed = True
         self._operations.cancel_all()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- internals -----------------------------------------------------------
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 import httpx
@@ -18,6 +16,7 @@ from agb_context._clear_outcome import ClearJudge
 from agb_context._config import resolve_settings
 from agb_context._errors import AgbContextError
 from agb_context._http import ClientPool
+from agb_context._lifetime import Closable
 from agb_context._operation import ClearOperation, OperationSet
 from agb_context._polling import PollingPolicy
 from agb_context._results import (
@@ -75,7 +74,7 @@ class ContextListError(AgbContextError):
         self.result = result
 
 
-class ContextService(ContextFiles):
+class ContextService(ContextFiles, Closable):
     """The contexts of the account: `list`, `get`, `create`, `update`, `delete`,
     `start_clear` and `get_clear_status`, each with an ``*_async`` twin for async code.
 
@@ -386,49 +385,6 @@ class ContextService(ContextFiles):
         result = await operation._follow(policy, poll, judge, started=started)
         log_failure(f"clear of context {context_id}", result)
         return result
-
-    # -- lifetime ------------------------------------------------------------
-
-    def close(self) -> None:
-        """Cancel clears still being watched and release the connections. Idempotent."""
-        self._operations.cancel_all()
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """`close` for async code: the current loop's connections are closed awaited."""
-        self._operations.cancel_all()
-        await self._clients.aclose()
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        clients = getattr(self, "_clients", None)  # absent if __init__ raised
-        if clients is not None and clients.release_unclosed():
-            _warn(
-                f"unclosed {self!r}: close it, or use it in a `with` block",
-                ResourceWarning,
-                source=self,
-            )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- internals: checked arguments become a call, or a failed result --------
 

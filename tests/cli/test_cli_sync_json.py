@@ -17,7 +17,8 @@ def test_a_timeout_in_json_carries_the_tasks_seen(
     cli: RunCli, emulator: Emulator, session_id: str
 ) -> None:
     emulator.faults.hang_tasks(count=None, session_id=session_id)
-    run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "0.5", "--json")
+    # 3 s: time for a fresh process on a busy machine to get the sync accepted
+    run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "3", "--json")
     assert run.code == 1
     document = json.loads(run.out)
     assert document["success"] is False
