@@ -44,6 +44,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (argparse prints the usage block too)."""
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):
+            # argparse takes a value starting with "-" (a generated key may) for an option
+            message += "; give a value that starts with '-' as --option=VALUE"
         raise UsageError(f"{message} (see '{self.prog} --help')", self.prog)
 
 

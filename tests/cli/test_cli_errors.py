@@ -73,6 +73,19 @@ def test_usage_errors_exit_2(cli: RunCli, args: tuple[str, ...], expected: str) 
     assert run.out == ""
 
 
+def test_a_key_that_starts_with_a_dash_is_told_how_to_pass(
+    cli: RunCli, emulator: Emulator, session_id: str
+) -> None:
+    key = "-dash-" + emulator.api_key
+    refused = cli("info", "--session", session_id, "--api-key", key)
+    assert refused.code == 2
+    assert "--option=VALUE" in refused.error_line()
+    assert key not in refused.out + refused.err
+    accepted = cli("info", "--session", session_id, f"--api-key={key}")
+    assert accepted.code == 1, "taken as the key (a wrong one): refused by the server"
+    assert "401" in accepted.error_line()
+
+
 def test_missing_key_is_a_usage_error(emulator: Emulator) -> None:
     run = run_cli("info", "--session", "s-1", "--endpoint", emulator.endpoint, env=base_env())
     assert run.code == 2
