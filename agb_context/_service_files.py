@@ -219,8 +219,10 @@ class ContextFiles:
         The file is written under a temporary name beside ``local_path`` and
         renamed over it only once complete and of the announced size: a
         failed download leaves no partial file and keeps an older one. A
-        dropped connection resumes where it stopped. Blocks until done; in
-        async code use `download_file_async`.
+        dropped connection resumes where it stopped. The bytes are received
+        and written on a thread of the transfer's own; ``progress`` is called
+        on the event loop that runs the transfer. Blocks until done; in async
+        code use `download_file_async`.
         """
         return self._blocking(
             self.download_file_async(context_id, file_path, local_path, progress)
@@ -234,7 +236,7 @@ class ContextFiles:
         progress: Progress | None = None,
     ) -> FileTransferResult:
         """The non-blocking `download_file`."""
-        from agb_context._transfers import download, transfer_client
+        from agb_context._transfers import blocking_transfer_client, download
 
         try:
             cid, path, target = self._transfer_args(context_id, file_path, local_path)
@@ -247,10 +249,13 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
-        async with transfer_client(self._settings) as http:
+        http = blocking_transfer_client(self._settings)
+        try:
             moved = await download(
                 http, lambda: self.get_file_download_url_async(cid, path), target, callback
             )
+        finally:
+            http.close()
         return _transfer_result(moved, cid, path, target, "download")
 
     # -- folder trees --------------------------------------------------------------

@@ -12,12 +12,16 @@ leaves no partial file and keeps any older one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import os
 import re
 import secrets
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import attrs
 import httpx
@@ -70,13 +74,22 @@ class _Reporter:
 
 def transfer_client(settings: Settings) -> httpx.AsyncClient:
     """A client for presigned URLs: the settings' TLS trust, proxy and timeouts, no API key."""
-    return httpx.AsyncClient(
-        verify=settings.tls.context,
-        proxy=settings.proxy,
-        timeout=settings.timeout,
-        trust_env=False,
-        follow_redirects=False,
-    )
+    return httpx.AsyncClient(**_client_options(settings))
+
+
+def blocking_transfer_client(settings: Settings) -> httpx.Client:
+    """`transfer_client`, blocking: for the tries that run on threads of their own."""
+    return httpx.Client(**_client_options(settings))
+
+
+def _client_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "verify": settings.tls.context,
+        "proxy": settings.proxy,
+        "timeout": settings.timeout,
+        "trust_env": False,
+        "follow_redirects": False,
+    }
 
 
 async def upload(
@@ -133,10 +146,22 @@ async def upload(
 
 
 async def download(
-    http: httpx.AsyncClient, get_url: GetUrl, target: Path, progress: Progress | None
+    http: httpx.Client, get_url: GetUrl, target: Path, progress: Progress | None
 ) -> Moved:
-    """``GET`` a presigned URL into ``target``, replacing it only once the file is complete."""
+    """``GET`` a presigned URL into ``target``, replacing it only once the file is complete.
+
+    Each try streams the body to disk on a thread of its own with the blocking
+    client ``http`` (an asyncio client spends twice the CPU per byte reading,
+    and the writes would hold up the event loop); ``progress`` is still called
+    on the event loop.
+    """
     report = _Reporter(progress)
+    loop = asyncio.get_running_loop()
+
+    def tell(done: int, total: int | None) -> None:
+        if progress is not None:  # else no need to wake the loop
+            loop.call_soon_threadsafe(report, done, done if total is None else total)
+
     scratch = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
     attempts = 0
     url: str | None = None
@@ -144,61 +169,47 @@ async def download(
     written = 0
     total: int | None = None
     try:
-        with scratch.open("wb") as out:
-            while True:
-                if attempts >= MAX_ATTEMPTS:
+        scratch.touch()
+        while True:
+            if attempts >= MAX_ATTEMPTS:
+                return Moved(
+                    size=0,
+                    attempts=attempts,
+                    error=f"gave up after {attempts} tries: {last_error}",
+                )
+            if url is None:
+                got = await get_url()
+                if not got.success:
                     return Moved(
-                        size=0,
-                        attempts=attempts,
-                        error=f"gave up after {attempts} tries: {last_error}",
+                        size=0, attempts=attempts, error=got.error_message, url_failure=got
                     )
-                if url is None:
-                    got = await get_url()
-                    if not got.success:
-                        return Moved(
-                            size=0, attempts=attempts, error=got.error_message, url_failure=got
-                        )
-                    url = got.url
-                attempts += 1
-                headers = {"Range": f"bytes={written}-"} if written else {}
-                try:
-                    async with http.stream("GET", url, headers=headers) as response:
-                        if response.status_code == 403:
-                            await response.aread()
-                            last_error = f"the URL was refused (HTTP 403: {_reason(response)})"
-                            url = None
-                            continue
-                        if response.status_code == 416 and total is not None and written == total:
-                            break
-                        if response.status_code == 200:
-                            out.seek(0)
-                            out.truncate()
-                            written = 0
-                            length = response.headers.get("content-length")
-                            total = int(length) if length and length.isdigit() else None
-                        elif response.status_code == 206:
-                            total = _range_total(response) or total
-                        else:
-                            await response.aread()
-                            return Moved(
-                                size=0,
-                                attempts=attempts,
-                                error=f"the download was refused (HTTP {response.status_code}: "
-                                f"{_reason(response)})",
-                            )
-                        async for chunk in response.aiter_raw(CHUNK):
-                            out.write(chunk)
-                            written += len(chunk)
-                            report(written, total if total is not None else written)
-                except httpx.TransportError as exc:
-                    last_error = f"the connection failed ({type(exc).__name__}: {exc})"
-                    logger.debug("download try %d: %s", attempts, last_error)
-                    await asyncio.sleep(_RETRY_PAUSE)
-                    continue
-                if total is not None and written < total:
-                    last_error = f"the connection ended after {written} of {total} bytes"
-                    continue
+                url = got.url
+            attempts += 1
+            step = await _on_own_thread(
+                functools.partial(_get_once, http, url, scratch, written, total, tell)
+            )
+            if step.error:
+                last_error = step.error
+                logger.debug("download try %d: %s", attempts, last_error)
+                await asyncio.sleep(_RETRY_PAUSE)
+                continue
+            if step.status == 403:
+                last_error = f"the URL was refused (HTTP 403: {step.reason})"
+                url = None  # expired or refused: ask for a fresh one
+                continue
+            if step.status == 416 and total is not None and written == total:
                 break
+            if step.status not in (200, 206):
+                return Moved(
+                    size=0,
+                    attempts=attempts,
+                    error=f"the download was refused (HTTP {step.status}: {step.reason})",
+                )
+            written, total = step.written, step.total
+            if total is not None and written < total:
+                last_error = f"the connection ended after {written} of {total} bytes"
+                continue
+            break
         if total is not None and written != total:
             return Moved(
                 size=0,
@@ -209,6 +220,125 @@ async def download(
         return Moved(size=written, attempts=attempts)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+@attrs.frozen(kw_only=True)
+class _Try:
+    """How one ``GET`` went: its status, the bytes now in the scratch file, and the total."""
+
+    status: int = 0
+    written: int = 0
+    total: int | None = None
+    reason: str = ""
+    """What a refusal said."""
+    error: str = ""
+    """Why the connection failed (then the try is made again)."""
+
+
+class _Stopped(Exception):
+    """The task waiting for a try was cancelled: the try stops at its next chunk."""
+
+
+def _get_once(
+    http: httpx.Client,
+    url: str,
+    scratch: Path,
+    written: int,
+    total: int | None,
+    tell: Callable[[int, int | None], None],
+    stop: threading.Event,
+) -> _Try:
+    """One ``GET`` of the URL (from byte ``written`` on), its body appended to ``scratch``."""
+    headers = {"Range": f"bytes={written}-"} if written else {}
+    try:
+        with http.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            if status == 200:
+                written = 0
+                length = response.headers.get("content-length")
+                total = int(length) if length and length.isdigit() else None
+            elif status == 206:
+                total = _range_total(response) or total
+            else:
+                response.read()
+                return _Try(status=status, written=written, total=total, reason=_reason(response))
+            told = written
+            with scratch.open("r+b") as out:
+                out.seek(written)
+                out.truncate()
+                try:
+                    for piece in response.iter_raw():
+                        if stop.is_set():
+                            raise _Stopped
+                        out.write(piece)
+                        written += len(piece)
+                        if written - told >= CHUNK:
+                            told = written
+                            tell(written, total)
+                finally:
+                    if written != told:
+                        tell(written, total)
+    except httpx.TransportError as exc:
+        error = f"the connection failed ({type(exc).__name__}: {exc})"
+        return _Try(status=0, written=_size_of(scratch), total=total, error=error)
+    return _Try(status=status, written=written, total=total)
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+T = TypeVar("T")
+
+
+async def _on_own_thread(work: Callable[[threading.Event], T]) -> T:
+    """``work(stop)`` on a new thread, awaited; ``stop`` is set if the caller is cancelled.
+
+    A cancelled caller waits for the thread to stop (at its next chunk, or when
+    its read times out) before the cancellation goes on, so nothing is left
+    writing behind it.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    stop = threading.Event()
+
+    def settle(outcome: Callable[[], T]) -> None:
+        if done.done():
+            return
+        try:
+            done.set_result(outcome())
+        except BaseException as exc:  # handed to the awaiting task
+            done.set_exception(exc)
+
+    def run() -> None:
+        try:
+            value = work(stop)
+        except BaseException as exc:  # handed to the awaiting task
+            failure = exc
+
+            def outcome() -> T:
+                raise failure
+        else:
+
+            def outcome() -> T:
+                return value
+
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="agb-context-transfer", daemon=True).start()
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({done})
+        if done.done() and not done.cancelled():
+            done.exception()  # retrieved: the thread's _Stopped is no news
+        raise
 
 
 def _range_total(response: httpx.Response) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SECRETS
+from support import SECRETS, wait_until
 
 from agb_context import ContextFileListError, ContextService, FileUrlResult
 from agb_context.emulator import Emulator
@@ -239,6 +240,77 @@ def test_a_dropped_connection_is_tried_again_and_a_download_resumes(
         assert server.received == content[:1000]
     finally:
         server.close()
+
+
+class _StallingServer:
+    """A real HTTP server on 127.0.0.1 that sends half of a body, then waits for ``go``.
+
+    It holds a download in the middle of its body, which the emulator never does.
+    """
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.go = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/object"
+
+    def close(self) -> None:
+        self.go.set()
+        self._sock.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        conn, _ = self._sock.accept()
+        with conn:
+            while b"\r\n\r\n" not in conn.recv(65536):
+                pass
+            size, half = len(self.content), len(self.content) // 2
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode()
+                + self.content[:half]
+            )
+            self.go.wait(60)
+            with contextlib.suppress(OSError):  # the client may have gone: that is the point
+                conn.sendall(self.content[half:])
+
+
+def test_a_cancelled_download_stops_its_thread_and_leaves_nothing(
+    service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    server = _StallingServer(os.urandom(4 * 2**20))
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    target = tmp_path / "never.bin"
+
+    async def cancel_half_way() -> None:
+        task: asyncio.Task[Any] | None = None
+
+        def progress(done: int, total: int) -> None:
+            assert task is not None
+            task.cancel()
+            server.go.set()  # the rest of the body comes; the transfer must stop anyway
+
+        task = asyncio.create_task(service.download_file_async("SdkCtx-x", "/o", target, progress))
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(cancel_half_way())
+    finally:
+        server.close()
+    assert list(tmp_path.iterdir()) == [], "no partial file, no target"
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if t.name == "agb-context-transfer"],
+        what="the transfer thread ended",
+    )
 
 
 @pytest.mark.parametrize(
