@@ -25,12 +25,14 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,13 @@ import httpx
 from _load import minimal_syncs, throughput
 from _servers import ServerProcess
 
-from agb_context import ContextManager, ContextSyncResult, PollingPolicy, SyncOperation
+from agb_context import (
+    ContextManager,
+    ContextService,
+    ContextSyncResult,
+    PollingPolicy,
+    SyncOperation,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = Path("bench-results.json")
@@ -60,6 +68,9 @@ syncs of distinct contexts use N/50 sessions, each with its own `ContextManager`
 B2 gives each sync a session of its own (as one manager per cloud session
 would): the emulator rewrites a session's whole record on every task change,
 which in big sessions would make its own cost, not the SDK's, the figure."""
+MB = 2**20
+RAW_CHUNK = MB
+"""Bytes per chunk of the raw ``httpx`` upload of B10 (its download takes what arrives)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,11 @@ class Sizes:
     b8_rounds: int
     b8_seconds: float
     b9_task_delay: float
+    b10_mb: int
+    """B10's file, in MiB."""
+    b10_rounds: int
+    b11_mb: int
+    """B11's file, in MiB."""
 
 
 FULL = Sizes(
@@ -98,6 +114,9 @@ FULL = Sizes(
     b8_rounds=3,
     b8_seconds=2.0,
     b9_task_delay=60.0,
+    b10_mb=256,
+    b10_rounds=15,
+    b11_mb=1024,
 )
 QUICK = Sizes(
     b1_pairs=40,
@@ -114,6 +133,9 @@ QUICK = Sizes(
     b8_rounds=1,
     b8_seconds=0.3,
     b9_task_delay=2.0,
+    b10_mb=4,
+    b10_rounds=1,
+    b11_mb=8,
 )
 
 
@@ -141,7 +163,7 @@ class Row:
         """The value as the table shows it."""
         if self.unit == "x":
             return f"{self.value:.2f}x"
-        if self.unit in ("ms", "KB"):
+        if self.unit in ("ms", "KB", "MB"):
             return f"{self.value:.1f} {self.unit}"
         return f"{self.value:g} {self.unit}".strip()
 
@@ -463,14 +485,20 @@ def bench_b2_b4(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
 
 
 def _worker(kind: str, server: ServerProcess, count: int) -> dict[str, Any]:
-    plan = _plan(server, count)
+    return _run_worker(kind, server, _plan(server, count))
+
+
+def _run_worker(
+    kind: str, server: ServerProcess, job: Any, timeout: float = 180
+) -> dict[str, Any]:
+    """Run ``worker_<kind>(job)`` in a fresh interpreter; what it returned."""
     env = dict(os.environ, AGB_API_KEY=server.api_key, AGB_ENDPOINT=server.endpoint)
     done = subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [sys.executable, __file__, "--worker", kind, "--plan", json.dumps(plan)],
+        [sys.executable, __file__, "--worker", kind, "--plan", json.dumps(job)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
     if done.returncode:
@@ -769,9 +797,232 @@ def bench_b9(server: ServerProcess, sizes: Sizes) -> Row:
     )
 
 
+# -- B10 and B11: a context's files through presigned URLs -------------------
+
+
+def _write_file(path: Path, mib: int) -> None:
+    """A file of ``mib`` MiB (a random MiB over and over), written a MiB at a time."""
+    block = os.urandom(MB)
+    with path.open("wb") as out:
+        for _ in range(mib):
+            out.write(block)
+
+
+def _moved(result: Any, size: int) -> None:
+    """Fail unless a `FileTransferResult` says ``size`` bytes moved."""
+    if not result.success or result.size != size:
+        raise RuntimeError(f"a transfer failed or moved {result.size} bytes: {result!r}")
+
+
+def _raw_upload(raw: httpx.Client, url: str, source: Path) -> None:
+    """``PUT`` the file to the URL with ``httpx`` alone: a generator body, sent chunked."""
+
+    def chunks() -> Iterator[bytes]:
+        with source.open("rb") as stream:
+            while chunk := stream.read(RAW_CHUNK):
+                yield chunk
+
+    raw.put(url, content=chunks()).raise_for_status()
+
+
+def _raw_download(raw: httpx.Client, url: str, target: Path) -> None:
+    """``GET`` the URL into the file with ``httpx`` alone (``iter_bytes``)."""
+    with raw.stream("GET", url) as response, target.open("wb") as out:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            out.write(chunk)
+
+
+def bench_b10(server: ServerProcess, sizes: Sizes) -> Row:
+    """Upload and download throughput of the SDK against raw ``httpx`` on the same URLs."""
+    size = sizes.b10_mb * MB
+    folder = Path(tempfile.mkdtemp(prefix="agb-bench-b10-"))
+    try:
+        source = folder / "source.bin"
+        _write_file(source, sizes.b10_mb)
+        with (
+            ContextService(api_key=server.api_key, endpoint=server.endpoint) as service,
+            httpx.Client(timeout=120) as raw,
+        ):
+            cid = service.create("b10").context_id
+            _moved(service.upload_file(cid, source, "/b10/stored.bin"), size)
+            put_url = service.get_file_upload_url(cid, "/b10/raw.bin").url
+            get_url = service.get_file_download_url(cid, "/b10/stored.bin").url
+            sdk_copy, raw_copy = folder / "sdk-copy.bin", folder / "raw-copy.bin"
+
+            def check_copy(copy: Path) -> None:
+                if copy.stat().st_size != size:
+                    raise RuntimeError(f"{copy.name} has {copy.stat().st_size} bytes")
+                copy.unlink()
+
+            jobs: dict[str, Callable[[], None]] = {
+                "sdk_up": lambda: _moved(service.upload_file(cid, source, "/b10/sdk.bin"), size),
+                "raw_up": lambda: _raw_upload(raw, put_url, source),
+                "sdk_down": lambda: _moved(
+                    service.download_file(cid, "/b10/stored.bin", sdk_copy), size
+                ),
+                "raw_down": lambda: _raw_download(raw, get_url, raw_copy),
+            }
+            times, cpus = _interleave(
+                jobs,
+                sizes.b10_rounds,
+                after=check_copy,
+                copies={"sdk_down": sdk_copy, "raw_down": raw_copy},
+            )
+    finally:
+        shutil.rmtree(folder)
+    rate = {name: sizes.b10_mb / statistics.median(samples) for name, samples in times.items()}
+    cpu = {
+        name: statistics.median(samples) / sizes.b10_mb * 1024 for name, samples in cpus.items()
+    }
+    # Each round's raw time over its SDK time, the two measured back to back: a
+    # machine whose speed drifts during the run moves both alike.
+    up, down = (
+        statistics.median(
+            raw / sdk for sdk, raw in zip(times[f"sdk_{way}"], times[f"raw_{way}"], strict=True)
+        )
+        for way in ("up", "down")
+    )
+    return _row(
+        "B10",
+        f"{sizes.b10_mb} MiB upload and download: SDK throughput / raw httpx streaming "
+        "the same presigned URL (the lower of the two)",
+        round(min(up, down), 3),
+        "x",
+        ">= 0.95",
+        f"upload {up:.2f}x, download {down:.2f}x: medians over {sizes.b10_rounds} rounds "
+        "(after a warm-up) of each round's ratio, the SDK and raw transfer run back to back in "
+        "alternating order, the SDK's time including its URL request. Median throughput: "
+        f"upload {rate['sdk_up']:.0f} vs {rate['raw_up']:.0f} MiB/s, download "
+        f"{rate['sdk_down']:.0f} vs {rate['raw_down']:.0f} MiB/s. Client CPU per GiB: upload "
+        f"{cpu['sdk_up']:.2f} vs {cpu['raw_up']:.2f} s, download {cpu['sdk_down']:.2f} vs "
+        f"{cpu['raw_down']:.2f} s",
+        upload_ratio=round(up, 3),
+        download_ratio=round(down, 3),
+        mib=sizes.b10_mb,
+        rounds=sizes.b10_rounds,
+        mib_per_s={name: round(value, 1) for name, value in rate.items()},
+        cpu_s_per_gib={name: round(value, 3) for name, value in cpu.items()},
+        times_s={name: [round(t, 3) for t in samples] for name, samples in times.items()},
+    )
+
+
+def _interleave(
+    jobs: dict[str, Callable[[], None]],
+    rounds: int,
+    *,
+    after: Callable[[Path], None],
+    copies: dict[str, Path],
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of each job: one warm-up each, then ``rounds`` rounds, the
+    order of the jobs reversed every other round; ``after(copy)`` follows the jobs
+    that write a copy."""
+    times: dict[str, list[float]] = {name: [] for name in jobs}
+    cpus: dict[str, list[float]] = {name: [] for name in jobs}
+    for i in range(rounds + 1):
+        for name in list(jobs)[:: 1 if i % 2 else -1]:
+            gc.collect()
+            cpu, start = time.process_time(), time.perf_counter()
+            jobs[name]()
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            if name in copies:
+                after(copies[name])
+            if i:  # the first round warms up
+                times[name].append(wall)
+                cpus[name].append(cpu)
+    return times, cpus
+
+
+def _rss_added(job: Callable[[], Any]) -> tuple[Any, int, int]:
+    """``job()``'s result, resident memory before it and at its peak (KB).
+
+    The peak is the larger of a 2 ms sampler's and the kernel's high-water mark
+    (``VmHWM``, reset before the job where ``/proc/self/clear_refs`` allows).
+    """
+    gc.collect()
+    before = _proc_status("VmRSS")
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        exact = True
+    except OSError:
+        exact = False
+    with Sampler("VmRSS") as rss:
+        result = job()
+    peak = max(before, rss.peak, _proc_status("VmHWM") if exact else 0)
+    return result, before, peak
+
+
+def worker_b11(job: dict[str, Any]) -> dict[str, Any]:
+    """A big upload, then its download, through the SDK; resident memory added by each."""
+    cid, mib = str(job["context_id"]), int(job["mib"])
+    folder = Path(tempfile.mkdtemp(prefix="agb-bench-b11-"))
+    try:
+        small, source, copy = folder / "small.bin", folder / "source.bin", folder / "copy.bin"
+        _write_file(small, 1)
+        _write_file(source, mib)
+        with ContextService() as service:
+            # the same calls on a small file first: modules, clients and threads are made
+            _moved(service.upload_file(cid, small, "/b11/small.bin"), MB)
+            _moved(service.download_file(cid, "/b11/small.bin", folder / "small-copy.bin"), MB)
+            up, up_before, up_peak = _rss_added(
+                lambda: service.upload_file(cid, source, "/b11/big.bin")
+            )
+            _moved(up, mib * MB)
+            source.unlink()
+            down, down_before, down_peak = _rss_added(
+                lambda: service.download_file(cid, "/b11/big.bin", copy)
+            )
+            _moved(down, mib * MB)
+            copy_size = copy.stat().st_size
+            service.delete_file(cid, "/b11/big.bin")
+    finally:
+        shutil.rmtree(folder)
+    return {
+        "upload_rss_before_kb": up_before,
+        "upload_rss_peak_kb": up_peak,
+        "download_rss_before_kb": down_before,
+        "download_rss_peak_kb": down_peak,
+        "uploaded": up.size,
+        "downloaded": down.size,
+        "copy_size": copy_size,
+    }
+
+
+def bench_b11(server: ServerProcess, sizes: Sizes) -> Row:
+    """Peak resident memory added by a big upload and a big download, in a fresh process."""
+    with ContextService(api_key=server.api_key, endpoint=server.endpoint) as service:
+        cid = service.create("b11").context_id
+    found = _run_worker("b11", server, {"context_id": cid, "mib": sizes.b11_mb}, timeout=900)
+    up = (found["upload_rss_peak_kb"] - found["upload_rss_before_kb"]) / 1024
+    down = (found["download_rss_peak_kb"] - found["download_rss_before_kb"]) / 1024
+    size = sizes.b11_mb * MB
+    ok = found["uploaded"] == found["downloaded"] == found["copy_size"] == size
+    return _row(
+        "B11",
+        f"peak RSS added by an upload and a download of {_mib_name(sizes.b11_mb)} "
+        "through the SDK (the larger of the two)",
+        round(max(up, down), 1),
+        "MB",
+        "<= 32",
+        f"upload +{up:.1f} MB (VmRSS {found['upload_rss_before_kb'] / 1024:.1f} MB before), "
+        f"download +{down:.1f} MB ({found['download_rss_before_kb'] / 1024:.1f} MB before); "
+        "a fresh process, warmed by a 1 MiB transfer each way; the peak is VmHWM reset "
+        "before each transfer, and a 2 ms sampler",
+        ok=ok,
+        mib=sizes.b11_mb,
+        upload_added_mb=round(up, 1),
+        download_added_mb=round(down, 1),
+        **found,
+    )
+
+
+def _mib_name(mib: int) -> str:
+    return f"{mib // 1024} GiB" if mib % 1024 == 0 else f"{mib} MiB"
+
+
 # -- the run -----------------------------------------------------------------
 
-ROW_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
+ROW_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11")
 
 
 def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
@@ -785,6 +1036,7 @@ def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
         "b5": only & {"B5"},
         "b8": only & {"B8"},
         "b9": only & {"B9"},
+        "files": only & {"B10", "B11"},
     }
     servers: dict[str, ServerProcess] = {}
     try:
@@ -797,6 +1049,8 @@ def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
             servers["bare"] = ServerProcess("bare")
         if wanted["b9"]:
             servers["b9"] = ServerProcess("emulator", task_delay=sizes.b9_task_delay)
+        if wanted["files"]:
+            servers["files"] = ServerProcess("emulator")
         for server in servers.values():
             server.wait_ready()
         if "B1" in only:
@@ -820,6 +1074,12 @@ def run(sizes: Sizes, only: set[str], log: Callable[[str], None]) -> list[Row]:
         if "B9" in only:
             log("B9: polling policies on a long task")
             rows["B9"] = bench_b9(servers["b9"], sizes)
+        if "B10" in only:
+            log("B10: file upload and download throughput")
+            rows["B10"] = bench_b10(servers["files"], sizes)
+        if "B11" in only:
+            log("B11: memory of a big upload and download")
+            rows["B11"] = bench_b11(servers["files"], sizes)
     finally:
         for server in servers.values():
             server.close()
@@ -857,9 +1117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (for the tests)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write")
     parser.add_argument("--only", default=",".join(ROW_IDS), help="e.g. B1,B5")
-    parser.add_argument("--worker", choices=["b3", "b7"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["b3", "b7", "b11"], help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker == "b11":
+        print(json.dumps(worker_b11(json.loads(args.plan))))
+        return 0
     if args.worker:
         worker = worker_b3 if args.worker == "b3" else worker_b7
         plan = [(sid, int(i)) for sid, i in json.loads(args.plan)]

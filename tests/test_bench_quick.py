@@ -1,7 +1,7 @@
 """The benchmark script keeps working: its quick mode measures and reports every row.
 
 Timing targets are not asserted here (machines are noisy, and quick sizes say
-nothing); only that each row B1..B9 is measured, well-formed in the JSON file
+nothing); only that each row B1..B11 is measured, well-formed in the JSON file
 and in the printed table, and that the functional parts hold (every
 callback-mode sync calls back once with True, every concurrent sync succeeds).
 """
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "bench.py"
-ROW_IDS = [f"B{n}" for n in range(1, 10)]
+ROW_IDS = [f"B{n}" for n in range(1, 12)]
 TARGET = re.compile(r"(<=|>=) \d+(\.\d+)?|report")
 
 pytestmark = pytest.mark.timeout(300)
@@ -84,3 +84,12 @@ def test_functional_parts_hold(quick_run: tuple[str, dict[str, Any]]) -> None:
     assert b9["backoff_requests"] >= 2
     assert b9["fixed_lag_ms"] >= 0
     assert b9["backoff_lag_ms"] >= 0
+    b10 = rows["B10"]["details"]
+    assert b10["rounds"] >= 1
+    assert all(len(times) == b10["rounds"] for times in b10["times_s"].values())
+    assert set(b10["times_s"]) == {"sdk_up", "raw_up", "sdk_down", "raw_down"}
+    b11 = rows["B11"]["details"]
+    # Every byte went up and came back, each transfer measured in the worker.
+    assert b11["uploaded"] == b11["downloaded"] == b11["copy_size"] == b11["mib"] * 2**20
+    assert b11["upload_rss_peak_kb"] >= b11["upload_rss_before_kb"] > 0
+    assert b11["download_rss_peak_kb"] >= b11["download_rss_before_kb"] > 0
