@@ -2,8 +2,10 @@
 
 ``PUT``/``GET`` on ``/presigned/file`` need no API key: the URL's signature
 stands for it. A ``PUT`` streams the body to a file beside the data, then
-renames it into the context once complete, so a cut-off upload leaves the
-stored file as it was; a ``GET`` streams the file and honours ``Range``.
+renames it into the context once complete and of its ``Content-Length``, so
+a cut-off upload leaves the stored file as it was; a ``GET`` streams the
+file and honours ``Range``. The disk is read and written on worker threads,
+never on the event loop.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
-from starlette.requests import ClientDisconnect, Request
+from anyio import open_file, to_thread
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
@@ -34,7 +37,8 @@ from agb_context.emulator._store import Store
 from agb_context.emulator._tasks import TaskRunner
 from agb_context.emulator._validation import InvalidValue, MissingValue, NotFound
 
-_CHUNK = 1 << 16
+_WRITE_BATCH = 1 << 20
+"""Bytes an upload gathers before writing them, and a download reads at a time."""
 
 
 class FileRoutes:
@@ -103,26 +107,32 @@ class FileRoutes:
         except Forbidden as exc:
             return failure(request_id(request), 403, str(exc), "Forbidden")
         self._store.context_records.get(cid)
+        declared = _content_length(request)
         self._staging.mkdir(parents=True, exist_ok=True)
         # beside the contexts, where a restart deletes what a stop left (see recover)
         scratch = self._staging / f".staging-upload-{secrets.token_hex(8)}"
         try:
-            with scratch.open("wb") as out:
-                async for chunk in request.stream():
-                    out.write(chunk)
+            received = await _receive(request, scratch)
+            if declared is not None and received != declared:
+                raise InvalidValue(
+                    f"the body has {received} bytes where its Content-Length says {declared}: "
+                    "nothing was stored"
+                )
             async with self._runner.context_lock(cid):
                 self._store.context_records.get(cid)  # not deleted meanwhile
-                target = inside(self._root(cid), path)
-                if target.is_dir():
-                    raise InvalidValue(f"{check.shown(path)} is a folder: upload files only")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                inside(self._root(cid), path)  # no link was made meanwhile
-                os.replace(scratch, target)
-        except ClientDisconnect:
-            raise
+                await to_thread.run_sync(self._place, cid, path, scratch)
         finally:
             scratch.unlink(missing_ok=True)
         return Response(status_code=200)
+
+    def _place(self, cid: str, path: str, scratch: Path) -> None:
+        """Rename a received upload over the context's file (on a worker thread)."""
+        target = inside(self._root(cid), path)
+        if target.is_dir():
+            raise InvalidValue(f"{check.shown(path)} is a folder: upload files only")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        inside(self._root(cid), path)  # no link was made meanwhile
+        os.replace(scratch, target)
 
     async def get_file(self, request: Request) -> Response:
         try:
@@ -132,7 +142,7 @@ class FileRoutes:
         target = inside(self._root(cid), path)
         if not target.is_file():
             raise NotFound("FileNotFound", f"context {cid} has no file {check.shown(path)}")
-        return FileResponse(target, media_type="application/octet-stream")
+        return _FileResponse(target, media_type="application/octet-stream")
 
     def _context(self, query: dict[str, str]) -> str:
         cid = check.context_id(_required(query, "contextId"))
@@ -141,6 +151,49 @@ class FileRoutes:
 
     def _root(self, cid: str) -> Path:
         return self._store.context_path(cid)
+
+
+class _FileResponse(FileResponse):
+    """A file's bytes, read on worker threads (as `FileResponse` does), a MiB at a time."""
+
+    chunk_size = _WRITE_BATCH
+
+
+def _content_length(request: Request) -> int | None:
+    """The ``Content-Length`` a request declared; None when it sent none."""
+    given = request.headers.get("content-length")
+    if given is None:
+        return None
+    if not given.isdigit():
+        raise InvalidValue(f"Content-Length must be a whole number, not {check.shown(given)}")
+    return int(given)
+
+
+async def _receive(request: Request, scratch: Path) -> int:
+    """Write a request's body to ``scratch`` and return its size.
+
+    Chunks are gathered up to `_WRITE_BATCH` bytes and written on a worker
+    thread, so the event loop never waits for the disk and memory holds one
+    batch at most.
+
+    Raises:
+        ClientDisconnect: The client went away before the body ended.
+    """
+    received = 0
+    async with await open_file(scratch, "wb") as out:
+        batch: list[bytes] = []
+        pending = 0
+        async for chunk in request.stream():
+            batch.append(chunk)
+            pending += len(chunk)
+            if pending >= _WRITE_BATCH:
+                await out.writelines(batch)
+                received += pending
+                batch, pending = [], 0
+        if batch:
+            await out.writelines(batch)
+            received += pending
+    return received
 
 
 def _query(request: Request, *known: str) -> dict[str, str]:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import anyio
 import httpx
 import pytest
 from emulator_support import API_KEY, Api, client_for, tree, wait_final, wait_until
 from test_cloud_api import assert_error
 
-from agb_context.emulator import Emulator
+from agb_context.emulator import Emulator, _file_routes
 
 
 class Files:
@@ -144,6 +146,118 @@ def test_a_cut_off_put_leaves_the_stored_file_as_it_was(
         what="the partial upload removed",
     )
     assert files.get(cid, "/kept.txt") == b"old content"
+
+
+def _raw_put(url: str, headers: str, body: bytes, *, half_close: bool = False) -> bytes:
+    """Send a PUT as written, byte for byte, and read what comes back until the server closes.
+
+    httpx keeps a body and its Content-Length in agreement; a raw socket is
+    how a client that breaks that promise is played.
+    """
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1"
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        head = f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n{headers}"
+        sock.sendall(head.encode() + b"\r\n" + body)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _staged(emulator: Emulator, cid: str) -> list[str]:
+    where = emulator.context_path(cid).parent
+    return [p.name for p in where.iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_body_cut_short_of_its_content_length_stores_nothing(
+    files: Files, cid: str, emulator: Emulator
+):
+    files.put(cid, "/kept.txt", b"old content")
+    url = files.url("put", cid, "/kept.txt")
+    # The client sends half of what it declared, then says it has no more to send.
+    answer = _raw_put(url, "Content-Length: 1000\r\n", b"x" * 500, half_close=True)
+    assert not answer.startswith(b"HTTP/1.1 200"), answer
+    wait_until(lambda: not _staged(emulator, cid), what="the partial upload removed")
+    assert files.get(cid, "/kept.txt") == b"old content"
+
+
+@pytest.mark.parametrize(("declared", "sent"), [(5, 15), (100, 15)])
+def test_a_body_other_than_its_content_length_is_refused(
+    files: Files, cid: str, emulator: Emulator, declared: int, sent: int
+):
+    files.put(cid, "/kept.txt", b"old content")
+    url = files.url("put", cid, "/kept.txt")
+    # Chunked framing carries the body past (or short of) the Content-Length also given.
+    body = f"{sent:x}\r\n".encode() + b"y" * sent + b"\r\n0\r\n\r\n"
+    headers = f"Content-Length: {declared}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+    answer = _raw_put(url, headers, body)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    message = answer.partition(b"\r\n\r\n")[2]
+    assert f"{sent} bytes where its Content-Length says {declared}".encode() in message
+    assert files.get(cid, "/kept.txt") == b"old content"
+    assert not _staged(emulator, cid)
+
+
+def test_bytes_past_the_content_length_are_read_as_the_next_request(files: Files, cid: str):
+    """HTTP/1.1 ends a body at its Content-Length: what follows is another request (here
+    not a valid one), never more of the file."""
+    url = files.url("put", cid, "/exact.txt")
+    answer = _raw_put(url, "Content-Length: 5\r\n", b"helloEXTRA\r\n\r\n")
+    first, _, rest = answer.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200"), answer
+    assert rest.startswith(b"HTTP/1.1 400"), answer
+    assert files.get(cid, "/exact.txt") == b"hello"
+
+
+class _HeldWrites:
+    """A file whose writes wait for ``release``: a disk that does not answer for a while."""
+
+    def __init__(self, inner: Any, writing: threading.Event, release: threading.Event) -> None:
+        self._inner = inner
+        self._writing = writing
+        self._release = release
+
+    def writelines(self, lines: Any) -> None:
+        self._writing.set()
+        assert self._release.wait(60), "the test never released the write"
+        self._inner.writelines(lines)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_an_upload_waiting_for_the_disk_does_not_hold_up_other_requests(
+    files: Files, cid: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+):
+    writing, release = threading.Event(), threading.Event()
+    real_open = _file_routes.open_file
+
+    async def held_open(path: Any, mode: str) -> anyio.AsyncFile[Any]:
+        opened = await real_open(path, mode)
+        return anyio.AsyncFile(_HeldWrites(opened.wrapped, writing, release))
+
+    monkeypatch.setattr(_file_routes, "open_file", held_open)
+    content = os.urandom(3 * 2**20)
+    url = files.url("put", cid, "/big.bin")
+    answers: list[int] = []
+    uploader = threading.Thread(
+        target=lambda: answers.append(httpx.put(url, content=content, timeout=60).status_code)
+    )
+    uploader.start()
+    try:
+        assert writing.wait(30), "the upload never reached its first write"
+        # The emulator's event loop is free while the write waits.
+        assert httpx.get(f"{emulator.endpoint}/emulator/health", timeout=30).status_code == 200
+        assert files.describe(cid).status_code == 200
+    finally:
+        release.set()
+        uploader.join(60)
+    assert answers == [200]
+    monkeypatch.undo()
+    assert files.get(cid, "/big.bin") == content
 
 
 def test_listing_pages_through_a_folder(files: Files, cid: str):
