@@ -149,11 +149,14 @@ class Operation(Generic[R]):
         Raises `TimeoutError` if it is not over within ``timeout`` seconds
         (the work goes on), `concurrent.futures.CancelledError` if it was
         cancelled, and `RuntimeError` when called on the event loop that runs
-        it (it would wait forever): use ``await`` there.
+        it, as in a callback on the SDK's background thread (it would wait
+        forever): ``await`` it there, or pass a callback.
         """
         if not self._future.done() and self._on_own_loop():
             raise RuntimeError(
-                "result() would block the event loop this operation runs on: use `await`"
+                "result() would block the event loop this operation runs on, forever: "
+                "`await` it in async code; in a callback (which runs on that loop) pass "
+                "callback= or use add_done_callback, or call result() from another thread"
             )
         try:
             return self._future.result(timeout)

@@ -6,13 +6,14 @@ import asyncio
 import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from agb_context import _validation as check
-from agb_context._background import background_loop
+from agb_context._background import background_loop, is_background_thread
 from agb_context._errors import AgbContextError
 from agb_context._results import (
     ContextFileEntry,
@@ -180,6 +181,13 @@ class ContextFiles:
         total)`` is called as they go. A dropped connection is tried again,
         and an expired URL replaced by a fresh one. Blocks until done (runs on
         the SDK's background thread); in async code use `upload_file_async`.
+
+        Called in a callback, which runs on that background thread, it runs
+        on a loop of its own on a new thread and works, but the SDK's other
+        syncs and callbacks wait until it returns: for a big file, start a
+        thread, or schedule `upload_file_async` on the running loop
+        (``asyncio.ensure_future``). The same holds for `download_file`,
+        `upload_dir` and `download_dir`.
         """
         return self._blocking(self.upload_file_async(context_id, local_path, file_path, progress))
 
@@ -222,7 +230,7 @@ class ContextFiles:
         dropped connection resumes where it stopped. The bytes are received
         and written on a thread of the transfer's own; ``progress`` is called
         on the event loop that runs the transfer. Blocks until done; in async
-        code use `download_file_async`.
+        code use `download_file_async`. In a callback, see `upload_file`.
         """
         return self._blocking(
             self.download_file_async(context_id, file_path, local_path, progress)
@@ -389,7 +397,15 @@ class ContextFiles:
     # -- internals -------------------------------------------------------------
 
     def _blocking(self, work: Coroutine[Any, Any, R]) -> R:
+        """Run ``work`` on the SDK's background loop and wait for it.
+
+        On that loop's own thread (in a callback) waiting for the loop would
+        never end: the work runs on a loop of its own on a new thread instead.
+        """
         self._clients.check_open()
+        if is_background_thread():
+            with ThreadPoolExecutor(1, thread_name_prefix="agb-context-blocking") as pool:
+                return pool.submit(asyncio.run, work).result()
         return asyncio.run_coroutine_threadsafe(work, background_loop()).result()
 
     def _url_call(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from support import SECRETS, wait_until
 
-from agb_context import ContextFileListError, ContextService, FileUrlResult
+from agb_context import ContextFileListError, ContextManager, ContextService, FileUrlResult
 from agb_context.emulator import Emulator
 
 
@@ -400,3 +400,47 @@ def test_a_folder_transfer_reports_each_failure(service: ContextService, cid: st
     assert "404" in missing.error_message
     assert not service.upload_dir(cid, tmp_path / "no-such-dir").success
     assert "concurrency" in service.upload_dir(cid, tmp_path, concurrency=0).error_message
+
+
+def test_blocking_calls_inside_a_sync_callback_finish(
+    service: ContextService, cid: str, emu: Emulator, tmp_path: Path
+):
+    """A sync's callback runs on the SDK's own loop thread: blocking calls made there
+    must not wait for that loop (they would wait forever)."""
+    sid = emu.create_session(mounts={cid: "/home/data"})
+    source = tmp_path / "up"
+    source.mkdir()
+    (source / "a.txt").write_text("made in a callback")
+    seen: dict[str, Any] = {}
+    calls: list[bool] = []
+    done = threading.Event()
+
+    def on_done(success: bool) -> None:
+        calls.append(success)
+        try:
+            seen["thread"] = threading.current_thread().name
+            seen["info"] = cm.info().success
+            seen["up"] = service.upload_file(cid, source / "a.txt", "/cb/a.txt").success
+            back = service.download_file(cid, "/cb/a.txt", tmp_path / "back.txt")
+            seen["down"] = back.success
+            seen["listed"] = [e.file_path for e in service.iter_files(cid, "/cb")]
+            seen["up_dir"] = service.upload_dir(cid, source, "/tree").success
+            seen["down_dir"] = service.download_dir(cid, "/tree", tmp_path / "tree").success
+        finally:
+            done.set()
+
+    with ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+        cm.sync(cid, "/home/data", callback=on_done)
+        assert done.wait(60), "a blocking call inside the callback never returned"
+    assert calls == [True]
+    assert seen == {
+        "thread": "agb-context-loop",
+        "info": True,
+        "up": True,
+        "down": True,
+        "listed": ["/cb/a.txt"],
+        "up_dir": True,
+        "down_dir": True,
+    }
+    assert (tmp_path / "back.txt").read_text() == "made in a callback"
+    assert (tmp_path / "tree" / "a.txt").read_text() == "made in a callback"

@@ -145,6 +145,34 @@ def test_result_on_the_loop_running_the_sync_refuses_to_deadlock(
     asyncio.run(main())
 
 
+def test_blocking_calls_in_a_callback_finish_or_refuse_at_once(
+    emu: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A callback from plain code runs on the SDK's loop thread: info() there finishes,
+    and waiting there for a sync that runs on that loop is refused, never a hang."""
+    seen: dict[str, object] = {}
+    calls: list[bool] = []
+    started: list[SyncOperation] = []
+
+    def on_done(success: bool) -> None:
+        calls.append(success)
+        seen["thread"] = threading.current_thread().name
+        seen["info"] = cm.info().success
+        started.append(cm.sync(retry_interval=20))
+        started[0].result(timeout=30)  # raises: the callback's loop runs that sync
+
+    first = cm.sync(callback=on_done, retry_interval=20)
+    assert first.result(timeout=30).success
+    drain_background()
+    assert calls == [True]
+    assert seen == {"thread": THREAD_NAME, "info": True}
+    [refusal] = [r.exc_info[1] for r in caplog.records if r.name == "agb_context" and r.exc_info]
+    assert isinstance(refusal, RuntimeError)
+    assert "callback" in str(refusal)
+    assert "another thread" in str(refusal)
+    assert started[0].result(timeout=30).success, "the sync started in the callback went on"
+
+
 def test_cancelling_an_awaiting_task_stops_the_polling(emu: Emulator, cm: ContextManager) -> None:
     emu.faults.hang_tasks(count=None)
 
