@@ -11,7 +11,7 @@ from agb_context._config import Settings
 from agb_context._flow import AsyncGatedTransport
 from agb_context._proxy import proxy_label
 from agb_context._retry import AsyncRetryingTransport, RetryingTransport
-from agb_context._tls import tls_error
+from agb_context._tls import no_tls_context, tls_error
 from agb_context_api import AuthenticatedClient
 
 # Enough connections for hundreds of concurrent syncs sharing one pool.
@@ -36,7 +36,8 @@ def _http_args(settings: Settings) -> dict[str, Any]:
 
 
 def _transport_args(settings: Settings) -> dict[str, Any]:
-    return {"verify": settings.tls.context, "limits": _LIMITS, "proxy": settings.proxy}
+    verify = settings.tls.context if settings.uses_tls else no_tls_context()
+    return {"verify": verify, "limits": _LIMITS, "proxy": settings.proxy}
 
 
 def _generated_client(settings: Settings) -> AuthenticatedClient:

@@ -60,6 +60,11 @@ class Settings:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     """Requests at most in flight at once on one event loop (see `agb_context._flow`)."""
 
+    @property
+    def uses_tls(self) -> bool:
+        """Whether requests may make a TLS connection (to the API, or to a proxy)."""
+        return self.base_url.startswith("https:") or self.proxy is not None
+
 
 def resolve_settings(
     *,

@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 from agb_context import _background
@@ -49,35 +49,53 @@ _inherited: list[object] = []
 # on a thread of its own, since importing them on an event loop stalls it (~100 ms).
 _ASYNC_STACK = (
     "agb_context._client",
+    "agb_context._calls",
     "httpcore",
     "httpcore._backends.auto",
     "httpcore._backends.anyio",
     "anyio._backends._asyncio",
 )
-_stack_lock = threading.Lock()
-_stack: concurrent.futures.Future[None] | None = None
+_warm_lock = threading.Lock()
+_warm: dict[object, concurrent.futures.Future[None]] = {}
+
+
+def _off_loop(key: object, work: Callable[[], object]) -> concurrent.futures.Future[None]:
+    """Done once ``work`` ran, on a thread of its own; started by the first call for ``key``."""
+    with _warm_lock:
+        done = _warm.get(key)
+        if done is None:
+            done = _warm[key] = concurrent.futures.Future()
+            threading.Thread(
+                target=_run, args=(work, done), name="agb-context-import", daemon=True
+            ).start()
+        return done
+
+
+def _run(work: Callable[[], object], done: concurrent.futures.Future[None]) -> None:
+    try:
+        work()
+    except BaseException as exc:  # reported to whoever waits; the loop then does it itself
+        done.set_exception(exc)
+    else:
+        done.set_result(None)
+
+
+def _import_stack() -> None:
+    for name in _ASYNC_STACK:
+        importlib.import_module(name)
 
 
 def async_stack_loaded() -> concurrent.futures.Future[None]:
     """Done once the modules an asyncio client needs are imported (started on first call)."""
-    global _stack
-    with _stack_lock:
-        if _stack is None:
-            _stack = concurrent.futures.Future()
-            threading.Thread(
-                target=_import_stack, args=(_stack,), name="agb-context-import", daemon=True
-            ).start()
-        return _stack
+    return _off_loop(_import_stack, _import_stack)
 
 
-def _import_stack(done: concurrent.futures.Future[None]) -> None:
-    try:
-        for name in _ASYNC_STACK:
-            importlib.import_module(name)
-    except BaseException as exc:  # reported to whoever waits; the loop then imports itself
-        done.set_exception(exc)
-    else:
-        done.set_result(None)
+def _ready_for(settings: Settings) -> list[concurrent.futures.Future[None]]:
+    """What must be done, off the loop, before a first asyncio client for ``settings``."""
+    ready = [async_stack_loaded()]
+    if settings.tls.lazy and settings.uses_tls:
+        ready.append(_off_loop(settings.tls.load, settings.tls.load))
+    return ready
 
 
 class PoolClosedError(RuntimeError):
@@ -129,12 +147,16 @@ class ClientPool:
             return self._client
 
     async def for_running_loop_async(self) -> AuthenticatedClient:
-        """`for_running_loop`, without stalling the loop to import what the client needs."""
-        stack = async_stack_loaded()
-        if not stack.done():
-            with contextlib.suppress(Exception):
-                # shielded: a cancelled caller must not cancel the future others share
-                await asyncio.shield(asyncio.wrap_future(stack))
+        """`for_running_loop`, without stalling the loop: a first client's imports and
+        TLS trust are loaded on a thread."""
+        client = self._async_clients.get(asyncio.get_running_loop())
+        if client is not None and not self._closed:
+            return client
+        for ready in _ready_for(self._settings):
+            if not ready.done():
+                with contextlib.suppress(Exception):
+                    # shielded: a cancelled caller must not cancel the future others share
+                    await asyncio.shield(asyncio.wrap_future(ready))
         return self.for_running_loop()
 
     def for_running_loop(self) -> AuthenticatedClient:
@@ -254,10 +276,11 @@ def _close_later(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -
 
 
 def _after_fork_in_child() -> None:
-    global _stack, _stack_lock
-    _stack_lock = threading.Lock()
-    if _stack is not None and not _stack.done():
-        _stack = None  # its thread is the parent's
+    global _warm_lock
+    _warm_lock = threading.Lock()
+    for key, done in list(_warm.items()):
+        if not done.done():
+            del _warm[key]  # its thread is the parent's
     for pool in list(_pools):
         pool._forget_after_fork()
     forget_gates()

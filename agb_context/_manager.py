@@ -24,6 +24,7 @@ from agb_context._tls import Verify
 from agb_context._types import SyncMode
 
 if TYPE_CHECKING:
+    from agb_context._calls import ApiCalls
     from agb_context_api import AuthenticatedClient
 
 logger = logging.getLogger("agb_context")
@@ -131,14 +132,22 @@ class ContextManager(Closable):
             user_agent_suffix=user_agent_suffix,
             max_in_flight=max_in_flight,
         )
-        # Imported on first use: the generated client stays out of `import agb_context`.
-        from agb_context._calls import ApiCalls
-
-        self._calls = ApiCalls(self._session_id, self._settings)
+        self._api_calls: ApiCalls | None = None
         self._lock = threading.Lock()
         self._clients = ClientPool(self._settings, "ContextManager")
         self._operations = OperationSet()
         self._closed = False
+
+    @property
+    def _calls(self) -> ApiCalls:
+        calls = self._api_calls
+        if calls is None:
+            # Imported on first use, not in `__init__`: the generated client stays out of
+            # `import agb_context`, and async code has it imported off the event loop.
+            from agb_context._calls import ApiCalls
+
+            calls = self._api_calls = ApiCalls(self._session_id, self._settings)
+        return calls
 
     @property
     def session_id(self) -> str:
@@ -190,7 +199,8 @@ class ContextManager(Closable):
         query = self._info_query(context_id, path, task_type)
         if isinstance(query, ContextInfoResult):
             return query
-        result = await self._calls.info(await self._async_client(), query)
+        client = await self._async_client()
+        result = await self._calls.info(client, query)
         log_failure(f"info of session {self._session_id}", result)
         return result
 
