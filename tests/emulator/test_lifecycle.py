@@ -171,6 +171,7 @@ def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
     waiting = threading.Thread(target=slow_request)
     waiting.start()
     assert sent.wait(10)
+    wait_until(lambda: not emulator.wait_idle(0), what="the request to be held by the emulator")
     started = time.monotonic()
     emulator.stop()
     # far below the 30 s the request is held for: stopping does not wait for it
