@@ -125,11 +125,11 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the hand-written package, and on the typing checks of its
-    public signatures (tests/typing: a typo such as ``mode="uplaod"`` must be an error)."""
+    public signatures (tests/project/typing: a typo such as ``mode="uplaod"`` must be an error)."""
     session.install("-e", ".[cli,emulator]")
     _install_group(session, "typecheck")
     session.run("mypy")
-    session.run("mypy", "--strict", "tests/typing")
+    session.run("mypy", "--strict", "tests/project/typing")
 
 
 @nox.session(python=PYTHONS)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import CTX, MOUNT, Run, RunCli, base_env, run_cli
+from support import CLI_CONTEXT_ID, CLI_MOUNT, Run, RunCli, base_env, run_cli
 
 from agb_context.emulator import Emulator
 
@@ -40,9 +40,9 @@ def cli(emulator: Emulator) -> RunCli:
 
 @pytest.fixture
 def session_id(emulator: Emulator) -> str:
-    """A new session with ``CTX`` mounted at ``MOUNT`` and one file in it."""
-    sid = emulator.create_session(mounts={CTX: MOUNT})
-    mount = emulator.session_path(sid, MOUNT)
+    """A new session with ``CLI_CONTEXT_ID`` mounted at ``CLI_MOUNT`` and one file in it."""
+    sid = emulator.create_session(mounts={CLI_CONTEXT_ID: CLI_MOUNT})
+    mount = emulator.session_path(sid, CLI_MOUNT)
     mount.mkdir(parents=True, exist_ok=True)
     (mount / "hello.txt").write_text("hello from the CLI tests\n")
     return sid
@@ -50,4 +50,4 @@ def session_id(emulator: Emulator) -> str:
 
 @pytest.fixture
 def mount_of(emulator: Emulator) -> Callable[[str], Path]:
-    return lambda sid: emulator.session_path(sid, MOUNT)
+    return lambda sid: emulator.session_path(sid, CLI_MOUNT)

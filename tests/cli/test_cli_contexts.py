@@ -8,8 +8,7 @@ import re
 import uuid
 
 import pytest
-from cli_support import RunCli
-from support import wait_until
+from support import RunCli, wait_until
 
 from agb_context.emulator import Emulator
 

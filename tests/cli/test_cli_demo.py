@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_support import base_env, run_cli
+from support import base_env, run_cli
 
 
 def test_demo_tells_the_story_and_cleans_up(tmp_path: Path) -> None:

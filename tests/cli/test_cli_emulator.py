@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_support import CTX, MOUNT, base_env, run_cli
+from support import CLI_CONTEXT_ID, CLI_MOUNT, base_env, run_cli
 
 CLI = (sys.executable, "-m", "agb_context.cli")
 
@@ -34,7 +34,7 @@ def test_emulator_subcommand_serves_the_api_until_interrupted(tmp_path: Path) ->
         endpoint = found.group()
         created = httpx.post(
             f"{endpoint}/emulator/sessions",
-            json={"mounts": {CTX: MOUNT}},
+            json={"mounts": {CLI_CONTEXT_ID: CLI_MOUNT}},
             headers={"authorization": key},
             timeout=10,
         )

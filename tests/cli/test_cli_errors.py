@@ -6,7 +6,7 @@ import json
 import socket
 
 import pytest
-from cli_support import RunCli, base_env, run_cli
+from support import RunCli, base_env, run_cli
 
 from agb_context.emulator import Emulator
 

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cli_support import RunCli
+from support import RunCli
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from cli_support import CTX, MOUNT, RunCli
+from support import CLI_CONTEXT_ID, CLI_MOUNT, RunCli
 
 from agb_context import ContextManager, ContextSyncResult
 from agb_context.emulator import Emulator
@@ -17,7 +17,7 @@ def _upload(emulator: Emulator, session_id: str) -> None:
     async def upload() -> ContextSyncResult:
         key, endpoint = emulator.api_key, emulator.endpoint
         async with ContextManager(session_id, api_key=key, endpoint=endpoint) as cm:
-            return await cm.sync(CTX, MOUNT, mode="upload", retry_interval=20)
+            return await cm.sync(CLI_CONTEXT_ID, CLI_MOUNT, mode="upload", retry_interval=20)
 
     result = asyncio.run(upload())
     assert result.success, result.error_message
@@ -28,8 +28,8 @@ def test_table_lists_the_sync_tasks(cli: RunCli, emulator: Emulator, session_id:
     run = cli("info", "--session", session_id)
     assert run.code == 0, run.err
     assert run.err == ""
-    row = next(line for line in run.out.splitlines() if CTX in line)
-    for cell in (MOUNT, "upload", "Success"):
+    row = next(line for line in run.out.splitlines() if CLI_CONTEXT_ID in line)
+    for cell in (CLI_MOUNT, "upload", "Success"):
         assert cell in row, run.out
     assert session_id in run.out
     assert emulator.api_key not in run.out
@@ -39,7 +39,16 @@ def test_json_is_the_only_output_and_mirrors_the_result(
     cli: RunCli, emulator: Emulator, session_id: str
 ) -> None:
     _upload(emulator, session_id)
-    run = cli("info", "--session", session_id, "--context-id", CTX, "--path", MOUNT, "--json")
+    run = cli(
+        "info",
+        "--session",
+        session_id,
+        "--context-id",
+        CLI_CONTEXT_ID,
+        "--path",
+        CLI_MOUNT,
+        "--json",
+    )
     assert run.code == 0, run.err
     assert run.err == ""
     document = json.loads(run.out)
@@ -48,8 +57,8 @@ def test_json_is_the_only_output_and_mirrors_the_result(
     assert document["request_id"]
     assert document["error_message"] == ""
     (task,) = document["context_status_data"]
-    assert task["context_id"] == CTX
-    assert task["path"] == MOUNT
+    assert task["context_id"] == CLI_CONTEXT_ID
+    assert task["path"] == CLI_MOUNT
     assert task["task_type"] == "upload"
     assert task["status"] == "Success"
     assert task["start_time"] > 0

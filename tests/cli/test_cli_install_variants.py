@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_support import Run, base_env
+from support import Run, base_env
 
 from agb_context.cli._app import EXTRAS, REQUIRES
 

@@ -11,14 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from cli_support import Run, base_env, run_cli
-from network_support import (
+from support import (
     API_HOST,
     NETWORK_ENV,
     Proxy,
+    Run,
     ServerLoop,
     TlsFront,
+    base_env,
     never_accepting_listener,
+    run_cli,
     tls_server_context,
 )
 from test_cli_wording import assert_cli_words

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cli_support import CTX, MOUNT, RunCli
+from support import CLI_CONTEXT_ID, CLI_MOUNT, RunCli
 
 from agb_context.emulator import Emulator
 
@@ -20,9 +20,9 @@ def test_upload_succeeds_and_the_files_reach_the_context(
         "--session",
         session_id,
         "--context-id",
-        CTX,
+        CLI_CONTEXT_ID,
         "--path",
-        MOUNT,
+        CLI_MOUNT,
         "--mode",
         "upload",
         "--interval",
@@ -30,11 +30,11 @@ def test_upload_succeeds_and_the_files_reach_the_context(
     )
     assert run.code == 0, run.err
     assert run.err == ""
-    row = next(line for line in run.out.splitlines() if CTX in line)
+    row = next(line for line in run.out.splitlines() if CLI_CONTEXT_ID in line)
     assert "upload" in row
     assert "Success" in row
     assert "sync succeeded" in run.out
-    stored = emulator.context_path(CTX) / "hello.txt"
+    stored = emulator.context_path(CLI_CONTEXT_ID) / "hello.txt"
     assert stored.read_text() == "hello from the CLI tests\n"
 
 
@@ -51,15 +51,15 @@ def test_json_upload_then_download_into_a_second_session(
     assert document["elapsed_seconds"] >= 0
     assert [t["status"] for t in document["context_status_data"]] == ["Success"]
 
-    other = emulator.create_session(mounts={CTX: MOUNT})
+    other = emulator.create_session(mounts={CLI_CONTEXT_ID: CLI_MOUNT})
     down = cli(
         "sync",
         "--session",
         other,
         "--context-id",
-        CTX,
+        CLI_CONTEXT_ID,
         "--path",
-        MOUNT,
+        CLI_MOUNT,
         "--mode",
         "download",
         "--interval",
@@ -122,9 +122,9 @@ def test_the_live_view_sends_no_polls_of_its_own(
         "--session",
         session_id,
         "--context-id",
-        CTX,
+        CLI_CONTEXT_ID,
         "--path",
-        MOUNT,
+        CLI_MOUNT,
         "--interval",
         str(interval),
         "--timeout",

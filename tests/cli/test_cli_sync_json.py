@@ -7,8 +7,7 @@ import signal
 import subprocess
 import sys
 
-from cli_support import CTX, MOUNT, RunCli, base_env
-from support import wait_until
+from support import CLI_CONTEXT_ID, CLI_MOUNT, RunCli, base_env, wait_until
 
 from agb_context.emulator import Emulator
 
@@ -25,7 +24,7 @@ def test_a_timeout_in_json_carries_the_tasks_seen(
     assert "timed out" in document["error_message"]
     tasks = document["context_status_data"]
     assert [(t["context_id"], t["path"], t["task_type"]) for t in tasks] == [
-        (CTX, MOUNT, "upload")
+        (CLI_CONTEXT_ID, CLI_MOUNT, "upload")
     ]
     assert tasks[0]["status"] in ("Pending", "Running")
 

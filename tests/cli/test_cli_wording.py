@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from cli_support import RunCli, base_env, run_cli
+from support import RunCli, base_env, run_cli
 
 PYTHON_NAMES = re.compile(
     r"\b(api_key|allow_insecure_http|session_id|context_id|task_type|retry_interval|"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulator_support import API_KEY, Api, client_for
+from support import API_KEY, Api, client_for
 
 from agb_context.emulator import Emulator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from emulator_support import Api, client_for, wait_final
+from support import Api, client_for, wait_final
 
 from agb_context.emulator import Emulator
 

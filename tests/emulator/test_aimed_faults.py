@@ -4,7 +4,7 @@ message, listed from Python and over HTTP; task speed per session, at runtime.""
 from __future__ import annotations
 
 import pytest
-from emulator_support import Api, wait_final, wait_until
+from support import Api, wait_final, wait_until
 
 from agb_context.emulator import Emulator
 

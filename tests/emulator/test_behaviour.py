@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from emulator_support import Api, wait_final, wait_until
+from support import Api, wait_final, wait_until
 
 from agb_context.emulator import CloudBehaviour, Emulator
 

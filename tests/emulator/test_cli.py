@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulator_support import tree, wait_until
+from support import tree, wait_until
 
 from agb_context.emulator import _cli
 

@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from emulator_support import API_KEY, Api, client_for, wait_final, wait_until
+from support import API_KEY, Api, client_for, wait_final, wait_until
 
 from agb_context._status_codec import decode_context_status, encode_context_status
 from agb_context.emulator import Emulator

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_support import API_KEY, Api, client_for, tree, wait_final, wait_until
+from support import API_KEY, Api, client_for, tree, wait_final, wait_until
 from test_cloud_api import assert_error
 
 from agb_context.emulator import Emulator

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from emulator_support import API_KEY, client_for
 from hypothesis import HealthCheck, settings
+from support import API_KEY, client_for
 
 from agb_context.emulator import Emulator
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from emulator_support import Api, wait_final, wait_until
+from support import Api, wait_final, wait_until
 
 from agb_context._status_codec import ContextStatusError, decode_context_status
 from agb_context.emulator import Emulator

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from emulator_support import Api, tree, wait_final
+from support import Api, tree, wait_final
 
 from agb_context.emulator import Emulator
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from emulator_support import API_KEY, Api, client_for, tree, wait_final, wait_until
+from support import API_KEY, Api, client_for, tree, wait_final, wait_until
 
 from agb_context.emulator import DataDirError, DataDirInUse, Emulator, ListenError
 

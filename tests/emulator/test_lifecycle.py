@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulator_support import API_KEY, Api, client_for, wait_final, wait_until
+from support import API_KEY, Api, client_for, wait_final, wait_until
 
 from agb_context.emulator import Emulator
 

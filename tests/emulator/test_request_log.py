@@ -6,7 +6,7 @@ import logging
 import threading
 
 import pytest
-from emulator_support import API_KEY, Api, client_for, wait_until
+from support import API_KEY, Api, client_for, wait_until
 
 from agb_context.emulator import Emulator
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from emulator_support import API_KEY, Api, client_for, tree, wait_final
+from support import API_KEY, Api, client_for, tree, wait_final
 
 from agb_context.emulator import Emulator
 

@@ -8,8 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from reliability_support import wait_for
-from support import MakeManager
+from support import MakeManager, wait_until
 
 from agb_context import ContextManager, PollingPolicy
 from agb_context.emulator import Emulator
@@ -26,7 +25,7 @@ def _settles_at(baseline: int, slack: int = 2) -> bool:
     """Whether open descriptors come back near ``baseline`` (the server side closes a moment
     after the client side)."""
     try:
-        wait_for(lambda: _open_fds() <= baseline + slack, timeout=2.0, what="sockets to close")
+        wait_until(lambda: _open_fds() <= baseline + slack, timeout=2.0, what="sockets to close")
     except AssertionError:
         return False
     return True

@@ -23,8 +23,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from reliability_support import wait_for
-from support import SECRETS
+from support import SECRETS, wait_until
 
 from agb_context import (
     ContextInfoResult,
@@ -494,7 +493,7 @@ def test_a_wrong_or_missing_key_gets_401_on_every_route_and_changes_nothing(
         info = client.get("/sdk/GetContextInfo", params={"sessionId": sid})
         assert info.status_code == 500
         client.post("/sdk/SyncContext", params={"sessionId": sid}, json={})
-    assert wait_for(lambda: [t.status for t in fortress.emu.tasks(sid)] == ["Success"])
+    assert wait_until(lambda: [t.status for t in fortress.emu.tasks(sid)] == ["Success"])
 
 
 # --- oversized query values ----------------------------------------------------------------
@@ -624,7 +623,7 @@ def test_a_client_hanging_up_mid_request_is_not_a_server_error(
     )
     with socket.create_connection((url.host, url.port), timeout=10) as sock:
         sock.sendall(head.encode())
-    (request,) = wait_for(lambda: fortress.emu.requests, what="the request to be recorded")
+    (request,) = wait_until(lambda: fortress.emu.requests, what="the request to be recorded")
     assert fortress.emu.tasks(sid) == []
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []

@@ -1,4 +1,4 @@
-"""Helpers for the emulator tests: calls as the SDK makes them, waits with a deadline."""
+"""The emulator over raw HTTP: calls as the SDK makes them, waits for its tasks, file trees."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from support import wait_until
 
 from agb_context._results import ContextStatusData
 from agb_context._status_codec import decode_context_status
 from agb_context.emulator import Emulator, TaskRecord
+from support.waiting import wait_until
 
 API_KEY = "emulator-test-key"
 

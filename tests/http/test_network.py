@@ -21,9 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from network_support import (
+from support import (
     API_HOST,
+    CONTEXT_ID,
+    MOUNT,
     NETWORK_ENV,
+    SECRETS,
+    MakeManager,
     Proxy,
     ServerLoop,
     TlsFront,
@@ -31,7 +35,6 @@ from network_support import (
     self_signed_certificate,
     tls_server_context,
 )
-from support import CONTEXT_ID, MOUNT, SECRETS, MakeManager
 
 from agb_context import (
     ConfigurationError,

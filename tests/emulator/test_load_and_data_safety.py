@@ -21,8 +21,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_support import STYLES, Watch, matches, run_sync, wait_for
-from support import SECRETS, MakeManager, wait_until_async
+from support import (
+    SECRETS,
+    STYLES,
+    MakeManager,
+    Watch,
+    matches,
+    run_sync,
+    wait_until,
+    wait_until_async,
+)
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context.emulator import Emulator
@@ -283,5 +291,5 @@ def test_racing_uploads_of_one_context_leave_exactly_one_version(
         got = _tree(emu.session_path(reader, "/home/reader"))
         assert got in whole, "a download got a mix of versions"
     assert [p.name for p in stored.parent.iterdir()] == [cid], "leftovers beside the context"
-    wait_for(lambda: all(t.is_final for ts in tasks.values() for t in ts))
+    wait_until(lambda: all(t.is_final for ts in tasks.values() for t in ts))
     watch.assert_clean()

@@ -6,7 +6,7 @@ polls the new task takes to be listed, to start and to end, how it ends, the
 mount's earlier tasks (one of them possibly still running when the sync starts),
 whether earlier tasks and the other direction are listed, the order of the list on
 each poll, and which polls fail. The emulator shows each behaviour on its own
-(tests/facade/test_done.py); it cannot be made to list in arbitrary orders or to
+(tests/sync/test_done.py); it cannot be made to list in arbitrary orders or to
 fail exactly the polls a script picks, which is what this test explores.
 """
 

@@ -1,4 +1,4 @@
-"""Helpers of the command-line tests (importable as `cli_support`): run the CLI, check errors.
+"""The command line in a subprocess: run it, read what it printed, check its errors.
 
 The CLI always runs as a subprocess (``python -m agb_context.cli``), so what is
 tested is what a user gets: exit codes, stdout, stderr.
@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import attrs
 
-CTX = "ctx-cli"
-MOUNT = "/home/cli"
+CLI_CONTEXT_ID = "ctx-cli"
+CLI_MOUNT = "/home/cli"
+"""The one mount of the command-line tests' ``session_id`` fixture."""
 
 
 @attrs.frozen

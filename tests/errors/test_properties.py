@@ -1,6 +1,6 @@
 """Property tests: arguments, endpoints and server answers of any kind never break the SDK.
 
-The contextStatus codec has its own properties (tests/test_status_codec.py);
+The contextStatus codec has its own properties (tests/info/test_status_codec.py);
 here the whole request path is exercised, over real HTTP: argument checks
 against the emulator (which records what was sent), and arbitrary answers
 from a canned server (which can send any body at all).
@@ -18,8 +18,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_support import CannedServer
-from support import SECRETS, CallbackRecorder
+from support import SECRETS, CallbackRecorder, CannedServer
 
 from agb_context import (
     ConfigurationError,

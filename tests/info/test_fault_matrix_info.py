@@ -14,8 +14,17 @@ from collections.abc import Callable
 
 import attrs
 import pytest
-from reliability_support import FAST, FAST_BACKOFF, SLACK, Watch, matches, wait_for
-from support import CONTEXT_ID, MOUNT, MakeManager
+from support import (
+    CONTEXT_ID,
+    FAST,
+    FAST_BACKOFF,
+    MOUNT,
+    SLACK,
+    MakeManager,
+    Watch,
+    matches,
+    wait_until,
+)
 
 from agb_context import ContextInfoResult, ContextManager, ContextSyncResult
 from agb_context.emulator import Emulator
@@ -60,7 +69,7 @@ def _hung_task(emu: Emulator, cm: ContextManager) -> None:
     emu.faults.hang_tasks(count=None)
     operation = cm.sync(CONTEXT_ID, MOUNT, retry_interval=10, max_retries=1)
     assert not operation.result(30).success
-    wait_for(lambda: [t.status for t in emu.tasks(cm.session_id)] == ["Running"])
+    wait_until(lambda: [t.status for t in emu.tasks(cm.session_id)] == ["Running"])
 
 
 def _slow(emu: Emulator, cm: ContextManager) -> None:
@@ -271,7 +280,7 @@ def test_info_read_timeout(
     attempts = 1 + FAST.max_retries
     assert attempts * timeout * 0.95 <= elapsed <= attempts * timeout + FAST_BACKOFF + SLACK
     # The emulator answers each abandoned request once its latency is over: exactly 3 came.
-    wait_for(lambda: len(slow_emu.requests) >= attempts, what="the abandoned requests")
+    wait_until(lambda: len(slow_emu.requests) >= attempts, what="the abandoned requests")
     assert [r.path for r in slow_emu.requests] == [INFO_PATH] * attempts
     watch.assert_clean()
 

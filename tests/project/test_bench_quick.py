@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "bench.py"
 ROW_IDS = [f"B{n}" for n in range(1, 12)]
 TARGET = re.compile(r"(<=|>=) \d+(\.\d+)?|report")

@@ -20,19 +20,21 @@ from typing import Any
 
 import attrs
 import pytest
-from reliability_support import (
+from support import (
+    CONTEXT_ID,
     FAST,
     FAST_BACKOFF,
+    MOUNT,
     SLACK,
     STYLES,
+    MakeManager,
     Outcome,
     Watch,
     free_port,
     matches,
     run_sync,
-    wait_for,
+    wait_until,
 )
-from support import CONTEXT_ID, MOUNT, MakeManager
 
 from agb_context import ContextManager, SyncOperation
 from agb_context.emulator import Emulator, Faults
@@ -388,7 +390,7 @@ def test_sync_fault_matrix(
     if case.final_status is None:
         assert emu.tasks(session_id) == []
     else:
-        final = wait_for(
+        final = wait_until(
             lambda: [t for t in emu.tasks(session_id) if t.status == case.final_status],
             what=f"the task to be {case.final_status}",
         )
@@ -455,7 +457,7 @@ def test_sync_read_timeout(
     )
     _check_callback_and_bounds(outcome, False, least, most)
     # Requests given up on are answered once their latency is over: wait for each one.
-    wait_for(lambda: len(slow_emu.requests) >= len(sent), what="the abandoned requests")
+    wait_until(lambda: len(slow_emu.requests) >= len(sent), what="the abandoned requests")
     assert sorted(r.path for r in slow_emu.requests) == sorted(sent)
     watch.assert_clean()
 
@@ -492,9 +494,9 @@ def _polled_while_running(emu: Emulator, sid: str) -> None:
     def polls() -> int:
         return sum(r.path == INFO_PATH for r in emu.requests)
 
-    wait_for(lambda: [t.status for t in emu.tasks(sid)] == ["Running"], what="a running task")
+    wait_until(lambda: [t.status for t in emu.tasks(sid)] == ["Running"], what="a running task")
     seen = polls()
-    wait_for(lambda: polls() >= seen + 2, what="polls of the running task")
+    wait_until(lambda: polls() >= seen + 2, what="polls of the running task")
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -1,5 +1,5 @@
 """Network pieces for the tests, all on 127.0.0.1: a TLS front for the emulator, a proxy,
-and a listener that never accepts.
+a listener that never accepts, a port that refuses, and a server of canned answers.
 
 The TLS front and the proxy run on one asyncio loop in a thread of their own.
 """
@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import datetime
+import http.server
 import ipaddress
 import socket
 import ssl
@@ -324,3 +325,85 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+@contextlib.contextmanager
+def refusing_endpoint() -> Iterator[str]:
+    """An endpoint on 127.0.0.1 whose port refuses connections.
+
+    The port is held by a bound socket that never listens, so nothing else
+    can take it meanwhile.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for an emulator restarted on a fixed port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class CannedServer:
+    """A real HTTP server on 127.0.0.1 that answers with canned responses, one per method.
+
+    For what the emulator cannot be made to send (any body at all); the SDK
+    talks to it over real HTTP, as to the cloud.
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[int, bytes]] = {}
+        self.requests = 0
+        self.answer(200, b"{}")
+        canned = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                canned.requests += 1
+                status, body = canned.answers[self.command]
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.send_header("x-request-id", "canned-request-id")
+                self.send_header("connection", "close")  # no answer can spill into the next
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client closing its connection is not news here
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="canned-http-server", daemon=True
+        )
+
+    def answer(self, status: int, body: bytes, method: str | None = None) -> None:
+        """Answer requests of ``method`` (both GET and POST when None) with this."""
+        for name in (method,) if method else ("GET", "POST"):
+            self.answers[name] = (status, body)
+
+    def __enter__(self) -> CannedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
