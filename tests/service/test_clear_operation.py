@@ -105,7 +105,13 @@ def test_a_poll_interval_longer_than_the_timeout_still_looks_once(
 ) -> None:
     cid = _context_with_data(service, clearing_emulator)
     clearing_emulator.clear_requests()
-    result = service.clear(cid, timeout=0.05, poll_interval=10).result(timeout=30)
+    # The clear outlasts the deadline, and the deadline leaves the start time even on a
+    # busy machine: 5 s, far below the interval.
+    clearing_emulator.set_task_delay(60)
+    try:
+        result = service.clear(cid, timeout=5, poll_interval=60).result(timeout=60)
+    finally:
+        clearing_emulator.set_task_delay(DELAY)
     looks = [r for r in clearing_emulator.requests if r.path == "/sdk/GetContext"]
     assert len(looks) == 1
     assert not result.success
