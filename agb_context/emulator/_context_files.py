@@ -175,7 +175,7 @@ class UrlSigner:
         except KeyError as missing:
             raise Forbidden(f"the URL lacks its {missing.args[0]}: ask for a new one") from None
         expected = self._sign(*given)
-        if not hmac.compare_digest(expected, signature):
+        if not signature.isascii() or not hmac.compare_digest(expected, signature):
             raise Forbidden(
                 "the URL's signature does not match: it was changed; ask for a new one"
             )

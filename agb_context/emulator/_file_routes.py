@@ -56,9 +56,14 @@ class FileRoutes:
             Route("/sdk/GetContextFileDownloadUrl", self.download_url, methods=["POST"]),
             Route("/sdk/DeleteContextFile", self.delete_file, methods=["POST"]),
             Route("/sdk/DescribeContextFiles", self.describe_files, methods=["POST"]),
-            Route(PRESIGNED_PATH, self.put_file, methods=["PUT"]),
-            Route(PRESIGNED_PATH, self.get_file, methods=["GET"]),
+            # one route, so that a 405 on the path lists both methods
+            Route(PRESIGNED_PATH, self.presigned, methods=["GET", "PUT"]),
         ]
+
+    async def presigned(self, request: Request) -> Response:
+        if request.method == "PUT":
+            return await self.put_file(request)
+        return await self.get_file(request)
 
     async def upload_url(self, request: Request) -> Response:
         return await self._url(request, "put")

@@ -108,6 +108,7 @@ def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emulat
         _with(url, contextId=other, filePath="/theirs.txt"),
         _with(url, expires="9999999999"),
         _with(url, signature="0" * 64),
+        _with(url, signature="\u00e9" * 64),
         _with(url, op="put"),
         url.split("&signature")[0],
     ):
