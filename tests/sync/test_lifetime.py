@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import re
 import subprocess
 import sys
 import textwrap
@@ -87,6 +88,9 @@ def test_fork_then_calls_in_both_processes(emu: Emulator, session_id: str) -> No
     assert done.stdout.strip() == "ok"
 
 
+SLOW_STEP = re.compile(r"Executing <.*> took \d+\.\d+ seconds$")
+"""asyncio's debug-mode line for a slow loop step."""
+
 CLOSED_PROPERLY = """
 import asyncio, sys
 from agb_context import ContextManager, ContextService
@@ -126,7 +130,10 @@ def test_nothing_warns_when_closed_properly(emu: Emulator, session_id: str) -> N
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
-    assert done.stderr == ""
+    # -X dev also turns on asyncio's report of loop steps over 100 ms, which a
+    # busy machine makes without any fault of the code: those lines are let through.
+    warnings = [line for line in done.stderr.splitlines() if not SLOW_STEP.match(line)]
+    assert warnings == []
 
 
 UNCLOSED = """
