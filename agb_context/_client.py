@@ -37,7 +37,14 @@ def _http_args(settings: Settings) -> dict[str, Any]:
 
 def _transport_args(settings: Settings) -> dict[str, Any]:
     verify = settings.tls.context if settings.uses_tls else no_tls_context()
-    return {"verify": verify, "limits": _LIMITS, "proxy": settings.proxy}
+    limits = _LIMITS
+    if settings.max_in_flight > (limits.max_connections or 0):
+        # An asyncio client shared by several owners may have this many in flight.
+        limits = httpx.Limits(
+            max_connections=settings.max_in_flight,
+            max_keepalive_connections=limits.max_keepalive_connections,
+        )
+    return {"verify": verify, "limits": limits, "proxy": settings.proxy}
 
 
 def _generated_client(settings: Settings) -> AuthenticatedClient:

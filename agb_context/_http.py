@@ -2,10 +2,12 @@
 
 Each facade object (a `ContextManager`, a `ContextService`) keeps a
 `ClientPool`: one client for blocking calls, and one per event loop, since
-httpx connections belong to the loop that opened them. Clients are made on
+httpx connections belong to the loop that opened them; the owners on one
+loop with equal settings share a few clients of that loop. Clients are made on
 first use (by `agb_context._client`, which knows how they are configured),
-closed when their loop shuts down or the owner is closed, and released with
-a `ResourceWarning` naming the owner if it is collected unclosed.
+closed when their loop shuts down or their last owner is closed, and
+released with a `ResourceWarning` naming the owner if it is collected
+unclosed.
 
 After ``os.fork()`` the child keeps nothing of the parent's HTTP state: its
 pools forget the parent's clients (left untouched, so the parent's pooled
@@ -20,6 +22,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import importlib
+import itertools
 import logging
 import os
 import threading
@@ -102,8 +105,93 @@ class PoolClosedError(RuntimeError):
     """A call was made on a closed owner (a `RuntimeError`, as documented)."""
 
 
+class _Shared:
+    """An asyncio client of one loop, shared by some of the pools on it with equal settings."""
+
+    def __init__(self, client: AuthenticatedClient) -> None:
+        self.client = client
+        self.users: set[ClientPool] = set()
+        # An async generator whose finalisation (asyncio.run's shutdown_asyncgens,
+        # loop.shutdown_asyncgens) closes the client when its loop ends.
+        self.guard: AsyncGenerator[None, None] | None = None
+        self.starting: asyncio.Future[None] | None = None
+
+
+_SharedKey = tuple[asyncio.AbstractEventLoop, Settings, int]
+"""The loop, the settings, and which of their `max_in_flight` clients."""
+# Never held while a pool's own lock is taken (pools take theirs first).
+_shared_lock = threading.Lock()
+_shared: dict[_SharedKey, _Shared] = {}
+# Pools are dealt the clients of their loop in turn.
+_dealt = itertools.count()
+
+
+def _share(
+    loop: asyncio.AbstractEventLoop, settings: Settings, user: ClientPool
+) -> AuthenticatedClient:
+    """The client of ``loop`` for ``settings``, made by its first user (on that loop)."""
+    key = (loop, settings, user.share)
+    with _shared_lock:
+        shared = _shared.get(key)
+        new = shared is None
+        if shared is None:
+            from agb_context._client import build_async_client
+
+            shared = _shared[key] = _Shared(build_async_client(settings))
+        shared.users.add(user)
+    if new:
+        shared.guard = _close_when_loop_ends(key, shared)
+        # Its first step registers it with the loop; the step ends at once.
+        shared.starting = asyncio.ensure_future(anext(shared.guard))
+    return shared.client
+
+
+def _release(
+    loop: asyncio.AbstractEventLoop,
+    settings: Settings,
+    user: ClientPool,
+    client: AuthenticatedClient,
+) -> _Shared | None:
+    """``user`` no longer uses ``client``: the shared entry, if it was the last user
+    (the caller then closes the client), else None."""
+    key = (loop, settings, user.share)
+    with _shared_lock:
+        shared = _shared.get(key)
+        if shared is None or shared.client is not client:
+            return None  # its loop ended, and the client was closed then
+        shared.users.discard(user)
+        if shared.users:
+            return None
+        del _shared[key]
+        return shared
+
+
+async def _close_when_loop_ends(key: _SharedKey, shared: _Shared) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        with _shared_lock:
+            owned = _shared.get(key) is shared
+            if owned:
+                del _shared[key]
+            users = list(shared.users) if owned else []
+        for pool in users:
+            pool._forget_loop(key[0], shared.client)
+        # Once the pools have let go of it, whoever took it closes it.
+        if owned:
+            await shared.client.get_async_httpx_client().aclose()
+
+
 class ClientPool:
     """The generated clients one owner (a manager or a service) makes its calls with.
+
+    The blocking client is the owner's own. The pools on one loop with equal
+    settings share at most `Settings.max_in_flight` asyncio clients, dealt in
+    turn, so a thousand managers hold a few connection pools, not a thousand;
+    not one either, since httpcore's bookkeeping grows with the square of a
+    pool's connections (one pool for all cost more CPU per request than a
+    pool per manager; one per request in flight costs the same). A client is
+    closed when its last user closes, or when its loop ends.
 
     Args:
         settings: How to reach the API.
@@ -114,6 +202,8 @@ class ClientPool:
         self._settings = settings
         self._owner = owner
         self._closed = False
+        self.share = next(_dealt) % settings.max_in_flight
+        """Which of the shared asyncio clients of a loop this pool uses."""
         self._reset()
         _pools.add(self)
 
@@ -121,10 +211,6 @@ class ClientPool:
         self._lock = threading.Lock()
         self._client: AuthenticatedClient | None = None
         self._async_clients: dict[asyncio.AbstractEventLoop, AuthenticatedClient] = {}
-        # One async generator per loop, whose finalisation (asyncio.run's
-        # shutdown_asyncgens, loop.shutdown_asyncgens) closes that loop's client.
-        self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
-        self._starting: set[asyncio.Future[None]] = set()
 
     @property
     def closed(self) -> bool:
@@ -166,14 +252,7 @@ class ClientPool:
             self.check_open()
             client = self._async_clients.get(loop)
             if client is None:
-                from agb_context._client import build_async_client
-
-                client = self._async_clients[loop] = build_async_client(self._settings)
-                guard = self._loop_guards[loop] = self._close_when_loop_ends(loop, client)
-                # Its first step registers it with the loop; the step ends at once.
-                starting = asyncio.ensure_future(anext(guard))
-                self._starting.add(starting)
-                starting.add_done_callback(self._starting.discard)
+                client = self._async_clients[loop] = _share(loop, self._settings, self)
             return client
 
     def close(self) -> None:
@@ -183,29 +262,33 @@ class ClientPool:
             client, self._client = self._client, None
             async_clients = list(self._async_clients.items())
             self._async_clients.clear()
-            self._loop_guards.clear()
         if client is not None:
             client.get_httpx_client().close()
         for loop, async_client in async_clients:
-            _close_on_loop(loop, async_client)
+            last = _release(loop, self._settings, self, async_client)
+            if last is not None:
+                _close_on_loop(loop, last.client)
 
     async def aclose(self) -> None:
         """`close` for async code: the running loop's connections are closed awaited."""
         loop = asyncio.get_running_loop()
         with self._lock:
             async_client = self._async_clients.pop(loop, None)
-            guard = self._loop_guards.pop(loop, None)
         self.close()
-        if guard is not None:
-            await guard.aclose()
+        last = None
         if async_client is not None:
-            await async_client.get_async_httpx_client().aclose()
+            last = _release(loop, self._settings, self, async_client)
+        if last is not None:
+            if last.guard is not None:
+                await last.guard.aclose()
+            await last.client.get_async_httpx_client().aclose()
 
     def release_unclosed(self) -> bool:
         """Release the connections of an owner being collected unclosed.
 
-        Returns whether it held any (the owner then warns). Connections of a
-        loop still running are closed on that loop; a blocking client at once.
+        Returns whether it held any (the owner then warns). A blocking client
+        is closed at once; the asyncio clients are let go of on their loops (if
+        they still run), and closed there if this was their last user.
         """
         with self._lock:
             if self._closed:
@@ -214,36 +297,34 @@ class ClientPool:
             client, self._client = self._client, None
             async_clients = list(self._async_clients.items())
             self._async_clients.clear()
-            self._loop_guards.clear()
         if client is not None:
             client.get_httpx_client().close()
         for loop, async_client in async_clients:
             if not loop.is_closed():
+                # Not here: this may run inside a garbage collection that
+                # interrupted code holding the lock of the shared clients.
                 with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                     loop.call_soon_threadsafe(
-                        _close_later, loop, async_client, context=contextvars.Context()
+                        self._release_later, loop, async_client, context=contextvars.Context()
                     )
         return client is not None or bool(async_clients)
 
+    def _release_later(self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
+        last = _release(loop, self._settings, self, client)
+        if last is not None:
+            task = loop.create_task(last.client.get_async_httpx_client().aclose())
+            task.add_done_callback(_log_close_failure)
+
+    def _forget_loop(self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
+        """``loop`` ended, and ``client`` with it."""
+        with self._lock:
+            if self._async_clients.get(loop) is client:
+                del self._async_clients[loop]
+
     def _forget_after_fork(self) -> None:
         """In a forked child: keep the parent's clients out of use, start afresh."""
-        _inherited.extend([self._client, self._async_clients, self._loop_guards])
+        _inherited.extend([self._client, self._async_clients])
         self._reset()
-
-    async def _close_when_loop_ends(
-        self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient
-    ) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            with self._lock:
-                owned = self._async_clients.get(loop) is client
-                if owned:
-                    del self._async_clients[loop]
-                    self._loop_guards.pop(loop, None)
-            # Once the pool has let go of it, whoever took it closes it.
-            if owned:
-                await client.get_async_httpx_client().aclose()
 
 
 def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
@@ -270,19 +351,17 @@ def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient)
         logger.warning("could not close connections cleanly", exc_info=True)
 
 
-def _close_later(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
-    task = loop.create_task(client.get_async_httpx_client().aclose())
-    task.add_done_callback(_log_close_failure)
-
-
 def _after_fork_in_child() -> None:
-    global _warm_lock
+    global _warm_lock, _shared_lock
     _warm_lock = threading.Lock()
     for key, done in list(_warm.items()):
         if not done.done():
             del _warm[key]  # its thread is the parent's
     for pool in list(_pools):
         pool._forget_after_fork()
+    _inherited.append(dict(_shared))
+    _shared.clear()
+    _shared_lock = threading.Lock()
     forget_gates()
     _background.forget_after_fork()
 
