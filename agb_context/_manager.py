@@ -13,6 +13,7 @@ import httpx
 from agb_context import _validation as check
 from agb_context._config import normalize_endpoint, resolve_settings
 from agb_context._errors import ConfigurationError
+from agb_context._flow import wait_for_room
 from agb_context._http import ClientPool
 from agb_context._lifetime import Closable
 from agb_context._operation import OperationSet, SyncOperation
@@ -297,6 +298,9 @@ class ContextManager(Closable):
     ) -> ContextSyncResult:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        # A burst of syncs queues here before any builds what it needs: each one's
+        # first step stays short, and the rest comes a few syncs at a time.
+        await wait_for_room(self._settings.max_in_flight)
         policy = request.policy
         client = await self._async_client()
         query = check.InfoQuery(

@@ -98,6 +98,8 @@ class Operation(Generic[R]):
     changes nothing.
     """
 
+    # A burst of operations keeps thousands of these alive at once: each holds as
+    # few objects as it can (tuples for its callbacks, a lock made when needed).
     def __init__(self) -> None:
         self._future: concurrent.futures.Future[R] = concurrent.futures.Future()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,15 +107,14 @@ class Operation(Generic[R]):
         self._request_id: str | None = None
         self._lock = threading.Lock()
         # Held while callbacks of either kind run, so a progress callback never
-        # runs after (or beside) a done-callback.
-        self._callbacks_lock = threading.RLock()
-        self._progress = Progress()
-        self._progress_callbacks: list[Callable[[Progress], object]] = []
-        self._watchers: list[Callable[[Progress | None], None]] = []
+        # runs after (or beside) a done-callback; made with the first callback.
+        self._callbacks_lock: threading.RLock | None = None
+        self._progress = _FIRST_PROGRESS
+        self._progress_callbacks: tuple[Callable[[Progress], object], ...] = ()
+        self._watchers: tuple[Callable[[Progress | None], None], ...] = ()
         self._started = time.monotonic()
-        self._owner_closed: Callable[[], bool] = lambda: False
-        self._future.add_done_callback(self._stop_task_if_cancelled)
-        self._future.add_done_callback(self._end_watchers)
+        self._owner: OperationSet | None = None
+        self._future.add_done_callback(self._on_done)
 
     # -- outcome ---------------------------------------------------------------
 
@@ -184,8 +185,10 @@ class Operation(Generic[R]):
     def add_done_callback(self, fn: Callable[[Self], object]) -> None:
         """Call ``fn(operation)`` once the operation is over (the class docs name the thread)."""
 
+        lock = self._callback_lock()
+
         def call(_: concurrent.futures.Future[R]) -> None:
-            with self._callbacks_lock:
+            with lock:
                 try:
                     fn(self)
                 except Exception:
@@ -194,7 +197,23 @@ class Operation(Generic[R]):
         self._future.add_done_callback(call)
 
     def __await__(self) -> Generator[Any, None, R]:
+        task = self._task
+        if task is not None and self._on_own_loop():
+            return self._outcome_of(task).__await__()
         return asyncio.wrap_future(self._future).__await__()
+
+    async def _outcome_of(self, task: asyncio.Task[R]) -> R:
+        """The result, awaited on the loop the operation runs on: through its task,
+        without a future made per awaiter."""
+        # What the task raised (a cancel aside) the operation's own future tells
+        # the meaning of: a failure, or a cancel if its owner closed meanwhile.
+        with contextlib.suppress(Exception):
+            await task
+        if not self._future.done():  # not expected: `_settle` ran before this resumed
+            return await asyncio.wrap_future(self._future)
+        if self._future.cancelled():
+            raise asyncio.CancelledError
+        return self._future.result()
 
     # -- progress --------------------------------------------------------------
 
@@ -223,8 +242,9 @@ class Operation(Generic[R]):
         """
         if not callable(fn):
             raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+        self._callback_lock()
         with self._lock:
-            self._progress_callbacks.append(fn)
+            self._progress_callbacks = (*self._progress_callbacks, fn)
 
     async def watch(self) -> AsyncIterator[Progress]:
         """Yield the current snapshot, then each change, ending with the final one.
@@ -241,7 +261,7 @@ class Operation(Generic[R]):
                 loop.call_soon_threadsafe(queue.put_nowait, item)
 
         with self._lock:
-            self._watchers.append(push)
+            self._watchers = (*self._watchers, push)
             first = self._progress
         try:
             if self._future.done():
@@ -255,8 +275,8 @@ class Operation(Generic[R]):
                     return
                 yield item
         finally:
-            with self._lock, contextlib.suppress(ValueError):
-                self._watchers.remove(push)
+            with self._lock:
+                self._watchers = tuple(w for w in self._watchers if w is not push)
 
     # -- for the code that runs the operation ----------------------------------
 
@@ -270,8 +290,8 @@ class Operation(Generic[R]):
         """Run ``coroutine`` as this operation on ``loop`` (running here, or on another thread)."""
         self._loop = loop
         with _running_lock:
-            _running.add(self)
-        self._future.add_done_callback(lambda _: _forget_running(self))
+            if not self._future.done():  # else `_on_done` has run already
+                _running.add(self)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -308,18 +328,25 @@ class Operation(Generic[R]):
 
     def _report(self, progress: Progress) -> None:
         """Record a new snapshot; tell callbacks and watchers if it changed (on the loop)."""
-        snapshot = attrs.evolve(
-            progress, status=self.status(), elapsed=time.monotonic() - self._started
+        snapshot = Progress(
+            status=self.status(),
+            tasks=progress.tasks,
+            polls=progress.polls,
+            last_error=progress.last_error,
+            elapsed=time.monotonic() - self._started,
+            state=progress.state,
         )
         with self._lock:
             previous, self._progress = self._progress, snapshot
-            callbacks = list(self._progress_callbacks)
-            watchers = list(self._watchers)
+            callbacks, watchers = self._progress_callbacks, self._watchers
+            lock = self._callbacks_lock
         if _same_news(previous, snapshot):
             return
         for push in watchers:
             push(snapshot)
-        with self._callbacks_lock:
+        if not callbacks or lock is None:
+            return
+        with lock:
             for fn in callbacks:
                 if self._future.done():
                     return
@@ -327,6 +354,12 @@ class Operation(Generic[R]):
                     fn(snapshot)
                 except Exception:
                     logger.exception("a progress callback (%r) raised", fn)
+
+    def _callback_lock(self) -> threading.RLock:
+        with self._lock:
+            if self._callbacks_lock is None:
+                self._callbacks_lock = threading.RLock()
+            return self._callbacks_lock
 
     def _on_own_loop(self) -> bool:
         try:
@@ -348,7 +381,8 @@ class Operation(Generic[R]):
             self._future.cancel()
             return
         error = task.exception()
-        if error is not None and (self._future.cancelled() or self._owner_closed()):
+        owner_closed = self._owner is not None and self._owner.closed
+        if error is not None and (self._future.cancelled() or owner_closed):
             # Cancelled, or its owner closed, from another thread while it ran: what
             # it raised then is the closing's doing, and the operation ends cancelled.
             logger.debug("operation cancelled while it failed", exc_info=error)
@@ -364,9 +398,16 @@ class Operation(Generic[R]):
         except concurrent.futures.InvalidStateError:
             pass  # cancelled from another thread in the meantime
 
-    def _stop_task_if_cancelled(self, future: concurrent.futures.Future[R]) -> None:
-        if not future.cancelled():
-            return
+    def _on_done(self, future: concurrent.futures.Future[R]) -> None:
+        """The operation is over: its bookkeeping, before any done-callback of a user."""
+        _forget_running(self)
+        if self._owner is not None:
+            self._owner._forget(self)
+        self._end_watchers()
+        if future.cancelled():
+            self._stop_task()
+
+    def _stop_task(self) -> None:
         with self._lock:
             task, loop = self._task, self._loop
         if task is None or task.done() or loop is None:
@@ -377,9 +418,9 @@ class Operation(Generic[R]):
         with contextlib.suppress(RuntimeError):  # a closed loop's tasks are gone with it
             loop.call_soon_threadsafe(task.cancel)
 
-    def _end_watchers(self, _: concurrent.futures.Future[R]) -> None:
+    def _end_watchers(self) -> None:
         with self._lock:
-            watchers = list(self._watchers)
+            watchers = self._watchers
         for push in watchers:
             push(None)
 
@@ -422,6 +463,9 @@ def cancel_running_at_exit() -> None:
 atexit.register(cancel_running_at_exit)
 
 
+_FIRST_PROGRESS = Progress()
+
+
 def _same_news(before: Progress, after: Progress) -> bool:
     """Whether two snapshots tell the same (poll counts and times aside)."""
     return (before.status, before.tasks, before.last_error, before.state) == (
@@ -460,17 +504,21 @@ class OperationSet:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = _background.background_loop()
+        operation._owner = self
         with self._lock:
             closed = self._closed
-            if not closed:
+            if not closed and not operation.done():  # else it was forgotten already
                 self._running.add(operation)
         if closed:
             coroutine.close()
             operation.cancel()
             return
-        operation.add_done_callback(self._forget)
-        operation._owner_closed = lambda: self._closed
         operation._start(coroutine, loop)
+
+    @property
+    def closed(self) -> bool:
+        """Whether `cancel_all` was called."""
+        return self._closed
 
     def cancel_all(self) -> None:
         """Cancel every operation still running (their callbacks get ``False``), and any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import attrs
@@ -100,6 +101,10 @@ def context_scope(context_id: object, path: object) -> tuple[str | None, str | N
     return cid, mount
 
 
+# Policies are immutable: one object serves every sync with the same polling.
+_fixed_policy = functools.lru_cache(maxsize=64)(PollingPolicy.fixed)
+
+
 def sync_request(
     context_id: object,
     path: object,
@@ -134,7 +139,7 @@ def sync_request(
             raise InvalidArgument(
                 f"retry_interval must be a positive number of milliseconds, not {retry_interval!r}"
             )
-        policy = PollingPolicy.fixed(max_retries, retry_interval / 1000)
+        policy = _fixed_policy(max_retries, retry_interval / 1000)
     if timeout is not None:
         if (
             isinstance(timeout, bool)
