@@ -37,9 +37,12 @@ _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 _TRANSPORT_FAILURES = (httpx.HTTPError, httpx.InvalidURL)
 
 
-MAX_INFO_BYTES = 8 * 2**20
-"""The largest ``GetContextInfo`` answer decoded (about 35,000 tasks); a bigger one is
-a failed result saying so, never parsed."""
+MAX_INFO_BYTES = 2 * 2**20
+"""The largest ``GetContextInfo`` answer decoded (about 10,000 tasks); a bigger one is
+a failed result saying so, never parsed. The envelope and the ``contextStatus`` string
+are each decoded by one `json.loads`, which holds the interpreter lock throughout:
+at 2 MiB for a few milliseconds, at 8 MiB for 20-30 ms, during which a loop beside
+the decoding thread cannot run."""
 OFF_LOOP_BYTES = 64 * 2**10
 """Async calls decode answers bigger than this on a worker thread, not on the event loop."""
 

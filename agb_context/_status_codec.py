@@ -3,18 +3,25 @@
 ``contextStatus`` is a JSON string whose decoding is a list of items
 ``{"type": ..., "data": ...}``; the ``data`` of each item of type ``data`` is
 again a JSON string, whose decoding is a list of task status objects.
+
+A long list of tasks is decoded one task at a time: async calls decode big
+answers on a worker thread, and one `json.loads` of megabytes would hold the
+interpreter lock, and so stall the event loop, for tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from agb_context._results import ContextStatusData
 from agb_context._types import TASK_WIRE_NAMES as _WIRE_NAMES
 
 _TIME_FIELDS = frozenset({"start_time", "finish_time"})
+_ONE_CALL = 64 * 2**10
+"""Lists in texts up to this size are decoded by one `json.loads`, longer ones item by item."""
+_DECODER = json.JSONDecoder()
 
 
 class ContextStatusError(ValueError):
@@ -55,9 +62,46 @@ def decode_context_status(raw: str) -> tuple[ContextStatusData, ...]:
             raise ContextStatusError(f"contextStatus item {index}: 'data' is not a string")
         if data == "":
             continue
-        for position, obj in enumerate(_load_list(data, f"contextStatus item {index} data")):
+        for position, obj in enumerate(_list_items(data, f"contextStatus item {index} data")):
             tasks.append(task_from_wire(obj, f"task {position} of item {index}"))
     return tuple(tasks)
+
+
+def _list_items(text: str, what: str) -> Iterator[Any]:
+    """The items of the JSON list ``text``; a long one is decoded an item at a time."""
+    if len(text) <= _ONE_CALL:
+        yield from _load_list(text, what)
+        return
+    at = _skip_space(text, 0)
+    if not text.startswith("[", at):
+        yield from _load_list(text, what)  # not a list: the same error as a short text
+        return
+    at = _skip_space(text, at + 1)
+    closed = text.startswith("]", at)
+    if closed:
+        at += 1
+    while not closed:
+        try:
+            item, at = _DECODER.raw_decode(text, at)
+        except (ValueError, RecursionError) as exc:
+            raise ContextStatusError(f"{what} is not valid JSON: {exc}") from None
+        yield item
+        at = _skip_space(text, at)
+        if text.startswith(",", at):
+            at = _skip_space(text, at + 1)
+        elif text.startswith("]", at):
+            at, closed = at + 1, True
+        else:
+            raise ContextStatusError(f"{what} is not valid JSON: ',' or ']' expected at {at}")
+    if _skip_space(text, at) != len(text):
+        raise ContextStatusError(f"{what} is not valid JSON: extra data at {at}")
+
+
+def _skip_space(text: str, at: int) -> int:
+    """Where the first character at or after ``at`` that is not JSON white space is."""
+    while at < len(text) and text[at] in " \t\n\r":
+        at += 1
+    return at
 
 
 def _load_list(text: str, what: str) -> list[Any]:

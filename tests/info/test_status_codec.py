@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agb_context import ContextStatusData
+from agb_context import _status_codec as codec
 from agb_context._calls import _info_result
 from agb_context._status_codec import (
     ContextStatusError,
@@ -103,3 +107,60 @@ def test_info_never_raises_for_any_body(body: bytes, status: int) -> None:
     if status != 200:
         assert not result.success
         assert f"HTTP {status}" in result.error_message
+
+
+def _long_list(count: int) -> list[ContextStatusData]:
+    return [
+        ContextStatusData(context_id=f"ctx-{i}", path=f"/home/{i}", status="Success")
+        for i in range(count)
+    ]
+
+
+def test_a_long_task_list_is_decoded_one_task_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One `json.loads` of megabytes would hold the interpreter lock, and so stall the
+    event loop, while a worker thread decodes it; item by item, other threads get turns."""
+    listed = _long_list(2000)
+    raw = encode_context_status(listed)
+    assert len(raw) > 2 * codec._ONE_CALL
+    calls: list[int] = []
+    decoder = codec._DECODER
+
+    class Counting:
+        def raw_decode(self, text: str, at: int) -> tuple[Any, int]:
+            calls.append(at)
+            return decoder.raw_decode(text, at)
+
+    monkeypatch.setattr(codec, "_DECODER", Counting())
+    assert decode_context_status(raw) == tuple(listed)
+    assert len(calls) == len(listed)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[:-1],  # no closing bracket
+        lambda text: text + "x",  # extra data
+        lambda text: text.replace("},{", "};{", 1),
+        lambda text: text.replace("},{", "},,{", 1),
+        lambda text: text.replace('"contextId"', "contextId", 1),
+        lambda text: "{" + text[1:],  # not a list
+    ],
+)
+def test_a_damaged_long_task_list_is_the_codec_error_as_a_short_one_is(
+    damage: Callable[[str], str],
+) -> None:
+    inner = json.dumps(
+        [codec.task_to_wire(task) for task in _long_list(2000)], separators=(",", ":")
+    )
+    assert len(inner) > codec._ONE_CALL
+    raw = json.dumps([{"type": "data", "data": damage(inner)}])
+    with pytest.raises(ContextStatusError, match="data is not"):
+        decode_context_status(raw)
+
+
+def test_white_space_around_a_long_task_list_is_json_s() -> None:
+    listed = _long_list(1500)
+    inner = json.dumps([codec.task_to_wire(task) for task in listed], indent=2)
+    for text in (f" \n{inner}\t ", inner.replace("[", "[ \r\n", 1)):
+        raw = json.dumps([{"type": "data", "data": text}])
+        assert decode_context_status(raw) == tuple(listed)
