@@ -79,11 +79,30 @@ class ApiCalls:
     ) -> ContextInfoResult:
         """``GetContextInfo`` on an asyncio client; ``retry=False`` sends it once only."""
         await wait_for_room(self.settings.max_in_flight)
-        kwargs = get_context_info._get_kwargs(**self._info_args(query))
         try:
-            response = await client.get_async_httpx_client().request(
-                **kwargs, extensions=None if retry else NO_RETRY
-            )
+            request = self._info_request(client, query, retry=retry)
+        except _TRANSPORT_FAILURES as exc:
+            return ContextInfoResult(success=False, **self._transport_failure(exc).fields())
+        return await self._send_info(client, request)
+
+    def status_poll(self, client: AuthenticatedClient, query: InfoQuery) -> StatusPoll:
+        """A sync's status poll: ``GetContextInfo`` without transport retries, its request
+        built once (building one costs more than a tenth of a millisecond of CPU)."""
+        return StatusPoll(self, client, query)
+
+    def _info_request(
+        self, client: AuthenticatedClient, query: InfoQuery, *, retry: bool
+    ) -> httpx.Request:
+        kwargs = get_context_info._get_kwargs(**self._info_args(query))
+        return client.get_async_httpx_client().build_request(
+            **kwargs, extensions=None if retry else NO_RETRY
+        )
+
+    async def _send_info(
+        self, client: AuthenticatedClient, request: httpx.Request
+    ) -> ContextInfoResult:
+        try:
+            response = await client.get_async_httpx_client().send(request)
         except _TRANSPORT_FAILURES as exc:
             failure = self._transport_failure(exc)
             return ContextInfoResult(success=False, **failure.fields())
@@ -181,6 +200,27 @@ class ApiCalls:
             certificate = "certificate" in message.lower() or "tls" in message.lower()
             return Failure(message=message, kind="not_sent", retryable=not certificate)
         return Failure(message=message, kind="no_response", retryable=True)
+
+
+class StatusPoll:
+    """``GetContextInfo`` sent as often as a sync polls: built on the first call, then
+    sent as it is, once each time (no transport retries: polling is the retry)."""
+
+    __slots__ = ("_calls", "_client", "_query", "_request")
+
+    def __init__(self, calls: ApiCalls, client: AuthenticatedClient, query: InfoQuery) -> None:
+        self._calls, self._client, self._query = calls, client, query
+        self._request: httpx.Request | None = None
+
+    async def __call__(self) -> ContextInfoResult:
+        calls = self._calls
+        await wait_for_room(calls.settings.max_in_flight)
+        if self._request is None:
+            try:
+                self._request = calls._info_request(self._client, self._query, retry=False)
+            except _TRANSPORT_FAILURES as exc:
+                return ContextInfoResult(success=False, **calls._transport_failure(exc).fields())
+        return await calls._send_info(self._client, self._request)
 
 
 class _CallModule(Protocol):

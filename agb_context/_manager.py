@@ -307,8 +307,7 @@ class ContextManager(Closable):
             context_id=request.context_id, path=request.path, task_type=request.direction
         )
 
-        async def poll() -> ContextInfoResult:
-            return await self._calls.info(client, query, retry=False)
+        poll = self._calls.status_poll(client, query)
 
         judge = SyncJudge(
             context_id=request.context_id,
