@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from agb_context import _validation as check
-from agb_context._background import background_loop, is_background_thread
+from agb_context._background import background_loop
 from agb_context._errors import AgbContextError
 from agb_context._results import (
     ContextFileEntry,
@@ -182,12 +182,13 @@ class ContextFiles:
         and an expired URL replaced by a fresh one. Blocks until done (runs on
         the SDK's background thread); in async code use `upload_file_async`.
 
-        Called in a callback, which runs on that background thread, it runs
-        on a loop of its own on a new thread and works, but the SDK's other
-        syncs and callbacks wait until it returns: for a big file, start a
-        thread, or schedule `upload_file_async` on the running loop
-        (``asyncio.ensure_future``). The same holds for `download_file`,
-        `upload_dir` and `download_dir`.
+        Called on a thread that runs an event loop (in a callback, which runs
+        on that background thread, or from async code) it runs on a loop of
+        its own on a new thread and works, but the caller's loop, and with
+        the background one the SDK's other syncs and callbacks, wait until
+        it returns: for a big file, start a thread, or schedule
+        `upload_file_async` on the running loop (``asyncio.ensure_future``).
+        The same holds for `download_file`, `upload_dir` and `download_dir`.
         """
         return self._blocking(self.upload_file_async(context_id, local_path, file_path, progress))
 
@@ -399,14 +400,18 @@ class ContextFiles:
     def _blocking(self, work: Coroutine[Any, Any, R]) -> R:
         """Run ``work`` on the SDK's background loop and wait for it.
 
-        On that loop's own thread (in a callback) waiting for the loop would
-        never end: the work runs on a loop of its own on a new thread instead.
+        On a thread that runs an event loop (a callback runs on one: the
+        SDK's background loop, or the loop of a transfer run this way) that
+        wait could be a wait for the caller's own loop, which would never
+        end: the work runs on a loop of its own on a new thread instead.
         """
         self._clients.check_open()
-        if is_background_thread():
-            with ThreadPoolExecutor(1, thread_name_prefix="agb-context-blocking") as pool:
-                return pool.submit(asyncio.run, work).result()
-        return asyncio.run_coroutine_threadsafe(work, background_loop()).result()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run_coroutine_threadsafe(work, background_loop()).result()
+        with ThreadPoolExecutor(1, thread_name_prefix="agb-context-blocking") as pool:
+            return pool.submit(asyncio.run, work).result()
 
     def _url_call(
         self, op: str, context_id: object, file_path: object

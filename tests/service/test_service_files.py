@@ -426,8 +426,18 @@ def test_blocking_calls_inside_a_sync_callback_finish(
             seen["listed"] = [e.file_path for e in service.iter_files(cid, "/cb")]
             seen["up_dir"] = service.upload_dir(cid, source, "/tree").success
             seen["down_dir"] = service.download_dir(cid, "/tree", tmp_path / "tree").success
+            # one level deeper: a blocking call in the progress callback of that upload
+            seen["nested"] = service.upload_file(
+                cid, source / "a.txt", "/cb/b.txt", progress=nested
+            ).success
         finally:
             done.set()
+
+    def nested(done: int, total: int) -> None:
+        if "nested_down" not in seen:
+            seen["nested_down"] = service.download_file(
+                cid, "/cb/a.txt", tmp_path / "nested.txt"
+            ).success
 
     with ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
         cm.sync(cid, "/home/data", callback=on_done)
@@ -441,6 +451,8 @@ def test_blocking_calls_inside_a_sync_callback_finish(
         "listed": ["/cb/a.txt"],
         "up_dir": True,
         "down_dir": True,
+        "nested": True,
+        "nested_down": True,
     }
     assert (tmp_path / "back.txt").read_text() == "made in a callback"
     assert (tmp_path / "tree" / "a.txt").read_text() == "made in a callback"
