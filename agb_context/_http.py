@@ -36,6 +36,8 @@ from agb_context._config import Settings
 from agb_context._flow import forget_gates
 
 if TYPE_CHECKING:
+    import httpx
+
     from agb_context_api import AuthenticatedClient
 
 logger = logging.getLogger("agb_context")
@@ -211,6 +213,7 @@ class ClientPool:
         self._lock = threading.Lock()
         self._client: AuthenticatedClient | None = None
         self._async_clients: dict[asyncio.AbstractEventLoop, AuthenticatedClient] = {}
+        self._transfers: httpx.Client | None = None
 
     @property
     def closed(self) -> bool:
@@ -231,6 +234,20 @@ class ClientPool:
 
                 self._client = build_client(self._settings)
             return self._client
+
+    def transfers(self) -> httpx.Client:
+        """The blocking client for presigned URLs (no API key), made on first use and kept,
+        so that its connections to the storage host are used again from file to file.
+
+        Making it may read a CA file: call it off any event loop.
+        """
+        with self._lock:
+            self.check_open()
+            if self._transfers is None:
+                from agb_context._transfers import blocking_transfer_client
+
+                self._transfers = blocking_transfer_client(self._settings)
+            return self._transfers
 
     async def for_running_loop_async(self) -> AuthenticatedClient:
         """`for_running_loop`, without stalling the loop: a first client's imports and
@@ -260,10 +277,13 @@ class ClientPool:
         with self._lock:
             self._closed = True
             client, self._client = self._client, None
+            transfers, self._transfers = self._transfers, None
             async_clients = list(self._async_clients.items())
             self._async_clients.clear()
         if client is not None:
             client.get_httpx_client().close()
+        if transfers is not None:
+            transfers.close()
         for loop, async_client in async_clients:
             last = _release(loop, self._settings, self, async_client)
             if last is not None:
@@ -295,10 +315,13 @@ class ClientPool:
                 return False
             self._closed = True
             client, self._client = self._client, None
+            transfers, self._transfers = self._transfers, None
             async_clients = list(self._async_clients.items())
             self._async_clients.clear()
         if client is not None:
             client.get_httpx_client().close()
+        if transfers is not None:
+            transfers.close()
         for loop, async_client in async_clients:
             if not loop.is_closed():
                 # Not here: this may run inside a garbage collection that
@@ -307,7 +330,7 @@ class ClientPool:
                     loop.call_soon_threadsafe(
                         self._release_later, loop, async_client, context=contextvars.Context()
                     )
-        return client is not None or bool(async_clients)
+        return client is not None or transfers is not None or bool(async_clients)
 
     def _release_later(self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
         last = _release(loop, self._settings, self, client)
@@ -323,7 +346,7 @@ class ClientPool:
 
     def _forget_after_fork(self) -> None:
         """In a forked child: keep the parent's clients out of use, start afresh."""
-        _inherited.extend([self._client, self._async_clients])
+        _inherited.extend([self._client, self._transfers, self._async_clients])
         self._reset()
 
 

@@ -200,7 +200,7 @@ class ContextFiles:
         progress: Progress | None = None,
     ) -> FileTransferResult:
         """The non-blocking `upload_file`."""
-        from agb_context._transfers import transfer_client, upload
+        from agb_context._transfers import upload
 
         try:
             cid, path, source = self._transfer_args(context_id, file_path, local_path)
@@ -209,10 +209,10 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
-        async with transfer_client(self._settings) as http:
-            moved = await upload(
-                http, lambda: self.get_file_upload_url_async(cid, path), source, callback
-            )
+        http = await asyncio.to_thread(self._clients.transfers)
+        moved = await upload(
+            http, lambda: self.get_file_upload_url_async(cid, path), source, callback
+        )
         return _transfer_result(moved, cid, path, source, "upload")
 
     def download_file(
@@ -245,7 +245,7 @@ class ContextFiles:
         progress: Progress | None = None,
     ) -> FileTransferResult:
         """The non-blocking `download_file`."""
-        from agb_context._transfers import blocking_transfer_client, download
+        from agb_context._transfers import download
 
         try:
             cid, path, target = self._transfer_args(context_id, file_path, local_path)
@@ -258,13 +258,10 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
-        http = blocking_transfer_client(self._settings)
-        try:
-            moved = await download(
-                http, lambda: self.get_file_download_url_async(cid, path), target, callback
-            )
-        finally:
-            http.close()
+        http = await asyncio.to_thread(self._clients.transfers)
+        moved = await download(
+            http, lambda: self.get_file_download_url_async(cid, path), target, callback
+        )
         return _transfer_result(moved, cid, path, target, "download")
 
     # -- folder trees --------------------------------------------------------------

@@ -7,6 +7,11 @@ connection is tried again (a download resumes where it stopped, with
 download is written beside its target under a temporary name and renamed
 over it only once complete and of the announced size, so a failed download
 leaves no partial file and keeps any older one.
+
+Each try runs on a thread of its own with a blocking client that its owner
+keeps (`ClientPool.transfers`), so the disk and the socket never hold up an
+event loop and connections serve file after file; progress is reported on
+the event loop that runs the transfer.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 import httpx
@@ -72,31 +77,30 @@ class _Reporter:
             self._progress = None
 
 
-def transfer_client(settings: Settings) -> httpx.AsyncClient:
-    """A client for presigned URLs: the settings' TLS trust, proxy and timeouts, no API key."""
-    return httpx.AsyncClient(**_client_options(settings))
-
-
 def blocking_transfer_client(settings: Settings) -> httpx.Client:
-    """`transfer_client`, blocking: for the tries that run on threads of their own."""
-    return httpx.Client(**_client_options(settings))
+    """A client for presigned URLs: the settings' TLS trust, proxy and timeouts, no API key.
 
-
-def _client_options(settings: Settings) -> dict[str, Any]:
-    return {
-        "verify": settings.tls.context,
-        "proxy": settings.proxy,
-        "timeout": settings.timeout,
-        "trust_env": False,
-        "follow_redirects": False,
-    }
+    Blocking: the tries run on threads of their own.
+    """
+    return httpx.Client(
+        verify=settings.tls.context,
+        proxy=settings.proxy,
+        timeout=settings.timeout,
+        trust_env=False,
+        follow_redirects=False,
+    )
 
 
 async def upload(
-    http: httpx.AsyncClient, get_url: GetUrl, source: Path, progress: Progress | None
+    http: httpx.Client, get_url: GetUrl, source: Path, progress: Progress | None
 ) -> Moved:
-    """``PUT`` the file ``source`` to a presigned URL."""
-    report = _Reporter(progress)
+    """``PUT`` the file ``source`` to a presigned URL.
+
+    Each try reads the file and sends it on a thread of its own with the
+    blocking client ``http``, as a download does; ``progress`` is called on
+    the event loop.
+    """
+    tell = _teller(progress)
     size = (await asyncio.to_thread(source.stat)).st_size
     attempts = 0
     url: str | None = None
@@ -108,41 +112,72 @@ async def upload(
                 return Moved(size=0, attempts=attempts, error=got.error_message, url_failure=got)
             url = got.url
         attempts += 1
-        sent = 0
-
-        async def body() -> AsyncIterator[bytes]:
-            nonlocal sent
-            with source.open("rb") as stream:
-                while chunk := stream.read(CHUNK):
-                    sent += len(chunk)
-                    report(min(sent, size), size)
-                    yield chunk
-
-        try:
-            response = await http.put(url, content=body(), headers={"Content-Length": str(size)})
-        except httpx.TransportError as exc:
-            last_error = f"the connection failed ({type(exc).__name__}: {exc})"
+        step = await _on_own_thread(functools.partial(_put_once, http, url, source, size, tell))
+        if step.error:
+            last_error = step.error
             logger.debug("upload try %d: %s", attempts, last_error)
             await asyncio.sleep(_RETRY_PAUSE)
             continue
-        if response.status_code == 403:
-            last_error = f"the URL was refused (HTTP 403: {_reason(response)})"
+        if step.status == 403:
+            last_error = f"the URL was refused (HTTP 403: {step.reason})"
             url = None  # expired or refused: ask for a fresh one
             continue
-        if not 200 <= response.status_code < 300:
+        if not 200 <= step.status < 300:
             return Moved(
                 size=0,
                 attempts=attempts,
-                error=f"the upload was refused (HTTP {response.status_code}: {_reason(response)})",
+                error=f"the upload was refused (HTTP {step.status}: {step.reason})",
             )
-        if sent != size:
+        if step.written != size:
             return Moved(
-                size=sent,
+                size=step.written,
                 attempts=attempts,
-                error=f"the file changed while it was sent ({sent} bytes sent, {size} expected)",
+                error=f"the file changed while it was sent ({step.written} bytes sent, "
+                f"{size} expected)",
             )
         return Moved(size=size, attempts=attempts)
     return Moved(size=0, attempts=attempts, error=f"gave up after {attempts} tries: {last_error}")
+
+
+def _put_once(
+    http: httpx.Client,
+    url: str,
+    source: Path,
+    size: int,
+    tell: Callable[[int, int | None], None],
+    stop: threading.Event,
+) -> _Try:
+    """One ``PUT`` of the file to the URL, read a chunk at a time as it is sent."""
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        with source.open("rb") as stream:
+            while chunk := stream.read(CHUNK):
+                if stop.is_set():
+                    raise _Stopped
+                sent += len(chunk)
+                tell(min(sent, size), size)
+                yield chunk
+
+    try:
+        response = http.put(url, content=body(), headers={"Content-Length": str(size)})
+    except httpx.TransportError as exc:
+        return _Try(error=f"the connection failed ({type(exc).__name__}: {exc})")
+    reason = "" if 200 <= response.status_code < 300 else _reason(response)
+    return _Try(status=response.status_code, written=sent, reason=reason)
+
+
+def _teller(progress: Progress | None) -> Callable[[int, int | None], None]:
+    """``tell(done, total)`` for a try's thread: calls ``progress`` on the running loop."""
+    report = _Reporter(progress)
+    loop = asyncio.get_running_loop()
+
+    def tell(done: int, total: int | None) -> None:
+        if progress is not None:  # else no need to wake the loop
+            loop.call_soon_threadsafe(report, done, done if total is None else total)
+
+    return tell
 
 
 async def download(
@@ -152,16 +187,10 @@ async def download(
 
     Each try streams the body to disk on a thread of its own with the blocking
     client ``http`` (an asyncio client spends twice the CPU per byte reading,
-    and the writes would hold up the event loop); ``progress`` is still called
-    on the event loop.
+    and the writes would hold up the event loop); ``progress`` is called on
+    the event loop.
     """
-    report = _Reporter(progress)
-    loop = asyncio.get_running_loop()
-
-    def tell(done: int, total: int | None) -> None:
-        if progress is not None:  # else no need to wake the loop
-            loop.call_soon_threadsafe(report, done, done if total is None else total)
-
+    tell = _teller(progress)
     scratch = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
     attempts = 0
     url: str | None = None

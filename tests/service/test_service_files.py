@@ -279,6 +279,87 @@ class _StallingServer:
                 conn.sendall(self.content[half:])
 
 
+class _KeepAliveServer:
+    """A real HTTP server on 127.0.0.1 that keeps connections open and counts them.
+
+    The emulator's server does not say how many connections its clients opened.
+    """
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        accept = threading.Thread(target=self._accept, daemon=True)
+        accept.start()
+        self._threads.append(accept)
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/object"
+
+    def close(self) -> None:
+        self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        self._sock.close()
+        for thread in self._threads:
+            thread.join(5)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            serve = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            serve.start()
+            self._threads.append(serve)
+
+    def _serve(self, conn: socket.socket) -> None:
+        pending = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                lines = head.decode().split("\r\n")
+                headers = {k.lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+                length = int(headers.get("content-length", "0"))
+                while len(pending) < length:
+                    pending += conn.recv(65536)
+                pending = pending[length:]
+                body = b"" if lines[0].startswith("PUT") else b"content"
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+
+
+def test_transfers_use_their_connections_again(
+    service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    server = _KeepAliveServer()
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_upload_url_async", url)
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    source = tmp_path / "s.txt"
+    source.write_text("up")
+    try:
+        for n in range(3):
+            assert service.upload_file("SdkCtx-x", source, "/o").success
+            got = service.download_file("SdkCtx-x", "/o", tmp_path / f"{n}.txt")
+            assert got.success, got.error_message
+        assert (tmp_path / "2.txt").read_text() == "content"
+        assert server.connections == 1, "each transfer opened a connection of its own"
+    finally:
+        service.close()
+        server.close()
+
+
 def test_a_cancelled_download_stops_its_thread_and_leaves_nothing(
     service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
