@@ -12,13 +12,13 @@ from support import (
     MOUNT,
     SECRETS,
     CallbackRecorder,
-    MakeManager,
     Watch,
     refusing_endpoint,
 )
 
-from agb_context import ContextManager
+from agb_context import ContextManager, ContextService
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 
 def pytest_terminal_summary(
@@ -69,44 +69,40 @@ def _api_keys_are_never_logged(request: pytest.FixtureRequest) -> Iterator[None]
 
 
 @pytest.fixture
-def emu(agb_emulator: Emulator) -> Iterator[Emulator]:
-    """The suite's shared emulator (the plugin's ``agb_emulator``): no faults, no cloud
-    behaviours and an empty request log; its sessions and contexts are kept."""
-    agb_emulator.wait_idle()
-    agb_emulator.faults.clear()
-    agb_emulator.behaviour.clear()
-    agb_emulator.clear_requests()
-    yield agb_emulator
-    agb_emulator.faults.clear()
-    agb_emulator.behaviour.clear()
+def session_id(agb_clean_emulator: Emulator) -> str:
+    """A new session of the plugin's clean emulator, with `CONTEXT_ID` mounted at `MOUNT`."""
+    return agb_clean_emulator.create_session(mounts={CONTEXT_ID: MOUNT})
 
 
 @pytest.fixture
-def session_id(emu: Emulator) -> str:
-    return emu.create_session(mounts={CONTEXT_ID: MOUNT})
+def cm(agb_context_manager: ContextManagerFactory, session_id: str) -> ContextManager:
+    """A manager of `session_id`, made by the plugin's ``agb_context_manager``."""
+    return agb_context_manager(session_id)
 
 
 @pytest.fixture
-def make_cm(emu: Emulator) -> Iterator[MakeManager]:
-    """Build managers for the emulator; all are closed after the test."""
-    made: list[ContextManager] = []
+def make_service(agb_clean_emulator: Emulator) -> Iterator[Callable[..., ContextService]]:
+    """``make_service(target=agb_clean_emulator, **options)`` makes a `ContextService` of
+    the ``target`` emulator (its key and endpoint unless given); closed after the test."""
+    made: list[ContextService] = []
 
-    def make(session: str, /, **kwargs: Any) -> ContextManager:
-        kwargs.setdefault("api_key", emu.api_key)
-        kwargs.setdefault("endpoint", emu.endpoint)
-        SECRETS.add(str(kwargs["api_key"]))
-        manager = ContextManager(session, **kwargs)
-        made.append(manager)
-        return manager
+    def make(target: Emulator = agb_clean_emulator, **options: Any) -> ContextService:
+        options.setdefault("api_key", target.api_key)
+        options.setdefault("endpoint", target.endpoint)
+        SECRETS.add(str(options["api_key"]))
+        service = ContextService(**options)
+        made.append(service)
+        return service
 
     yield make
-    for manager in made:
-        manager.close()
+    for service in made:
+        service.close()
 
 
 @pytest.fixture
-def cm(make_cm: MakeManager, session_id: str) -> ContextManager:
-    return make_cm(session_id)
+def service(make_service: Callable[..., ContextService]) -> ContextService:
+    """A `ContextService` of the plugin's clean emulator."""
+    return make_service()
 
 
 @pytest.fixture
@@ -130,24 +126,25 @@ def refused_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def module_slow_emulator() -> Iterator[Emulator]:
+def module_latency_emulator() -> Iterator[Emulator]:
     """An emulator of its own for latency faults.
 
     A request the client gave up on is still answered once its latency is
     over; kept apart, such stragglers never show in another module's requests.
     """
-    with Emulator() as emu:
-        SECRETS.add(emu.api_key)
-        yield emu
+    with Emulator() as emulator:
+        SECRETS.add(emulator.api_key)
+        yield emulator
 
 
 @pytest.fixture
-def slow_emu(module_slow_emulator: Emulator) -> Iterator[Emulator]:
-    module_slow_emulator.wait_idle()
-    module_slow_emulator.faults.clear()
-    module_slow_emulator.clear_requests()
-    yield module_slow_emulator
-    module_slow_emulator.faults.clear()
+def latency_emulator(module_latency_emulator: Emulator) -> Iterator[Emulator]:
+    """The module's emulator for latency faults: no faults, an empty request log."""
+    module_latency_emulator.wait_idle()
+    module_latency_emulator.faults.clear()
+    module_latency_emulator.clear_requests()
+    yield module_latency_emulator
+    module_latency_emulator.faults.clear()
 
 
 @pytest.fixture
@@ -156,12 +153,12 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
     made: list[Emulator] = []
 
     def make(**kwargs: Any) -> Emulator:
-        emu = Emulator(**kwargs)
-        SECRETS.add(emu.api_key)
-        emu.start()
-        made.append(emu)
-        return emu
+        emulator = Emulator(**kwargs)
+        SECRETS.add(emulator.api_key)
+        emulator.start()
+        made.append(emulator)
+        return emulator
 
     yield make
-    for emu in made:
-        emu.stop()
+    for emulator in made:
+        emulator.stop()

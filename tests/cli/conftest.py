@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,27 +11,21 @@ from support import CLI_CONTEXT_ID, CLI_MOUNT, Run, RunCli, base_env, run_cli
 from agb_context.emulator import Emulator
 
 
-@pytest.fixture(scope="module")
-def cli_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """One emulator per test module (stopped at its end: no server threads outlive it)."""
-    with Emulator(data_dir=tmp_path_factory.mktemp("cli-emulator"), task_delay=0.1) as emu:
-        yield emu
+@pytest.fixture
+def cli_emulator(agb_clean_emulator: Emulator) -> Emulator:
+    """The plugin's clean emulator, its tasks taking 0.1 s (a live view sees them run)."""
+    agb_clean_emulator.set_task_delay(0.1)
+    return agb_clean_emulator
 
 
 @pytest.fixture
-def emulator(cli_emulator: Emulator) -> Iterator[Emulator]:
-    """The shared emulator, without faults before and after the test."""
-    cli_emulator.faults.clear()
-    yield cli_emulator
-    cli_emulator.faults.clear()
-
-
-@pytest.fixture
-def cli(emulator: Emulator) -> RunCli:
+def cli(cli_emulator: Emulator) -> RunCli:
     """Run the CLI with ``AGB_ENDPOINT`` and ``AGB_API_KEY`` pointing at the emulator."""
 
     def run(*args: str, timeout: float = 60, **env: str) -> Run:
-        environment = base_env(AGB_ENDPOINT=emulator.endpoint, AGB_API_KEY=emulator.api_key)
+        environment = base_env(
+            AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key
+        )
         environment.update(env)
         return run_cli(*args, env=environment, timeout=timeout)
 
@@ -39,15 +33,16 @@ def cli(emulator: Emulator) -> RunCli:
 
 
 @pytest.fixture
-def session_id(emulator: Emulator) -> str:
+def cli_session_id(cli_emulator: Emulator) -> str:
     """A new session with ``CLI_CONTEXT_ID`` mounted at ``CLI_MOUNT`` and one file in it."""
-    sid = emulator.create_session(mounts={CLI_CONTEXT_ID: CLI_MOUNT})
-    mount = emulator.session_path(sid, CLI_MOUNT)
+    sid = cli_emulator.create_session(mounts={CLI_CONTEXT_ID: CLI_MOUNT})
+    mount = cli_emulator.session_path(sid, CLI_MOUNT)
     mount.mkdir(parents=True, exist_ok=True)
     (mount / "hello.txt").write_text("hello from the CLI tests\n")
     return sid
 
 
 @pytest.fixture
-def mount_of(emulator: Emulator) -> Callable[[str], Path]:
-    return lambda sid: emulator.session_path(sid, CLI_MOUNT)
+def mount_of(cli_emulator: Emulator) -> Callable[[str], Path]:
+    """The folder of a session's `CLI_MOUNT`."""
+    return lambda sid: cli_emulator.session_path(sid, CLI_MOUNT)

@@ -24,7 +24,7 @@ def created(cli: RunCli, name: str) -> dict[str, str]:
     return context
 
 
-def test_create_get_rename_delete_as_json(cli: RunCli, emulator: Emulator) -> None:
+def test_create_get_rename_delete_as_json(cli: RunCli, cli_emulator: Emulator) -> None:
     name = unique()
     context = created(cli, name)
     assert set(context) == {"id", "name", "created_at", "last_used_at", "state"}
@@ -90,9 +90,9 @@ def test_list_follows_every_page_or_shows_one(cli: RunCli) -> None:
     assert "Next page: --next-token" in second.out
 
 
-def test_clear_waits_until_the_data_is_gone(cli: RunCli, emulator: Emulator) -> None:
+def test_clear_waits_until_the_data_is_gone(cli: RunCli, cli_emulator: Emulator) -> None:
     context = created(cli, unique("clear"))
-    stored = emulator.context_path(context["id"])
+    stored = cli_emulator.context_path(context["id"])
     stored.mkdir()
     (stored / "f.txt").write_text("x")
     run = cli("contexts", "clear", context["id"], "--interval", "0.05", "--json")
@@ -109,11 +109,11 @@ def test_clear_waits_until_the_data_is_gone(cli: RunCli, emulator: Emulator) -> 
     assert "state available" in table.out
 
 
-def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emulator) -> None:
+def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, cli_emulator: Emulator) -> None:
     context = created(cli, unique("clear"))
     # A deadline long enough for the first call of a fresh process (it imports the
     # HTTP stack first) to start the clear and send a look, which then outlasts it.
-    emulator.faults.set_latency("GetContext", 2, count=None)
+    cli_emulator.faults.set_latency("GetContext", 2, count=None)
     run = cli("contexts", "clear", context["id"], "--timeout", "1", "--json")
     assert run.code == 1
     assert json.loads(run.out)["error_kind"] == "still_running"
@@ -124,7 +124,7 @@ def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emula
         wait_until(
             lambda: [
                 r
-                for r in emulator.requests
+                for r in cli_emulator.requests
                 if r.path == "/sdk/GetContext" and r.query.get("id") == context["id"]
             ],
             10,
@@ -145,14 +145,14 @@ def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, emulator: Emula
     ],
 )
 def test_failures_are_one_line_and_exit_1(
-    cli: RunCli, emulator: Emulator, args: tuple[str, ...], words: str
+    cli: RunCli, cli_emulator: Emulator, args: tuple[str, ...], words: str
 ) -> None:
-    emulator.clear_requests()
+    cli_emulator.clear_requests()
     run = cli(*args)
     assert run.code == 1
     assert words in run.error_line()
     if words.startswith("'") or "U+" in words or "characters" in words:
-        assert emulator.requests == [], "refused before any request"
+        assert cli_emulator.requests == [], "refused before any request"
 
 
 @pytest.mark.parametrize(

@@ -6,23 +6,21 @@ import json
 import socket
 
 import pytest
-from support import RunCli, base_env, run_cli
+from support import WRONG_KEY, RunCli, base_env, run_cli
 
 from agb_context.emulator import Emulator
 
-WRONG_KEY = "wrong-key-d41d8cd98f00b204"
 
-
-def test_bad_key_gives_the_401_message(cli: RunCli, session_id: str) -> None:
-    run = cli("info", "--session", session_id, "--api-key", WRONG_KEY)
+def test_bad_key_gives_the_401_message(cli: RunCli, cli_session_id: str) -> None:
+    run = cli("info", "--session", cli_session_id, "--api-key", WRONG_KEY)
     assert run.code == 1
     line = run.error_line()
     assert "401" in line
     assert WRONG_KEY not in run.out + run.err
 
 
-def test_bad_key_from_the_environment_fails_sync_too(cli: RunCli, session_id: str) -> None:
-    run = cli("sync", "--session", session_id, AGB_API_KEY=WRONG_KEY)
+def test_bad_key_from_the_environment_fails_sync_too(cli: RunCli, cli_session_id: str) -> None:
+    run = cli("sync", "--session", cli_session_id, AGB_API_KEY=WRONG_KEY)
     assert run.code == 1
     assert "401" in run.error_line()
     assert WRONG_KEY not in run.out + run.err
@@ -74,20 +72,20 @@ def test_usage_errors_exit_2(cli: RunCli, args: tuple[str, ...], expected: str) 
 
 
 def test_a_key_that_starts_with_a_dash_is_told_how_to_pass(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    key = "-dash-" + emulator.api_key
-    refused = cli("info", "--session", session_id, "--api-key", key)
+    key = "-dash-" + cli_emulator.api_key
+    refused = cli("info", "--session", cli_session_id, "--api-key", key)
     assert refused.code == 2
     assert "--option=VALUE" in refused.error_line()
     assert key not in refused.out + refused.err
-    accepted = cli("info", "--session", session_id, f"--api-key={key}")
+    accepted = cli("info", "--session", cli_session_id, f"--api-key={key}")
     assert accepted.code == 1, "taken as the key (a wrong one): refused by the server"
     assert "401" in accepted.error_line()
 
 
-def test_missing_key_is_a_usage_error(emulator: Emulator) -> None:
-    run = run_cli("info", "--session", "s-1", "--endpoint", emulator.endpoint, env=base_env())
+def test_missing_key_is_a_usage_error(cli_emulator: Emulator) -> None:
+    run = run_cli("info", "--session", "s-1", "--endpoint", cli_emulator.endpoint, env=base_env())
     assert run.code == 2
     assert "AGB_API_KEY" in run.error_line()
 
@@ -110,8 +108,10 @@ def test_version() -> None:
     assert run.out.startswith("agb-context ")
 
 
-def test_a_failure_in_json_mode_is_still_one_json_document(cli: RunCli, session_id: str) -> None:
-    run = cli("info", "--session", session_id, "--json", AGB_API_KEY=WRONG_KEY)
+def test_a_failure_in_json_mode_is_still_one_json_document(
+    cli: RunCli, cli_session_id: str
+) -> None:
+    run = cli("info", "--session", cli_session_id, "--json", AGB_API_KEY=WRONG_KEY)
     assert run.code == 1
     document = json.loads(run.out)
     assert document["success"] is False
@@ -121,11 +121,11 @@ def test_a_failure_in_json_mode_is_still_one_json_document(cli: RunCli, session_
 
 
 def test_verbose_logs_the_sdk_to_stderr_without_the_key(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    run = cli("sync", "--session", session_id, "--interval", "0.05", "--json", "--verbose")
+    run = cli("sync", "--session", cli_session_id, "--interval", "0.05", "--json", "--verbose")
     assert run.code == 0, run.err
     assert json.loads(run.out)["success"] is True
     assert "agb_context" in run.err
     assert "sync accepted" in run.err
-    assert emulator.api_key not in run.out + run.err
+    assert cli_emulator.api_key not in run.out + run.err

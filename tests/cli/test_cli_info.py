@@ -23,26 +23,28 @@ def _upload(emulator: Emulator, session_id: str) -> None:
     assert result.success, result.error_message
 
 
-def test_table_lists_the_sync_tasks(cli: RunCli, emulator: Emulator, session_id: str) -> None:
-    _upload(emulator, session_id)
-    run = cli("info", "--session", session_id)
+def test_table_lists_the_sync_tasks(
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
+) -> None:
+    _upload(cli_emulator, cli_session_id)
+    run = cli("info", "--session", cli_session_id)
     assert run.code == 0, run.err
     assert run.err == ""
     row = next(line for line in run.out.splitlines() if CLI_CONTEXT_ID in line)
     for cell in (CLI_MOUNT, "upload", "Success"):
         assert cell in row, run.out
-    assert session_id in run.out
-    assert emulator.api_key not in run.out
+    assert cli_session_id in run.out
+    assert cli_emulator.api_key not in run.out
 
 
 def test_json_is_the_only_output_and_mirrors_the_result(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    _upload(emulator, session_id)
+    _upload(cli_emulator, cli_session_id)
     run = cli(
         "info",
         "--session",
-        session_id,
+        cli_session_id,
         "--context-id",
         CLI_CONTEXT_ID,
         "--path",
@@ -53,7 +55,7 @@ def test_json_is_the_only_output_and_mirrors_the_result(
     assert run.err == ""
     document = json.loads(run.out)
     assert document["success"] is True
-    assert document["session_id"] == session_id
+    assert document["session_id"] == cli_session_id
     assert document["request_id"]
     assert document["error_message"] == ""
     (task,) = document["context_status_data"]
@@ -65,27 +67,29 @@ def test_json_is_the_only_output_and_mirrors_the_result(
     assert task["finish_time"] >= task["start_time"]
 
 
-def test_task_type_filter_is_applied(cli: RunCli, emulator: Emulator, session_id: str) -> None:
-    _upload(emulator, session_id)
-    run = cli("info", "--session", session_id, "--task-type", "download", "--json")
+def test_task_type_filter_is_applied(
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
+) -> None:
+    _upload(cli_emulator, cli_session_id)
+    run = cli("info", "--session", cli_session_id, "--task-type", "download", "--json")
     assert run.code == 0, run.err
     assert json.loads(run.out)["context_status_data"] == []
 
 
 def test_flags_work_without_environment_variables(
-    emulator: Emulator, session_id: str, cli: RunCli
+    cli_emulator: Emulator, cli_session_id: str, cli: RunCli
 ) -> None:
     run = cli(
         "info",
         "--session",
-        session_id,
+        cli_session_id,
         "--endpoint",
-        emulator.endpoint,
+        cli_emulator.endpoint,
         "--api-key",
-        emulator.api_key,
+        cli_emulator.api_key,
         AGB_ENDPOINT="",
         AGB_API_KEY="",
     )
     assert run.code == 0, run.err
-    assert f"No tasks reported for session {session_id}" in run.out
-    assert emulator.api_key not in run.out + run.err
+    assert f"No tasks reported for session {cli_session_id}" in run.out
+    assert cli_emulator.api_key not in run.out + run.err

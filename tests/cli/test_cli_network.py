@@ -18,12 +18,12 @@ from support import (
     Run,
     ServerLoop,
     TlsFront,
+    assert_cli_words,
     base_env,
     never_accepting_listener,
     run_cli,
     tls_server_context,
 )
-from test_cli_wording import assert_cli_words
 
 from agb_context import __version__
 from agb_context.emulator import Emulator
@@ -46,9 +46,10 @@ def ca_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, str]:
 
 @pytest.fixture(scope="module")
 def front(
-    servers: ServerLoop, ca_file: tuple[trustme.CA, str], cli_emulator: Emulator
+    servers: ServerLoop, ca_file: tuple[trustme.CA, str], agb_emulator: Emulator
 ) -> Iterator[TlsFront]:
-    target = ("127.0.0.1", httpx.URL(cli_emulator.endpoint).port)
+    """TLS in front of the plugin's emulator (the clean one of each test)."""
+    target = ("127.0.0.1", httpx.URL(agb_emulator.endpoint).port)
     tls = TlsFront(servers, tls_server_context(ca_file[0]), target)
     yield tls
     tls.close()
@@ -70,13 +71,13 @@ def _run(emulator: Emulator, *args: str, **env: str) -> Run:
 
 
 def test_https_through_a_proxy_with_a_ca_bundle(
-    emulator: Emulator, session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
+    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
 ) -> None:
     run = _run(
-        emulator,
+        cli_emulator,
         "info",
         "--session",
-        session_id,
+        cli_session_id,
         "--json",
         "--endpoint",
         API_HOST,
@@ -90,13 +91,13 @@ def test_https_through_a_proxy_with_a_ca_bundle(
 
 
 def test_the_environment_gives_the_proxy_and_the_ca_bundle(
-    emulator: Emulator, session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
+    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
 ) -> None:
     run = _run(
-        emulator,
+        cli_emulator,
         "sync",
         "--session",
-        session_id,
+        cli_session_id,
         "--json",
         "--endpoint",
         API_HOST,
@@ -108,10 +109,10 @@ def test_the_environment_gives_the_proxy_and_the_ca_bundle(
 
 
 def test_an_untrusted_certificate_is_reported_as_a_tls_failure(
-    emulator: Emulator, session_id: str, front: TlsFront
+    cli_emulator: Emulator, cli_session_id: str, front: TlsFront
 ) -> None:
     endpoint = f"https://localhost:{front.port}"
-    run = _run(emulator, "info", "--session", session_id, "--endpoint", endpoint)
+    run = _run(cli_emulator, "info", "--session", cli_session_id, "--endpoint", endpoint)
     assert run.code == 1
     line = run.error_line()
     assert "TLS certificate of localhost could not be verified" in line
@@ -119,11 +120,11 @@ def test_an_untrusted_certificate_is_reported_as_a_tls_failure(
 
 
 def test_no_verify_tls_works_and_says_so(
-    emulator: Emulator, session_id: str, front: TlsFront
+    cli_emulator: Emulator, cli_session_id: str, front: TlsFront
 ) -> None:
     endpoint = f"https://localhost:{front.port}"
     run = _run(
-        emulator, "info", "--session", session_id, "--json", "--endpoint", endpoint,
+        cli_emulator, "info", "--session", cli_session_id, "--json", "--endpoint", endpoint,
         "--no-verify-tls",
     )  # fmt: skip
     assert run.code == 0, run.err
@@ -132,10 +133,10 @@ def test_no_verify_tls_works_and_says_so(
 
 
 def test_user_agent_suffix_and_plain_http_through_a_proxy(
-    emulator: Emulator, session_id: str, proxy: Proxy
+    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy
 ) -> None:
     run = _run(
-        emulator, "info", "--session", session_id, "--json", "--proxy", proxy.url,
+        cli_emulator, "info", "--session", cli_session_id, "--json", "--proxy", proxy.url,
         "--user-agent-suffix", "ci-job/7",
     )  # fmt: skip
     assert run.code == 0, run.err
@@ -145,7 +146,7 @@ def test_user_agent_suffix_and_plain_http_through_a_proxy(
 
 
 @pytest.mark.parametrize("source", ["flag", "variable"])
-def test_connect_timeout_and_max_retries(emulator: Emulator, source: str) -> None:
+def test_connect_timeout_and_max_retries(cli_emulator: Emulator, source: str) -> None:
     with never_accepting_listener() as port:
         endpoint = f"http://127.0.0.1:{port}"
         if source == "flag":
@@ -154,7 +155,7 @@ def test_connect_timeout_and_max_retries(emulator: Emulator, source: str) -> Non
         else:
             args = ()
             env = {"AGB_CONNECT_TIMEOUT_MS": "300", "AGB_MAX_RETRIES": "0"}
-        run = _run(emulator, "info", "--session", "s-1", "--endpoint", endpoint, *args, **env)
+        run = _run(cli_emulator, "info", "--session", "s-1", "--endpoint", endpoint, *args, **env)
     assert run.code == 1
     assert run.error_line().endswith(
         f"could not connect to {endpoint} within 0.3s (ConnectTimeout)"
@@ -184,9 +185,9 @@ def test_connect_timeout_and_max_retries(emulator: Emulator, source: str) -> Non
     ],
 )
 def test_network_configuration_errors_name_flags_and_variables(
-    emulator: Emulator, args: tuple[str, ...], env: dict[str, str], expected: str
+    cli_emulator: Emulator, args: tuple[str, ...], env: dict[str, str], expected: str
 ) -> None:
-    run = _run(emulator, "info", "--session", "s-1", *args, **env)
+    run = _run(cli_emulator, "info", "--session", "s-1", *args, **env)
     assert run.code == 2, run
     line = run.error_line()
     assert expected in line

@@ -13,12 +13,12 @@ from agb_context.emulator import Emulator
 
 
 def test_upload_succeeds_and_the_files_reach_the_context(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
     run = cli(
         "sync",
         "--session",
-        session_id,
+        cli_session_id,
         "--context-id",
         CLI_CONTEXT_ID,
         "--path",
@@ -34,15 +34,15 @@ def test_upload_succeeds_and_the_files_reach_the_context(
     assert "upload" in row
     assert "Success" in row
     assert "sync succeeded" in run.out
-    stored = emulator.context_path(CLI_CONTEXT_ID) / "hello.txt"
+    stored = cli_emulator.context_path(CLI_CONTEXT_ID) / "hello.txt"
     assert stored.read_text() == "hello from the CLI tests\n"
 
 
 def test_json_upload_then_download_into_a_second_session(
-    cli: RunCli, emulator: Emulator, session_id: str, mount_of: Callable[[str], Path]
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str, mount_of: Callable[[str], Path]
 ) -> None:
-    (mount_of(session_id) / "data.bin").write_bytes(bytes(range(256)) * 64)
-    up = cli("sync", "--session", session_id, "--interval", "0.05", "--json")
+    (mount_of(cli_session_id) / "data.bin").write_bytes(bytes(range(256)) * 64)
+    up = cli("sync", "--session", cli_session_id, "--interval", "0.05", "--json")
     assert up.code == 0, up.err
     assert up.err == ""
     document = json.loads(up.out)
@@ -51,7 +51,7 @@ def test_json_upload_then_download_into_a_second_session(
     assert document["elapsed_seconds"] >= 0
     assert [t["status"] for t in document["context_status_data"]] == ["Success"]
 
-    other = emulator.create_session(mounts={CLI_CONTEXT_ID: CLI_MOUNT})
+    other = cli_emulator.create_session(mounts={CLI_CONTEXT_ID: CLI_MOUNT})
     down = cli(
         "sync",
         "--session",
@@ -70,25 +70,25 @@ def test_json_upload_then_download_into_a_second_session(
     assert json.loads(down.out)["context_status_data"][0]["task_type"] == "download"
     assert (mount_of(other) / "data.bin").read_bytes() == bytes(range(256)) * 64
     assert (mount_of(other) / "hello.txt").read_bytes() == (
-        mount_of(session_id) / "hello.txt"
+        mount_of(cli_session_id) / "hello.txt"
     ).read_bytes()
 
 
 def test_a_failed_sync_exits_1_with_the_reason(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    emulator.faults.fail_tasks(message="disk full", count=None)
-    run = cli("sync", "--session", session_id, "--interval", "0.05")
+    cli_emulator.faults.fail_tasks(message="disk full", count=None)
+    run = cli("sync", "--session", cli_session_id, "--interval", "0.05")
     assert run.code == 1
     assert "disk full" in run.error_line()
     assert "Failed" in run.out
 
 
 def test_a_failed_sync_in_json_still_gives_a_json_result(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    emulator.faults.fail_tasks(message="disk full", count=None)
-    run = cli("sync", "--session", session_id, "--interval", "0.05", "--json")
+    cli_emulator.faults.fail_tasks(message="disk full", count=None)
+    run = cli("sync", "--session", cli_session_id, "--interval", "0.05", "--json")
     assert run.code == 1
     document = json.loads(run.out)
     assert document["success"] is False
@@ -96,18 +96,18 @@ def test_a_failed_sync_in_json_still_gives_a_json_result(
     assert "disk full" in run.error_line()
 
 
-def test_timeout_exits_1_quickly(cli: RunCli, emulator: Emulator, session_id: str) -> None:
-    emulator.faults.hang_tasks(count=None)
+def test_timeout_exits_1_quickly(cli: RunCli, cli_emulator: Emulator, cli_session_id: str) -> None:
+    cli_emulator.faults.hang_tasks(count=None)
     started = time.monotonic()
     # 3 s: time for a fresh process on a busy machine to get the sync accepted
-    run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "3")
+    run = cli("sync", "--session", cli_session_id, "--interval", "0.05", "--timeout", "3")
     assert run.code == 1
     assert "timed out after 3.0s" in run.error_line()
     assert time.monotonic() - started < 45  # the tasks hang: without the timeout it never ends
 
 
 def test_the_live_view_sends_no_polls_of_its_own(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
     """The view shows what the sync's own polls saw: no second polling loop.
 
@@ -115,12 +115,12 @@ def test_the_live_view_sends_no_polls_of_its_own(
     deadline, plus the one read a sync makes before it starts; a view polling
     on its own would double that. A loaded machine only makes fewer polls.
     """
-    emulator.faults.hang_tasks(count=None)
+    cli_emulator.faults.hang_tasks(count=None)
     timeout, interval = 1.0, 0.1
     run = cli(
         "sync",
         "--session",
-        session_id,
+        cli_session_id,
         "--context-id",
         CLI_CONTEXT_ID,
         "--path",
@@ -136,7 +136,7 @@ def test_the_live_view_sends_no_polls_of_its_own(
     assert "Running" in run.out  # the live view showed the task the sync's polls saw
     polls = [
         r
-        for r in emulator.requests
-        if r.path == "/sdk/GetContextInfo" and r.query.get("sessionId") == session_id
+        for r in cli_emulator.requests
+        if r.path == "/sdk/GetContextInfo" and r.query.get("sessionId") == cli_session_id
     ]
     assert 2 <= len(polls) <= 1 + int(timeout / interval) + 1

@@ -13,11 +13,13 @@ from agb_context.emulator import Emulator
 
 
 def test_a_timeout_in_json_carries_the_tasks_seen(
-    cli: RunCli, emulator: Emulator, session_id: str
+    cli: RunCli, cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    emulator.faults.hang_tasks(count=None, session_id=session_id)
+    cli_emulator.faults.hang_tasks(count=None, session_id=cli_session_id)
     # 3 s: time for a fresh process on a busy machine to get the sync accepted
-    run = cli("sync", "--session", session_id, "--interval", "0.05", "--timeout", "3", "--json")
+    run = cli(
+        "sync", "--session", cli_session_id, "--interval", "0.05", "--timeout", "3", "--json"
+    )
     assert run.code == 1
     document = json.loads(run.out)
     assert document["success"] is False
@@ -30,12 +32,12 @@ def test_a_timeout_in_json_carries_the_tasks_seen(
 
 
 def test_ctrl_c_in_json_prints_an_interrupted_document(
-    emulator: Emulator, session_id: str
+    cli_emulator: Emulator, cli_session_id: str
 ) -> None:
-    emulator.faults.hang_tasks(count=None, session_id=session_id)
-    emulator.clear_requests()
-    env = base_env(AGB_ENDPOINT=emulator.endpoint, AGB_API_KEY=emulator.api_key)
-    command = [sys.executable, "-m", "agb_context.cli", "sync", "--session", session_id]
+    cli_emulator.faults.hang_tasks(count=None, session_id=cli_session_id)
+    cli_emulator.clear_requests()
+    env = base_env(AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key)
+    command = [sys.executable, "-m", "agb_context.cli", "sync", "--session", cli_session_id]
     process = subprocess.Popen(
         [*command, "--interval", "0.05", "--json"],
         stdout=subprocess.PIPE,
@@ -47,8 +49,8 @@ def test_ctrl_c_in_json_prints_an_interrupted_document(
         # Once the status polls have begun, the command is waiting for the sync.
         wait_until(
             lambda: any(
-                r.path.endswith("GetContextInfo") and r.query.get("sessionId") == session_id
-                for r in emulator.requests
+                r.path.endswith("GetContextInfo") and r.query.get("sessionId") == cli_session_id
+                for r in cli_emulator.requests
             ),
             timeout=30,
             what="the first status poll",
@@ -63,7 +65,7 @@ def test_ctrl_c_in_json_prints_an_interrupted_document(
     document = json.loads(out)
     assert document["interrupted"] is True
     assert document["success"] is False
-    assert document["session_id"] == session_id
+    assert document["session_id"] == cli_session_id
     assert "interrupted" in document["error_message"]
     assert err.strip().splitlines() == ["agb-context sync: error: " + document["error_message"]]
-    assert emulator.api_key not in out + err
+    assert cli_emulator.api_key not in out + err

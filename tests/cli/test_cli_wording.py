@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from support import RunCli, base_env, run_cli
-
-PYTHON_NAMES = re.compile(
-    r"\b(api_key|allow_insecure_http|session_id|context_id|task_type|retry_interval|"
-    r"max_retries|request_timeout)\b|=True|=\.\.\."
-)
-
-
-def assert_cli_words(line: str) -> None:
-    assert not PYTHON_NAMES.search(line), line
+from support import RunCli, assert_cli_words, base_env, run_cli
 
 
 @pytest.mark.parametrize(

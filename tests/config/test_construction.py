@@ -190,39 +190,47 @@ def test_session_must_be_an_id_or_session_object() -> None:
         ContextManager(42, api_key="k")  # type: ignore[arg-type]
 
 
-def test_built_from_an_agb_sdk_style_session(emu: Emulator) -> None:
-    sid = emu.create_session(mounts={"ctx-s": "/home/s"})
-    with ContextManager(AgbLikeSession(sid, emu.api_key), endpoint=emu.endpoint) as cm:
+def test_built_from_an_agb_sdk_style_session(agb_clean_emulator: Emulator) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-s": "/home/s"})
+    with ContextManager(
+        AgbLikeSession(sid, agb_clean_emulator.api_key), endpoint=agb_clean_emulator.endpoint
+    ) as cm:
         assert cm.session_id == sid
         assert cm.info().success
 
 
-def test_session_object_reads_like_the_seed_api(emu: Emulator) -> None:
-    sid = emu.create_session(mounts={"ctx-s": "/home/s"})
-    with Session(sid, api_key=emu.api_key, endpoint=emu.endpoint) as session:
+def test_session_object_reads_like_the_seed_api(agb_clean_emulator: Emulator) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-s": "/home/s"})
+    with Session(
+        sid, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    ) as session:
         assert session.get_session_id() == sid
-        assert session.get_api_key() == emu.api_key
+        assert session.get_api_key() == agb_clean_emulator.api_key
         result = session.context.sync(retry_interval=20).result(timeout=30)
         assert result.success, result.error_message
-        assert emu.api_key not in repr(session)
+        assert agb_clean_emulator.api_key not in repr(session)
 
 
-def test_repr_names_the_session_but_not_the_key(emu: Emulator) -> None:
-    with ContextManager("sess-r", api_key="very-secret-key", endpoint=emu.endpoint) as cm:
+def test_repr_names_the_session_but_not_the_key(agb_clean_emulator: Emulator) -> None:
+    with ContextManager(
+        "sess-r", api_key="very-secret-key", endpoint=agb_clean_emulator.endpoint
+    ) as cm:
         assert "sess-r" in repr(cm)
         assert "very-secret-key" not in repr(cm)
         assert "very-secret-key" not in repr(cm._settings)
 
 
-def test_connections_are_reused(emu: Emulator, cm: ContextManager) -> None:
+def test_connections_are_reused(agb_clean_emulator: Emulator, cm: ContextManager) -> None:
     for _ in range(5):
         assert cm.info().success
     pool = cm._clients._client.get_httpx_client()._transport._inner._pool  # type: ignore[union-attr]
     assert len(pool.connections) == 1
 
 
-def test_closed_manager_refuses_work(emu: Emulator, session_id: str) -> None:
-    cm = ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint)
+def test_closed_manager_refuses_work(agb_clean_emulator: Emulator, session_id: str) -> None:
+    cm = ContextManager(
+        session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    )
     assert cm.info().success
     cm.close()
     cm.close()
@@ -232,9 +240,13 @@ def test_closed_manager_refuses_work(emu: Emulator, session_id: str) -> None:
         cm.sync()
 
 
-def test_async_with_closes_the_loop_connections(emu: Emulator, session_id: str) -> None:
+def test_async_with_closes_the_loop_connections(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
     async def main() -> ContextManager:
-        async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+        async with ContextManager(
+            session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as cm:
             assert (await cm.info_async()).success
             client = (await cm._async_client()).get_async_httpx_client()
         assert client.is_closed
@@ -261,19 +273,23 @@ class AgbSessionWithConfig(AgbLikeSession):
 
 
 def test_a_session_carrying_endpoint_and_timeout_gives_all_three(
-    monkeypatch: pytest.MonkeyPatch, emu: Emulator
+    monkeypatch: pytest.MonkeyPatch, agb_clean_emulator: Emulator
 ) -> None:
     monkeypatch.setenv("AGB_ENDPOINT", "production.example.test")
     monkeypatch.setenv("AGB_TIMEOUT_MS", "60000")
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    session = AgbSessionWithConfig(sid, _AgbConfig(emu.api_key, emu.endpoint, 2500))
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
+    session = AgbSessionWithConfig(
+        sid, _AgbConfig(agb_clean_emulator.api_key, agb_clean_emulator.endpoint, 2500)
+    )
     with ContextManager(session) as cm:
-        assert cm.endpoint == emu.endpoint
+        assert cm.endpoint == agb_clean_emulator.endpoint
         assert cm._settings.timeout == httpx.Timeout(2.5, connect=2.5)
         assert cm.info().success  # the key went to the session's own endpoint
 
 
-def test_an_endpoint_argument_other_than_the_sessions_is_refused(emu: Emulator) -> None:
+def test_an_endpoint_argument_other_than_the_sessions_is_refused(
+    agb_clean_emulator: Emulator,
+) -> None:
     session = AgbSessionWithConfig("s-1", _AgbConfig("staging-key", "staging.example.test", 1000))
     with pytest.raises(ConfigurationError, match="differs from the session's"):
         ContextManager(session, endpoint="sdk-api.agb.cloud")
@@ -291,11 +307,13 @@ def test_a_session_with_only_a_key_keeps_the_usual_rules(monkeypatch: pytest.Mon
         assert cm.endpoint == "https://arg.example.test"
 
 
-def test_this_packages_session_is_taken_whole(emu: Emulator) -> None:
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    session = Session(sid, api_key=emu.api_key, endpoint=emu.endpoint, timeout=3)
+def test_this_packages_session_is_taken_whole(agb_clean_emulator: Emulator) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
+    session = Session(
+        sid, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint, timeout=3
+    )
     with session, ContextManager(session) as cm:
-        assert cm.endpoint == emu.endpoint
+        assert cm.endpoint == agb_clean_emulator.endpoint
         assert cm._settings.timeout.read == 3
         assert cm.info().success
 

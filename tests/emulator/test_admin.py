@@ -25,8 +25,8 @@ ADMIN_ROUTES = [
 
 
 @pytest.mark.parametrize("path", ["health", "openapi.yaml"])
-def test_health_and_the_spec_answer_without_the_key(emulator: Emulator, path: str):
-    with client_for(emulator, key=None) as client:
+def test_health_and_the_spec_answer_without_the_key(agb_clean_emulator: Emulator, path: str):
+    with client_for(agb_clean_emulator, key=None) as client:
         response = client.get(f"/emulator/{path}")
     assert response.status_code == 200
 
@@ -39,7 +39,7 @@ def test_health(api: Api):
     assert body["requestId"] == response.headers["x-request-id"]
 
 
-def test_create_a_session_and_find_its_folders(emulator: Emulator, api: Api):
+def test_create_a_session_and_find_its_folders(agb_clean_emulator: Emulator, api: Api):
     response = api.admin(
         "POST", "sessions", json={"mounts": {"adm-a": "/home/data", "adm-b": "/mnt/b"}}
     )
@@ -53,23 +53,25 @@ def test_create_a_session_and_find_its_folders(emulator: Emulator, api: Api):
     ]
     for mount in body["mounts"]:
         local = Path(mount["localPath"])
-        assert local == emulator.session_path(sid, mount["path"])
+        assert local == agb_clean_emulator.session_path(sid, mount["path"])
         assert local.is_dir()
-        assert emulator.data_dir in local.parents
-    assert emulator.tasks(sid) == []
-    (recorded,) = emulator.requests
+        assert agb_clean_emulator.data_dir in local.parents
+    assert agb_clean_emulator.tasks(sid) == []
+    (recorded,) = agb_clean_emulator.requests
     assert (recorded.method, recorded.path, recorded.status) == ("POST", "/emulator/sessions", 200)
     assert b'"adm-a"' in recorded.body
 
 
-def test_describe_a_session_with_its_task_history(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"adm-hist": "/home/data"})
+def test_describe_a_session_with_its_task_history(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"adm-hist": "/home/data"})
     api.sync(sid)
     api.sync(sid, contextId="adm-hist", path="/home/data", mode="download")
-    records = wait_final(emulator, sid, 2)
+    records = wait_final(agb_clean_emulator, sid, 2)
     body = api.admin("GET", f"sessions/{sid}").json()
     assert body["sessionId"] == sid
-    assert body["mounts"][0]["localPath"] == str(emulator.session_path(sid, "/home/data"))
+    assert body["mounts"][0]["localPath"] == str(
+        agb_clean_emulator.session_path(sid, "/home/data")
+    )
     assert [(t["taskType"], t["status"]) for t in body["tasks"]] == [
         (r.task_type, r.status) for r in records
     ]
@@ -84,13 +86,13 @@ def test_describe_a_session_with_its_task_history(emulator: Emulator, api: Api):
     }
 
 
-def test_describe_a_context(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"adm-ctx": "/home/data"})
+def test_describe_a_context(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"adm-ctx": "/home/data"})
     before = api.admin("GET", "contexts/adm-ctx").json()
     assert (before["contextId"], before["exists"]) == ("adm-ctx", False)
-    assert before["localPath"] == str(emulator.context_path("adm-ctx"))
+    assert before["localPath"] == str(agb_clean_emulator.context_path("adm-ctx"))
     api.sync(sid)
-    wait_final(emulator, sid)
+    wait_final(agb_clean_emulator, sid)
     assert api.admin("GET", "contexts/adm-ctx").json()["exists"] is True
 
 
@@ -125,21 +127,23 @@ def test_unknown_session_is_404(api: Api):
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
-def test_admin_routes_need_the_key(emulator: Emulator, api: Api, method: str, path: str, body):
-    with client_for(emulator, key=None) as client:
+def test_admin_routes_need_the_key(
+    agb_clean_emulator: Emulator, api: Api, method: str, path: str, body
+):
+    with client_for(agb_clean_emulator, key=None) as client:
         response = client.request(method, f"/emulator/{path}", json=body)
     assert response.status_code == 401
     assert response.json()["success"] is False
-    sid = emulator.create_session(mounts={})
-    assert emulator.tasks(sid) == []
+    sid = agb_clean_emulator.create_session(mounts={})
+    assert agb_clean_emulator.tasks(sid) == []
     if path == "faults":
-        hang_probe = emulator.create_session(mounts={"not-hung": "/p"})
+        hang_probe = agb_clean_emulator.create_session(mounts={"not-hung": "/p"})
         api.sync(hang_probe)
-        assert wait_final(emulator, hang_probe)[0].status == "Success"
+        assert wait_final(agb_clean_emulator, hang_probe)[0].status == "Success"
 
 
-def test_the_admin_spec_is_served_as_shipped(emulator: Emulator):
-    with client_for(emulator, key=None) as client:
+def test_the_admin_spec_is_served_as_shipped(agb_clean_emulator: Emulator):
+    with client_for(agb_clean_emulator, key=None) as client:
         response = client.get("/emulator/openapi.yaml")
     root = Path(__file__).resolve().parents[2]
     assert response.content == (root / "openapi-emulator.yaml").read_bytes()

@@ -10,35 +10,39 @@ from agb_context.emulator import Emulator
 
 
 @pytest.fixture
-def two(emulator: Emulator) -> tuple[str, str]:
-    aimed = emulator.create_session(mounts={"aim-a": "/home/a", "aim-b": "/home/b"})
-    other = emulator.create_session(mounts={"aim-a": "/home/a"})
+def two(agb_clean_emulator: Emulator) -> tuple[str, str]:
+    aimed = agb_clean_emulator.create_session(mounts={"aim-a": "/home/a", "aim-b": "/home/b"})
+    other = agb_clean_emulator.create_session(mounts={"aim-a": "/home/a"})
     return aimed, other
 
 
 def test_a_request_fault_aimed_at_a_session_spares_the_others(
-    emulator: Emulator, api: Api, two: tuple[str, str]
+    agb_clean_emulator: Emulator, api: Api, two: tuple[str, str]
 ):
     aimed, other = two
-    emulator.faults.fail_requests("GetContextInfo", 503, count=None, session_id=aimed)
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", 503, count=None, session_id=aimed)
     for _ in range(3):
         assert api.info(other).status_code == 200
         assert api.info(aimed).status_code == 503
     assert api.info(other, contextId="aim-a").status_code == 200
 
 
-def test_a_request_fault_aimed_at_a_context_or_mount(emulator: Emulator, api: Api, two):
+def test_a_request_fault_aimed_at_a_context_or_mount(agb_clean_emulator: Emulator, api: Api, two):
     aimed, _ = two
-    emulator.faults.respond_success_false("SyncContext", context_id="aim-b", path="/home/b")
+    agb_clean_emulator.faults.respond_success_false(
+        "SyncContext", context_id="aim-b", path="/home/b"
+    )
     assert api.sync(aimed).json()["success"] is True, "names no context: not aimed at"
     assert api.sync(aimed, contextId="aim-a", path="/home/a").json()["success"] is True
     assert api.sync(aimed, contextId="aim-b", path="/home/b").json()["success"] is False
-    assert emulator.faults.queued() == []
+    assert agb_clean_emulator.faults.queued() == []
 
 
-def test_after_lets_n_matching_requests_through_first(emulator: Emulator, api: Api, two):
+def test_after_lets_n_matching_requests_through_first(agb_clean_emulator: Emulator, api: Api, two):
     aimed, other = two
-    emulator.faults.fail_requests("GetContextInfo", 500, count=2, after=2, session_id=aimed)
+    agb_clean_emulator.faults.fail_requests(
+        "GetContextInfo", 500, count=2, after=2, session_id=aimed
+    )
     statuses = []
     for _ in range(5):
         assert api.info(other).status_code == 200, "not matching: not counted"
@@ -46,64 +50,74 @@ def test_after_lets_n_matching_requests_through_first(emulator: Emulator, api: A
     assert statuses == [200, 200, 500, 500, 200]
 
 
-def test_a_fault_carries_its_own_code_and_message(emulator: Emulator, api: Api, two):
+def test_a_fault_carries_its_own_code_and_message(agb_clean_emulator: Emulator, api: Api, two):
     aimed, _ = two
-    emulator.faults.fail_requests(
+    agb_clean_emulator.faults.fail_requests(
         "SyncContext", 403, code="QuotaExceeded", message="too many syncs today"
     )
     body = api.sync(aimed).json()
     assert (body["code"], body["message"]) == ("QuotaExceeded", "too many syncs today")
-    emulator.faults.respond_success_false("GetContextInfo", code="Busy", message="try later")
+    agb_clean_emulator.faults.respond_success_false(
+        "GetContextInfo", code="Busy", message="try later"
+    )
     body = api.info(aimed).json()
     assert (body["success"], body["code"], body["message"]) == (False, "Busy", "try later")
 
 
-def test_task_faults_aimed_at_a_mount_and_after_n_tasks(emulator: Emulator, api: Api, two):
+def test_task_faults_aimed_at_a_mount_and_after_n_tasks(
+    agb_clean_emulator: Emulator, api: Api, two
+):
     aimed, other = two
-    emulator.faults.fail_tasks("no space", count=None, session_id=aimed, path="/home/b", after=1)
+    agb_clean_emulator.faults.fail_tasks(
+        "no space", count=None, session_id=aimed, path="/home/b", after=1
+    )
     for _ in range(2):
         api.sync(aimed)
         api.sync(other)
-    tasks = wait_final(emulator, aimed, 4)
+    tasks = wait_final(agb_clean_emulator, aimed, 4)
     assert [(t.path, t.status, t.error_message) for t in tasks] == [
         ("/home/a", "Success", ""),
         ("/home/b", "Success", ""),
         ("/home/a", "Success", ""),
         ("/home/b", "Failed", "no space"),
     ]
-    assert all(t.status == "Success" for t in wait_final(emulator, other, 2))
+    assert all(t.status == "Success" for t in wait_final(agb_clean_emulator, other, 2))
 
 
-def test_every_fault_counts_the_same_way(emulator: Emulator, api: Api):
+def test_every_fault_counts_the_same_way(agb_clean_emulator: Emulator, api: Api):
     """count=1 by default, for request and task faults alike; None lasts until cleared."""
-    sid = emulator.create_session(mounts={"aim-count": "/home/data"})
+    sid = agb_clean_emulator.create_session(mounts={"aim-count": "/home/data"})
     for inject in (
-        lambda: emulator.faults.fail_requests("GetContextInfo"),
-        lambda: emulator.faults.respond_success_false("GetContextInfo"),
-        lambda: emulator.faults.invalid_json("GetContextInfo"),
-        lambda: emulator.faults.malformed_status(),
-        lambda: emulator.faults.set_latency("GetContextInfo", 0.01),
-        lambda: emulator.faults.fail_tasks(),
-        lambda: emulator.faults.hang_tasks(),
-        lambda: emulator.faults.fail_copy_midway(),
+        lambda: agb_clean_emulator.faults.fail_requests("GetContextInfo"),
+        lambda: agb_clean_emulator.faults.respond_success_false("GetContextInfo"),
+        lambda: agb_clean_emulator.faults.invalid_json("GetContextInfo"),
+        lambda: agb_clean_emulator.faults.malformed_status(),
+        lambda: agb_clean_emulator.faults.set_latency("GetContextInfo", 0.01),
+        lambda: agb_clean_emulator.faults.fail_tasks(),
+        lambda: agb_clean_emulator.faults.hang_tasks(),
+        lambda: agb_clean_emulator.faults.fail_copy_midway(),
     ):
         inject()
-        [queued] = emulator.faults.queued()
+        [queued] = agb_clean_emulator.faults.queued()
         assert (queued.remaining, queued.after) == (1, 0)
-        emulator.faults.clear()
-    emulator.faults.fail_tasks(count=None)
+        agb_clean_emulator.faults.clear()
+    agb_clean_emulator.faults.fail_tasks(count=None)
     for _ in range(3):
         api.sync(sid)
-    assert [t.status for t in wait_final(emulator, sid, 3)] == ["Failed"] * 3
-    [queued] = emulator.faults.queued()
+    assert [t.status for t in wait_final(agb_clean_emulator, sid, 3)] == ["Failed"] * 3
+    [queued] = agb_clean_emulator.faults.queued()
     assert queued.remaining is None
 
 
-def test_queued_faults_are_listed_from_python_and_over_http(emulator: Emulator, api: Api, two):
+def test_queued_faults_are_listed_from_python_and_over_http(
+    agb_clean_emulator: Emulator, api: Api, two
+):
     aimed, _ = two
-    emulator.faults.fail_requests("SyncContext", 429, count=3, retry_after=2, session_id=aimed)
-    emulator.faults.hang_tasks(count=None, context_id="aim-a", after=4)
-    first, second = emulator.faults.queued()
+    agb_clean_emulator.faults.fail_requests(
+        "SyncContext", 429, count=3, retry_after=2, session_id=aimed
+    )
+    agb_clean_emulator.faults.hang_tasks(count=None, context_id="aim-a", after=4)
+    first, second = agb_clean_emulator.faults.queued()
     assert (first.fault, first.endpoint, first.session_id, first.remaining) == (
         "fail_requests",
         "SyncContext",
@@ -135,7 +149,7 @@ def test_queued_faults_are_listed_from_python_and_over_http(emulator: Emulator, 
     ]
 
 
-def test_aimed_faults_over_http(emulator: Emulator, api: Api, two):
+def test_aimed_faults_over_http(agb_clean_emulator: Emulator, api: Api, two):
     aimed, other = two
     response = api.admin(
         "POST",
@@ -162,21 +176,25 @@ def test_aimed_faults_over_http(emulator: Emulator, api: Api, two):
 # --- task speed -----------------------------------------------------------------------------
 
 
-def test_task_delay_per_session_changed_at_runtime(emulator: Emulator, api: Api, two):
+def test_task_delay_per_session_changed_at_runtime(agb_clean_emulator: Emulator, api: Api, two):
     slow, fast = two
-    emulator.set_task_delay(600, session_id=slow)
+    agb_clean_emulator.set_task_delay(600, session_id=slow)
     api.sync(slow, contextId="aim-a", path="/home/a")
     api.sync(fast)
-    assert wait_final(emulator, fast)[0].status == "Success"
-    [held] = emulator.tasks(slow)
+    assert wait_final(agb_clean_emulator, fast)[0].status == "Success"
+    [held] = agb_clean_emulator.tasks(slow)
     assert not held.is_final
-    emulator.set_task_delay(0, session_id=slow)
+    agb_clean_emulator.set_task_delay(0, session_id=slow)
     api.sync(slow, contextId="aim-b", path="/home/b")
-    wait_until(lambda: emulator.tasks(slow)[-1].is_final, what="the task made after the change")
-    assert not emulator.tasks(slow)[0].is_final, "a task keeps the delay it was made with"
+    wait_until(
+        lambda: agb_clean_emulator.tasks(slow)[-1].is_final, what="the task made after the change"
+    )
+    assert not agb_clean_emulator.tasks(slow)[0].is_final, (
+        "a task keeps the delay it was made with"
+    )
 
 
-def test_task_delay_over_http(emulator: Emulator, api: Api, two):
+def test_task_delay_over_http(agb_clean_emulator: Emulator, api: Api, two):
     slow, _ = two
     answer = api.admin("POST", "task-delay", json={"seconds": 2.5, "sessionId": slow})
     assert answer.status_code == 200, answer.text
@@ -184,7 +202,7 @@ def test_task_delay_over_http(emulator: Emulator, api: Api, two):
     api.admin("POST", "task-delay", json={"seconds": 0.25})
     listed = api.admin("GET", "task-delay").json()
     assert (listed["seconds"], listed["sessions"][slow]) == (0.25, 2.5)
-    assert emulator.task_delay == 0.25
+    assert agb_clean_emulator.task_delay == 0.25
     unknown = api.admin("POST", "task-delay", json={"seconds": 1, "sessionId": "session-0"})
     assert unknown.status_code == 404
     bad = api.admin("POST", "task-delay", json={"seconds": -1})
@@ -193,6 +211,6 @@ def test_task_delay_over_http(emulator: Emulator, api: Api, two):
 
 
 @pytest.mark.parametrize("seconds", [-1, 3601, float("nan"), True, "1"])
-def test_a_bad_task_delay_is_a_value_error(emulator: Emulator, seconds: object):
+def test_a_bad_task_delay_is_a_value_error(agb_clean_emulator: Emulator, seconds: object):
     with pytest.raises(ValueError, match="seconds"):
-        emulator.set_task_delay(seconds)  # type: ignore[arg-type]
+        agb_clean_emulator.set_task_delay(seconds)  # type: ignore[arg-type]

@@ -15,10 +15,10 @@ ONE = {"contextId": "ctx-a", "path": "/home/data"}
 
 
 @pytest.fixture(autouse=True)
-def default_behaviour(emulator: Emulator) -> Iterator[None]:
-    emulator.behaviour.clear()
+def default_behaviour(agb_clean_emulator: Emulator) -> Iterator[None]:
+    agb_clean_emulator.behaviour.clear()
     yield
-    emulator.behaviour.clear()
+    agb_clean_emulator.behaviour.clear()
 
 
 def _sync(api: Api, sid: str, mode: str = "upload") -> None:
@@ -26,26 +26,30 @@ def _sync(api: Api, sid: str, mode: str = "upload") -> None:
     assert response.status_code == 200, response.text
 
 
-def test_by_default_the_newest_task_of_each_mount_is_listed(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts=MOUNT)
+def test_by_default_the_newest_task_of_each_mount_is_listed(
+    agb_clean_emulator: Emulator, api: Api
+):
+    sid = agb_clean_emulator.create_session(mounts=MOUNT)
     _sync(api, sid)
-    wait_final(emulator, sid, 1)
+    wait_final(agb_clean_emulator, sid, 1)
     _sync(api, sid)
-    wait_final(emulator, sid, 2)
-    assert emulator.behaviour.current == CloudBehaviour()
+    wait_final(agb_clean_emulator, sid, 2)
+    assert agb_clean_emulator.behaviour.current == CloudBehaviour()
     (listed,) = api.tasks(sid, **ONE)
-    assert listed == emulator.tasks(sid)[1].to_status_data()
+    assert listed == agb_clean_emulator.tasks(sid)[1].to_status_data()
 
 
-def test_a_new_task_is_listed_only_after_the_registration_lag(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts=MOUNT)
-    emulator.behaviour.set(registration_lag=0.4)
+def test_a_new_task_is_listed_only_after_the_registration_lag(
+    agb_clean_emulator: Emulator, api: Api
+):
+    sid = agb_clean_emulator.create_session(mounts=MOUNT)
+    agb_clean_emulator.behaviour.set(registration_lag=0.4)
     returned = time.monotonic()
     _sync(api, sid)
     early = api.tasks(sid, **ONE)
     asked = time.monotonic()
     # a task exists at once, but is not listed while in its lag
-    assert len(emulator.tasks(sid)) == 1
+    assert len(agb_clean_emulator.tasks(sid)) == 1
     if asked - returned < 0.4:
         assert early == ()
     listed = wait_until(lambda: api.tasks(sid, **ONE), 10, "the task to be listed")
@@ -53,53 +57,55 @@ def test_a_new_task_is_listed_only_after_the_registration_lag(emulator: Emulator
     assert listed[0].context_id == "ctx-a"
 
 
-def test_during_the_lag_the_previous_task_is_listed(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts=MOUNT)
+def test_during_the_lag_the_previous_task_is_listed(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts=MOUNT)
     _sync(api, sid)
-    (first,) = wait_final(emulator, sid, 1)
-    emulator.behaviour.set(registration_lag=30)
+    (first,) = wait_final(agb_clean_emulator, sid, 1)
+    agb_clean_emulator.behaviour.set(registration_lag=30)
     _sync(api, sid)
-    assert len(emulator.tasks(sid)) == 2
+    assert len(agb_clean_emulator.tasks(sid)) == 2
     assert api.tasks(sid, **ONE) == (first.to_status_data(),)
 
 
-def test_history_lists_earlier_tasks_oldest_first_and_bounded(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts=MOUNT)
+def test_history_lists_earlier_tasks_oldest_first_and_bounded(
+    agb_clean_emulator: Emulator, api: Api
+):
+    sid = agb_clean_emulator.create_session(mounts=MOUNT)
     for count in (1, 2, 3):
         _sync(api, sid)
-        wait_final(emulator, sid, count)
-    emulator.behaviour.set(history=1)
-    records = emulator.tasks(sid)
+        wait_final(agb_clean_emulator, sid, count)
+    agb_clean_emulator.behaviour.set(history=1)
+    records = agb_clean_emulator.tasks(sid)
     assert api.tasks(sid, **ONE) == tuple(r.to_status_data() for r in records[1:])
-    emulator.behaviour.set(history=10)
+    agb_clean_emulator.behaviour.set(history=10)
     assert api.tasks(sid, **ONE) == tuple(r.to_status_data() for r in records)
 
 
-def test_an_ignored_task_type_lists_both_directions(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts=MOUNT)
+def test_an_ignored_task_type_lists_both_directions(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts=MOUNT)
     _sync(api, sid, "upload")
-    wait_final(emulator, sid, 1)
+    wait_final(agb_clean_emulator, sid, 1)
     assert api.tasks(sid, taskType="download", **ONE) == ()
-    emulator.behaviour.set(ignore_task_type=True)
+    agb_clean_emulator.behaviour.set(ignore_task_type=True)
     (listed,) = api.tasks(sid, taskType="download", **ONE)
     assert listed.task_type == "upload"
 
 
-def test_behaviours_are_set_read_and_cleared_over_http(emulator: Emulator, api: Api):
+def test_behaviours_are_set_read_and_cleared_over_http(agb_clean_emulator: Emulator, api: Api):
     response = api.admin(
         "POST", "behaviour", json={"registrationLag": 0.25, "history": 3, "ignoreTaskType": True}
     )
     assert response.status_code == 200, response.text
-    assert emulator.behaviour.current == CloudBehaviour(
+    assert agb_clean_emulator.behaviour.current == CloudBehaviour(
         registration_lag=0.25, history=3, ignore_task_type=True
     )
     body = api.admin("GET", "behaviour").json()
     assert (body["registrationLag"], body["history"], body["ignoreTaskType"]) == (0.25, 3, True)
     api.admin("POST", "behaviour", json={"history": 0})
-    assert emulator.behaviour.current.history == 0
-    assert emulator.behaviour.current.registration_lag == 0.25
+    assert agb_clean_emulator.behaviour.current.history == 0
+    assert agb_clean_emulator.behaviour.current.registration_lag == 0.25
     assert api.admin("DELETE", "behaviour").json()["registrationLag"] == 0
-    assert emulator.behaviour.current == CloudBehaviour()
+    assert agb_clean_emulator.behaviour.current == CloudBehaviour()
 
 
 @pytest.mark.parametrize(
@@ -115,9 +121,9 @@ def test_behaviours_are_set_read_and_cleared_over_http(emulator: Emulator, api: 
     ],
 )
 def test_bad_behaviours_are_refused_and_change_nothing(
-    emulator: Emulator, api: Api, body: object, hint: str
+    agb_clean_emulator: Emulator, api: Api, body: object, hint: str
 ):
     response = api.admin("POST", "behaviour", json=body)
     assert response.status_code == 400
     assert hint in response.json()["message"]
-    assert emulator.behaviour.current == CloudBehaviour()
+    assert agb_clean_emulator.behaviour.current == CloudBehaviour()

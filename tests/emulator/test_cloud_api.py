@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import re
 import time
 
-import httpx
 import pytest
-from support import API_KEY, Api, client_for, wait_final, wait_until
+from support import API_KEY, REQUEST_ID, Api, assert_error, client_for, wait_final, wait_until
 
 from agb_context._status_codec import decode_context_status, encode_context_status
 from agb_context.emulator import Emulator
 
-UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\Z")
 TASK_DELAY = 1.0
-
-
-def assert_error(response: httpx.Response, status: int, code: str, *words: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert body["success"] is False
-    assert body["code"] == code
-    assert body["httpStatusCode"] == status
-    assert UUID.match(body["requestId"])
-    assert body["requestId"] == response.headers["x-request-id"]
-    for word in words:
-        assert word in body["message"]
 
 
 # --- authentication -----------------------------------------------------------------------
@@ -40,15 +24,16 @@ def assert_error(response: httpx.Response, status: int, code: str, *words: str) 
         (None, "no API key"),
         ("wrong", "not the one"),
         ("Bearer wrong", "not the one"),
-        (f"Basic {API_KEY}", "not the one"),
-        (f"Bearer  {API_KEY}", "not the one"),
+        ("Basic {key}", "not the one"),
+        ("Bearer  {key}", "not the one"),
     ],
 )
 def test_a_missing_or_wrong_key_gets_401(
-    emulator: Emulator, path: str, key: str | None, hint: str
+    agb_clean_emulator: Emulator, path: str, key: str | None, hint: str
 ):
-    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
-    with client_for(emulator, key) as client:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
+    header = None if key is None else key.format(key=agb_clean_emulator.api_key)
+    with client_for(agb_clean_emulator, header) as client:
         response = client.request(
             "POST" if path.endswith("SyncContext") else "GET",
             path,
@@ -56,31 +41,33 @@ def test_a_missing_or_wrong_key_gets_401(
             json={} if path.endswith("SyncContext") else None,
         )
     assert_error(response, 401, "InvalidApiKey", hint)
-    assert emulator.tasks(sid) == []
+    assert agb_clean_emulator.tasks(sid) == []
 
 
 @pytest.mark.parametrize("form", ["Bearer {key}", "bearer {key}", "{key}"])
-def test_the_key_is_accepted_with_the_bearer_prefix_or_raw(emulator: Emulator, form: str):
-    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
-    with client_for(emulator, form.format(key=API_KEY)) as client:
+def test_the_key_is_accepted_with_the_bearer_prefix_or_raw(
+    agb_clean_emulator: Emulator, form: str
+):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
+    with client_for(agb_clean_emulator, form.format(key=agb_clean_emulator.api_key)) as client:
         response = client.get("/sdk/GetContextInfo", params={"sessionId": sid})
     assert response.status_code == 200, response.text
     assert response.json()["success"] is True
 
 
-def test_the_key_is_never_recorded(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={})
+def test_the_key_is_never_recorded(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={})
     api.info(sid)
-    assert emulator.requests
-    assert API_KEY not in repr(emulator.requests)
-    assert API_KEY not in repr(emulator)
+    assert agb_clean_emulator.requests
+    assert agb_clean_emulator.api_key not in repr(agb_clean_emulator.requests)
+    assert agb_clean_emulator.api_key not in repr(agb_clean_emulator)
 
 
 # --- envelopes and request ids --------------------------------------------------------------
 
 
-def test_success_envelopes_carry_a_fresh_request_id(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+def test_success_envelopes_carry_a_fresh_request_id(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
     first, second = api.sync(sid), api.info(sid)
     ids = set()
     for response in (first, second):
@@ -88,21 +75,21 @@ def test_success_envelopes_carry_a_fresh_request_id(emulator: Emulator, api: Api
         body = response.json()
         assert body["success"] is True
         assert (body["code"], body["message"], body["httpStatusCode"]) == ("", "", 200)
-        assert UUID.match(body["requestId"])
+        assert REQUEST_ID.match(body["requestId"])
         assert body["requestId"] == response.headers["x-request-id"]
         ids.add(body["requestId"])
     assert len(ids) == 2
     assert set(first.json()) == {"success", "code", "message", "requestId", "httpStatusCode"}
-    recorded = [r.request_id for r in emulator.requests]
+    recorded = [r.request_id for r in agb_clean_emulator.requests]
     assert recorded == [first.json()["requestId"], second.json()["requestId"]]
 
 
-def test_requests_are_recorded_with_query_and_status(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+def test_requests_are_recorded_with_query_and_status(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
     before = time.monotonic()
     api.sync(sid, contextId="ctx-a", path="/home/data", mode="upload")
     api.info("session-unknown")
-    recorded = emulator.requests
+    recorded = agb_clean_emulator.requests
     assert [(r.method, r.path, r.status) for r in recorded] == [
         ("POST", "/sdk/SyncContext", 200),
         ("GET", "/sdk/GetContextInfo", 404),
@@ -114,45 +101,47 @@ def test_requests_are_recorded_with_query_and_status(emulator: Emulator, api: Ap
         "mode": "upload",
     }
     assert before <= recorded[0].monotonic <= recorded[1].monotonic <= time.monotonic()
-    emulator.clear_requests()
-    assert emulator.requests == []
+    agb_clean_emulator.clear_requests()
+    assert agb_clean_emulator.requests == []
 
 
 # --- SyncContext ------------------------------------------------------------------------------
 
 
-def test_sync_of_one_mount_creates_one_upload_task(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"ctx-a": "/home/a", "ctx-b": "/home/b"})
-    (emulator.session_path(sid, "/home/a") / "f.txt").write_text("a")
+def test_sync_of_one_mount_creates_one_upload_task(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/a", "ctx-b": "/home/b"})
+    (agb_clean_emulator.session_path(sid, "/home/a") / "f.txt").write_text("a")
     response = api.sync(sid, contextId="ctx-a", path="/home/a")
     assert response.status_code == 200
-    [task] = wait_final(emulator, sid)
+    [task] = wait_final(agb_clean_emulator, sid)
     assert (task.context_id, task.path, task.task_type, task.status) == (
         "ctx-a",
         "/home/a",
         "upload",
         "Success",
     )
-    assert (emulator.context_path("ctx-a") / "f.txt").read_text() == "a"
-    assert not emulator.context_path("ctx-b").exists()
+    assert (agb_clean_emulator.context_path("ctx-a") / "f.txt").read_text() == "a"
+    assert not agb_clean_emulator.context_path("ctx-b").exists()
 
 
-def test_sync_without_a_context_syncs_every_mount(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"all-a": "/a", "all-b": "/b", "all-c": "/c"})
+def test_sync_without_a_context_syncs_every_mount(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"all-a": "/a", "all-b": "/b", "all-c": "/c"})
     assert api.sync(sid).status_code == 200
-    tasks = wait_final(emulator, sid, 3)
+    tasks = wait_final(agb_clean_emulator, sid, 3)
     assert sorted((t.context_id, t.path, t.task_type) for t in tasks) == [
         ("all-a", "/a", "upload"),
         ("all-b", "/b", "upload"),
         ("all-c", "/c", "upload"),
     ]
-    assert all(emulator.context_path(cid).is_dir() for cid in ("all-a", "all-b", "all-c"))
+    assert all(
+        agb_clean_emulator.context_path(cid).is_dir() for cid in ("all-a", "all-b", "all-c")
+    )
 
 
-def test_a_session_without_mounts_has_nothing_to_sync(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={})
+def test_a_session_without_mounts_has_nothing_to_sync(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={})
     assert api.sync(sid).status_code == 200
-    assert emulator.tasks(sid) == []
+    assert agb_clean_emulator.tasks(sid) == []
     assert api.info(sid).json()["data"] == {"contextStatus": ""}
 
 
@@ -188,31 +177,33 @@ def test_sync_returns_at_once_and_tasks_go_pending_running_final(tmp_path):
     assert abs(record.finish_time - time.time() * 1000) < 60_000
 
 
-def test_download_copies_the_stored_context_into_the_mount(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"ctx-dl": "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+def test_download_copies_the_stored_context_into_the_mount(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-dl": "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     (mount / "kept.txt").write_text("v1")
     api.sync(sid, contextId="ctx-dl", path="/home/data")
-    wait_final(emulator, sid, 1)
+    wait_final(agb_clean_emulator, sid, 1)
     (mount / "kept.txt").write_text("changed locally")
     (mount / "extra.txt").write_text("not in the context")
     assert api.sync(sid, contextId="ctx-dl", path="/home/data", mode="download").status_code == 200
-    tasks = wait_final(emulator, sid, 2)
+    tasks = wait_final(agb_clean_emulator, sid, 2)
     assert [t.task_type for t in tasks] == ["upload", "download"]
     assert tasks[1].status == "Success"
     assert sorted(p.name for p in mount.iterdir()) == ["kept.txt"]
     assert (mount / "kept.txt").read_text() == "v1"
 
 
-def test_download_of_a_context_never_uploaded_fails_clearly(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"never-uploaded": "/home/data"})
-    (emulator.session_path(sid, "/home/data") / "local.txt").write_text("mine")
+def test_download_of_a_context_never_uploaded_fails_clearly(
+    agb_clean_emulator: Emulator, api: Api
+):
+    sid = agb_clean_emulator.create_session(mounts={"never-uploaded": "/home/data"})
+    (agb_clean_emulator.session_path(sid, "/home/data") / "local.txt").write_text("mine")
     api.sync(sid, contextId="never-uploaded", path="/home/data", mode="download")
-    [task] = wait_final(emulator, sid)
+    [task] = wait_final(agb_clean_emulator, sid)
     assert task.status == "Failed"
     assert "no stored content" in task.error_message
     assert "upload" in task.error_message
-    assert (emulator.session_path(sid, "/home/data") / "local.txt").read_text() == "mine"
+    assert (agb_clean_emulator.session_path(sid, "/home/data") / "local.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize(
@@ -243,8 +234,8 @@ def test_sync_refuses_bad_parameters_with_400(api: Api, params, code, words):
     assert_error(api.client.post("/sdk/SyncContext", params=params, json={}), 400, code, *words)
 
 
-def test_a_repeated_parameter_is_refused(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={})
+def test_a_repeated_parameter_is_refused(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={})
     response = api.client.post(
         "/sdk/SyncContext", params=[("sessionId", sid), ("sessionId", sid)], json={}
     )
@@ -253,21 +244,21 @@ def test_a_repeated_parameter_is_refused(emulator: Emulator, api: Api):
 
 @pytest.mark.parametrize("body", [b"[]", b'{"a": 1}', b"not json", b"1"])
 def test_sync_refuses_a_body_other_than_the_empty_object(
-    emulator: Emulator, api: Api, body: bytes
+    agb_clean_emulator: Emulator, api: Api, body: bytes
 ):
-    sid = emulator.create_session(mounts={"ctx-a": "/p"})
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/p"})
     response = api.client.post("/sdk/SyncContext", params={"sessionId": sid}, content=body)
     assert_error(response, 400, "InvalidParameter", "body")
-    assert emulator.tasks(sid) == []
+    assert agb_clean_emulator.tasks(sid) == []
 
 
-def test_sync_accepts_an_empty_body(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"ctx-a": "/p"})
+def test_sync_accepts_an_empty_body(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/p"})
     assert api.client.post("/sdk/SyncContext", params={"sessionId": sid}).status_code == 200
 
 
-def test_unknown_session_and_unknown_mount_get_404(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
+def test_unknown_session_and_unknown_mount_get_404(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
     assert_error(api.sync("session-0000000000000000"), 404, "SessionNotFound", "create one")
     assert_error(api.info("nope"), 404, "SessionNotFound")
     assert_error(
@@ -277,18 +268,18 @@ def test_unknown_session_and_unknown_mount_get_404(emulator: Emulator, api: Api)
         "ctx-a at /home/data",
     )
     assert_error(api.sync(sid, contextId="ctx-b", path="/home/data"), 404, "MountNotFound")
-    assert emulator.tasks(sid) == []
+    assert agb_clean_emulator.tasks(sid) == []
 
 
-def test_one_session_cannot_sync_another_sessions_mounts(emulator: Emulator, api: Api):
-    owner = emulator.create_session(mounts={"private": "/home/secret"})
-    other = emulator.create_session(mounts={"public": "/home/data"})
-    (emulator.session_path(owner, "/home/secret") / "s.txt").write_text("secret")
+def test_one_session_cannot_sync_another_sessions_mounts(agb_clean_emulator: Emulator, api: Api):
+    owner = agb_clean_emulator.create_session(mounts={"private": "/home/secret"})
+    other = agb_clean_emulator.create_session(mounts={"public": "/home/data"})
+    (agb_clean_emulator.session_path(owner, "/home/secret") / "s.txt").write_text("secret")
     response = api.sync(other, contextId="private", path="/home/secret")
     assert_error(response, 404, "MountNotFound")
-    assert emulator.tasks(owner) == []
-    assert emulator.tasks(other) == []
-    assert not emulator.context_path("private").exists()
+    assert agb_clean_emulator.tasks(owner) == []
+    assert agb_clean_emulator.tasks(other) == []
+    assert not agb_clean_emulator.context_path("private").exists()
 
 
 def test_unknown_routes_and_methods_get_the_envelope(api: Api):
@@ -302,21 +293,21 @@ def test_unknown_routes_and_methods_get_the_envelope(api: Api):
 # --- GetContextInfo ------------------------------------------------------------------------
 
 
-def test_info_encodes_tasks_twice_with_the_shared_codec(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"enc-a": "/home/a", "enc-b": "/home/b"})
+def test_info_encodes_tasks_twice_with_the_shared_codec(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"enc-a": "/home/a", "enc-b": "/home/b"})
     api.sync(sid)
-    records = wait_final(emulator, sid, 2)
+    records = wait_final(agb_clean_emulator, sid, 2)
     raw = api.info(sid).json()["data"]["contextStatus"]
     assert raw == encode_context_status(r.to_status_data() for r in records)
     assert decode_context_status(raw) == tuple(r.to_status_data() for r in records)
 
 
-def test_info_filters_by_context_path_and_task_type(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"flt-a": "/home/a", "flt-b": "/home/b"})
+def test_info_filters_by_context_path_and_task_type(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"flt-a": "/home/a", "flt-b": "/home/b"})
     api.sync(sid)
-    wait_final(emulator, sid, 2)
+    wait_final(agb_clean_emulator, sid, 2)
     api.sync(sid, contextId="flt-a", path="/home/a", mode="download")
-    wait_final(emulator, sid, 3)
+    wait_final(agb_clean_emulator, sid, 3)
 
     def keys(**params: str) -> list[tuple[str, str, str]]:
         return [(t.context_id, t.path, t.task_type) for t in api.tasks(sid, **params)]
@@ -334,19 +325,19 @@ def test_info_filters_by_context_path_and_task_type(emulator: Emulator, api: Api
     assert keys(contextId="flt-a", path="/home/b") == []
 
 
-def test_info_reports_the_latest_task_of_each_mount(emulator: Emulator, api: Api):
+def test_info_reports_the_latest_task_of_each_mount(agb_clean_emulator: Emulator, api: Api):
     """A failed sync does not haunt the next one: polling sees only the newest task."""
-    sid = emulator.create_session(mounts={"latest": "/home/data"})
-    emulator.faults.fail_tasks("disk full", count=1)
+    sid = agb_clean_emulator.create_session(mounts={"latest": "/home/data"})
+    agb_clean_emulator.faults.fail_tasks("disk full", count=1)
     api.sync(sid, contextId="latest", path="/home/data")
-    wait_final(emulator, sid, 1)
+    wait_final(agb_clean_emulator, sid, 1)
     [failed] = api.tasks(sid)
     assert (failed.status, failed.error_message) == ("Failed", "disk full")
     api.sync(sid, contextId="latest", path="/home/data")
-    wait_final(emulator, sid, 2)
+    wait_final(agb_clean_emulator, sid, 2)
     [latest] = api.tasks(sid, contextId="latest", path="/home/data")
     assert (latest.status, latest.error_message) == ("Success", "")
-    assert [t.status for t in emulator.tasks(sid)] == ["Failed", "Success"]
+    assert [t.status for t in agb_clean_emulator.tasks(sid)] == ["Failed", "Success"]
 
 
 @pytest.mark.parametrize(
@@ -358,16 +349,16 @@ def test_info_reports_the_latest_task_of_each_mount(emulator: Emulator, api: Api
         ({"path": ""}, ["must not be empty"]),
     ],
 )
-def test_info_refuses_bad_filters_with_400(emulator: Emulator, api: Api, params, words):
-    sid = emulator.create_session(mounts={})
+def test_info_refuses_bad_filters_with_400(agb_clean_emulator: Emulator, api: Api, params, words):
+    sid = agb_clean_emulator.create_session(mounts={})
     assert_error(api.info(sid, **params), 400, "InvalidParameter", *words)
 
 
-def test_task_history_is_bounded(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"hist": "/home/data"})
+def test_task_history_is_bounded(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"hist": "/home/data"})
     for _ in range(105):
         assert api.sync(sid).status_code == 200
-    tasks = wait_final(emulator, sid, 100)
+    tasks = wait_final(agb_clean_emulator, sid, 100)
     assert len(tasks) == 100
     assert len(api.tasks(sid)) == 1
 
@@ -392,7 +383,7 @@ def test_syncs_of_one_context_never_overlap(tmp_path):
 
 
 def test_an_unexpected_error_still_answers_the_envelope(
-    emulator: Emulator, api: Api, monkeypatch: pytest.MonkeyPatch
+    agb_clean_emulator: Emulator, api: Api, monkeypatch: pytest.MonkeyPatch
 ):
     """A broken emulator is simulated (no real request can break it): the client
     still gets a JSON envelope, not a bare text page."""
@@ -400,6 +391,6 @@ def test_an_unexpected_error_still_answers_the_envelope(
     def broken(endpoint: str) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(emulator.faults, "_take_request_fault", broken)
-    sid = emulator.create_session(mounts={})
+    monkeypatch.setattr(agb_clean_emulator.faults, "_take_request_fault", broken)
+    sid = agb_clean_emulator.create_session(mounts={})
     assert_error(api.info(sid), 500, "InternalError", "log")

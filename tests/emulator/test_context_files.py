@@ -13,8 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import anyio
 import httpx
 import pytest
-from support import API_KEY, Api, client_for, tree, wait_final, wait_until
-from test_cloud_api import assert_error
+from support import API_KEY, Api, assert_error, client_for, tree, wait_final, wait_until
 
 from agb_context.emulator import Emulator, _file_routes
 
@@ -64,22 +63,22 @@ def cid(files: Files) -> str:
     return files.context(f"files-{uuid.uuid4().hex}")
 
 
-def test_put_then_get_through_presigned_urls(files: Files, cid: str, emulator: Emulator):
+def test_put_then_get_through_presigned_urls(files: Files, cid: str, agb_clean_emulator: Emulator):
     content = os.urandom(300_000)
     files.put(cid, "/data/blob.bin", content)
     assert files.get(cid, "/data/blob.bin") == content
-    assert (emulator.context_path(cid) / "data" / "blob.bin").read_bytes() == content
+    assert (agb_clean_emulator.context_path(cid) / "data" / "blob.bin").read_bytes() == content
     files.put(cid, "/data/blob.bin", b"replaced")
     assert files.get(cid, "/data/blob.bin") == b"replaced"
 
 
 def test_presigned_urls_need_no_key_and_the_api_still_does(
-    files: Files, cid: str, emulator: Emulator
+    files: Files, cid: str, agb_clean_emulator: Emulator
 ):
     url = files.url("put", cid, "/a.txt")
     assert "authorization" not in httpx.Request("PUT", url).headers
     assert httpx.put(url, content=b"x").status_code == 200
-    with client_for(emulator, key=None) as anonymous:
+    with client_for(agb_clean_emulator, key=None) as anonymous:
         answer = Files(anonymous).call("GetContextFileUploadUrl", contextId=cid, filePath="/b")
     assert answer.status_code == 401
 
@@ -98,7 +97,9 @@ def _with(url: str, **changes: str) -> str:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emulator: Emulator):
+def test_tampered_expired_or_misused_urls_get_403(
+    files: Files, cid: str, agb_clean_emulator: Emulator
+):
     files.put(cid, "/mine.txt", b"mine")
     other = files.context("someone else's")
     files.put(other, "/theirs.txt", b"theirs")
@@ -117,18 +118,18 @@ def test_tampered_expired_or_misused_urls_get_403(files: Files, cid: str, emulat
         assert answer.json()["code"] == "Forbidden"
     assert httpx.put(url, content=b"overwrite").status_code == 403, "a GET URL cannot PUT"
     assert files.get(cid, "/mine.txt") == b"mine"
-    emulator.url_lifetime = 0.001
+    agb_clean_emulator.url_lifetime = 0.001
     try:
         expired = files.url("get", cid, "/mine.txt")
     finally:
-        emulator.url_lifetime = 3600
+        agb_clean_emulator.url_lifetime = 3600
     answer = httpx.get(expired)
     assert answer.status_code == 403
     assert "expired" in answer.json()["message"]
 
 
 def test_a_cut_off_put_leaves_the_stored_file_as_it_was(
-    files: Files, cid: str, emulator: Emulator
+    files: Files, cid: str, agb_clean_emulator: Emulator
 ):
     files.put(cid, "/kept.txt", b"old content")
     parts = urlsplit(files.url("put", cid, "/kept.txt"))
@@ -139,9 +140,10 @@ def test_a_cut_off_put_leaves_the_stored_file_as_it_was(
         )
         sock.sendall(head.encode() + b"partial" * 100)
     wait_until(
-        lambda: any(r.method == "PUT" for r in emulator.requests), what="the cut-off PUT recorded"
+        lambda: any(r.method == "PUT" for r in agb_clean_emulator.requests),
+        what="the cut-off PUT recorded",
     )
-    stored = emulator.context_path(cid)
+    stored = agb_clean_emulator.context_path(cid)
     wait_until(
         lambda: not [p for p in stored.parent.iterdir() if p.name.startswith(".staging")],
         what="the partial upload removed",
@@ -174,20 +176,20 @@ def _staged(emulator: Emulator, cid: str) -> list[str]:
 
 
 def test_a_body_cut_short_of_its_content_length_stores_nothing(
-    files: Files, cid: str, emulator: Emulator
+    files: Files, cid: str, agb_clean_emulator: Emulator
 ):
     files.put(cid, "/kept.txt", b"old content")
     url = files.url("put", cid, "/kept.txt")
     # The client sends half of what it declared, then says it has no more to send.
     answer = _raw_put(url, "Content-Length: 1000\r\n", b"x" * 500, half_close=True)
     assert not answer.startswith(b"HTTP/1.1 200"), answer
-    wait_until(lambda: not _staged(emulator, cid), what="the partial upload removed")
+    wait_until(lambda: not _staged(agb_clean_emulator, cid), what="the partial upload removed")
     assert files.get(cid, "/kept.txt") == b"old content"
 
 
 @pytest.mark.parametrize(("declared", "sent"), [(5, 15), (100, 15)])
 def test_a_body_other_than_its_content_length_is_refused(
-    files: Files, cid: str, emulator: Emulator, declared: int, sent: int
+    files: Files, cid: str, agb_clean_emulator: Emulator, declared: int, sent: int
 ):
     files.put(cid, "/kept.txt", b"old content")
     url = files.url("put", cid, "/kept.txt")
@@ -199,7 +201,7 @@ def test_a_body_other_than_its_content_length_is_refused(
     message = answer.partition(b"\r\n\r\n")[2]
     assert f"{sent} bytes where its Content-Length says {declared}".encode() in message
     assert files.get(cid, "/kept.txt") == b"old content"
-    assert not _staged(emulator, cid)
+    assert not _staged(agb_clean_emulator, cid)
 
 
 def test_bytes_past_the_content_length_are_read_as_the_next_request(files: Files, cid: str):
@@ -231,7 +233,7 @@ class _HeldWrites:
 
 
 def test_an_upload_waiting_for_the_disk_does_not_hold_up_other_requests(
-    files: Files, cid: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    files: Files, cid: str, agb_clean_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ):
     writing, release = threading.Event(), threading.Event()
     real_open = _file_routes.open_file
@@ -251,7 +253,8 @@ def test_an_upload_waiting_for_the_disk_does_not_hold_up_other_requests(
     try:
         assert writing.wait(30), "the upload never reached its first write"
         # The emulator's event loop is free while the write waits.
-        assert httpx.get(f"{emulator.endpoint}/emulator/health", timeout=30).status_code == 200
+        health = f"{agb_clean_emulator.endpoint}/emulator/health"
+        assert httpx.get(health, timeout=30).status_code == 200
         assert files.describe(cid).status_code == 200
     finally:
         release.set()
@@ -303,16 +306,20 @@ def test_unknown_contexts_and_files_are_404(files: Files, cid: str):
     assert_error(missing, 404, "FileNotFound")
 
 
-def test_files_and_session_syncs_see_each_other(files: Files, emulator: Emulator, api: Api):
+def test_files_and_session_syncs_see_each_other(
+    files: Files, agb_clean_emulator: Emulator, api: Api
+):
     cid = files.context("shared with a session")
     files.put(cid, "/from-url.txt", b"via URL")
-    sid = emulator.create_session(mounts={cid: "/home/data"})
+    sid = agb_clean_emulator.create_session(mounts={cid: "/home/data"})
     api.sync(sid, contextId=cid, path="/home/data", mode="download")
-    assert wait_final(emulator, sid)[0].status == "Success"
-    assert tree(emulator.session_path(sid, "/home/data")) == {"from-url.txt": b"via URL"}
-    (emulator.session_path(sid, "/home/data") / "from-session.txt").write_text("via sync")
+    assert wait_final(agb_clean_emulator, sid)[0].status == "Success"
+    assert tree(agb_clean_emulator.session_path(sid, "/home/data")) == {"from-url.txt": b"via URL"}
+    (agb_clean_emulator.session_path(sid, "/home/data") / "from-session.txt").write_text(
+        "via sync"
+    )
     api.sync(sid, contextId=cid, path="/home/data")
-    assert wait_final(emulator, sid, 2)[-1].status == "Success"
+    assert wait_final(agb_clean_emulator, sid, 2)[-1].status == "Success"
     listed = [e["fileName"] for e in files.describe(cid).json()["data"]]
     assert listed == ["from-session.txt", "from-url.txt"]
     assert files.get(cid, "/from-session.txt") == b"via sync"
@@ -335,24 +342,26 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("path", HOSTILE)
-def test_hostile_file_paths_are_refused(files: Files, cid: str, emulator: Emulator, path: str):
+def test_hostile_file_paths_are_refused(
+    files: Files, cid: str, agb_clean_emulator: Emulator, path: str
+):
     for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl", "DeleteContextFile"):
         answer = files.call(name, contextId=cid, filePath=path)
         assert answer.status_code == 400, (name, answer.text)
     if path != "/":
         assert files.describe(cid, path).status_code == 400
-    assert not (emulator.data_dir.parent / "escape").exists()
+    assert not (agb_clean_emulator.data_dir.parent / "escape").exists()
 
 
 def test_symbolic_links_in_the_store_are_never_followed(
-    files: Files, cid: str, emulator: Emulator, tmp_path: Path
+    files: Files, cid: str, agb_clean_emulator: Emulator, tmp_path: Path
 ):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("secret")
     files.put(cid, "/real.txt", b"real")
-    (emulator.context_path(cid) / "link").symlink_to(outside, target_is_directory=True)
-    (emulator.context_path(cid) / "file-link").symlink_to(outside / "secret.txt")
+    (agb_clean_emulator.context_path(cid) / "link").symlink_to(outside, target_is_directory=True)
+    (agb_clean_emulator.context_path(cid) / "file-link").symlink_to(outside / "secret.txt")
     for path in ("/link/secret.txt", "/link/new.txt"):
         for name in ("GetContextFileUploadUrl", "GetContextFileDownloadUrl"):
             answer = files.call(name, contextId=cid, filePath=path)

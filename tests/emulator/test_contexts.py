@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support import API_KEY, Api, client_for, tree, wait_final, wait_until
-from test_cloud_api import assert_error
+from support import API_KEY, Api, assert_error, client_for, tree, wait_final, wait_until
 
 from agb_context.emulator import Emulator
 
@@ -73,23 +71,6 @@ def ctx(api: Api) -> Contexts:
     return Contexts(api.client)
 
 
-@pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[tuple[Emulator, Contexts]]:
-    """An emulator of its own, for tests that count every context."""
-    with (
-        Emulator(data_dir=tmp_path / "data", api_key=API_KEY) as emulator,
-        client_for(emulator) as client,
-    ):
-        yield emulator, Contexts(client)
-
-
-@pytest.fixture(scope="module")
-def slow_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    data = tmp_path_factory.mktemp("slow")
-    with Emulator(data_dir=data, api_key=API_KEY, task_delay=CLEAR_DELAY) as emulator:
-        yield emulator
-
-
 # --- get, and create by name ------------------------------------------------------------
 
 
@@ -106,8 +87,10 @@ def test_get_with_allow_create_creates_once_and_returns_the_same_context(ctx: Co
     assert ctx.get(id=made["id"], name="my data").json()["data"] == made
 
 
-def test_concurrent_creates_of_one_name_make_one_context(fresh: tuple[Emulator, Contexts]):
-    emulator, _ = fresh
+def test_concurrent_creates_of_one_name_make_one_context(
+    agb_clean_emulator: Emulator, ctx: Contexts
+):
+    emulator = agb_clean_emulator
     start = threading.Barrier(8)
 
     def create(_: int) -> str:
@@ -118,7 +101,7 @@ def test_concurrent_creates_of_one_name_make_one_context(fresh: tuple[Emulator, 
     with ThreadPoolExecutor(8) as pool:
         ids = set(pool.map(create, range(8)))
     assert len(ids) == 1
-    assert fresh[1].walk(100) == list(ids)
+    assert ctx.walk(100) == list(ids)
 
 
 def test_unknown_contexts_are_404_envelopes(ctx: Contexts):
@@ -175,8 +158,7 @@ def test_hostile_names_are_refused(ctx: Contexts, name: str, words: list[str]):
 # --- list -----------------------------------------------------------------------------------
 
 
-def test_pages_list_every_context_once_in_creation_order(fresh: tuple[Emulator, Contexts]):
-    _, ctx = fresh
+def test_pages_list_every_context_once_in_creation_order(ctx: Contexts):
     made = [ctx.create(f"ctx {n:02d}")["id"] for n in range(11)]
     first = ctx.list(maxResults="4").json()
     assert (first["maxResults"], first["totalCount"], len(first["data"])) == (4, 11, 4)
@@ -202,8 +184,10 @@ def _token_after(ctx: Contexts, cid: str) -> str:
             return str(token)
 
 
-def test_paging_stays_correct_while_contexts_come_and_go(fresh: tuple[Emulator, Contexts]):
-    emulator, ctx = fresh
+def test_paging_stays_correct_while_contexts_come_and_go(
+    agb_clean_emulator: Emulator, ctx: Contexts
+):
+    emulator = agb_clean_emulator
     kept = [ctx.create(f"kept {n:02d}")["id"] for n in range(12)]
     doomed = [ctx.create(f"doomed {n:02d}")["id"] for n in range(6)]
     created: list[str] = []
@@ -264,53 +248,57 @@ def test_rename_keeps_names_unique(ctx: Contexts):
 # --- sessions refer to contexts ---------------------------------------------------------
 
 
-def test_session_mounts_refer_to_contexts(emulator: Emulator, ctx: Contexts):
+def test_session_mounts_refer_to_contexts(agb_clean_emulator: Emulator, ctx: Contexts):
     made = ctx.create("mounted by id")
-    sid = emulator.create_session(mounts={made["id"]: "/home/data", "implicit-ctx": "/home/other"})
+    sid = agb_clean_emulator.create_session(
+        mounts={made["id"]: "/home/data", "implicit-ctx": "/home/other"}
+    )
     assert ctx.get(id=made["id"]).json()["data"]["name"] == "mounted by id"
     implicit = ctx.get(id="implicit-ctx").json()["data"]
     assert (implicit["name"], implicit["state"]) == ("implicit-ctx", "available")
-    (emulator.session_path(sid, "/home/data") / "f.txt").write_text("x")
+    (agb_clean_emulator.session_path(sid, "/home/data") / "f.txt").write_text("x")
     Api(ctx.client).sync(sid, contextId=made["id"], path="/home/data")
-    assert wait_final(emulator, sid)[0].status == "Success"
-    assert tree(emulator.context_path(made["id"])) == {"f.txt": b"x"}
+    assert wait_final(agb_clean_emulator, sid)[0].status == "Success"
+    assert tree(agb_clean_emulator.context_path(made["id"])) == {"f.txt": b"x"}
 
 
 def test_a_mount_of_an_unknown_id_named_like_another_context_is_refused(
-    emulator: Emulator, ctx: Contexts
+    agb_clean_emulator: Emulator, ctx: Contexts
 ):
     ctx.create("looks-like-an-id")
     with pytest.raises(ValueError, match="looks-like-an-id"):
-        emulator.create_session(mounts={"looks-like-an-id": "/home/data"})
+        agb_clean_emulator.create_session(mounts={"looks-like-an-id": "/home/data"})
 
 
 # --- delete ---------------------------------------------------------------------------------
 
 
 def test_delete_removes_the_context_and_its_data_but_not_a_sessions_files(
-    emulator: Emulator, ctx: Contexts
+    agb_clean_emulator: Emulator, ctx: Contexts
 ):
     made = ctx.create("to delete")
     cid = made["id"]
-    sid = emulator.create_session(mounts={cid: "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+    sid = agb_clean_emulator.create_session(mounts={cid: "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     (mount / "kept.txt").write_text("mine")
     api = Api(ctx.client)
     api.sync(sid, contextId=cid, path="/home/data")
-    assert wait_final(emulator, sid)[0].status == "Success"
+    assert wait_final(agb_clean_emulator, sid)[0].status == "Success"
 
     assert ctx.post("DeleteContext", id=cid).json()["success"] is True
     assert_error(ctx.get(id=cid), 404, "ContextNotFound")
-    wait_until(lambda: not emulator.context_path(cid).exists(), what="the stored data removed")
+    wait_until(
+        lambda: not agb_clean_emulator.context_path(cid).exists(), what="the stored data removed"
+    )
     assert ctx.create("to delete")["id"] != cid, "the name is free again"
 
     # the live session keeps its mount and files; its syncs of the deleted context fail
     assert tree(mount) == {"kept.txt": b"mine"}
     assert api.sync(sid, contextId=cid, path="/home/data").status_code == 200
-    tasks = wait_final(emulator, sid, 2)
+    tasks = wait_final(agb_clean_emulator, sid, 2)
     assert tasks[-1].status == "Failed"
     assert "was deleted" in tasks[-1].error_message
-    assert not emulator.context_path(cid).exists()
+    assert not agb_clean_emulator.context_path(cid).exists()
     assert api.info(sid).status_code == 200
     assert tree(mount) == {"kept.txt": b"mine"}
 
@@ -318,8 +306,9 @@ def test_delete_removes_the_context_and_its_data_but_not_a_sessions_files(
 # --- clear ----------------------------------------------------------------------------------
 
 
-def test_clear_is_clearing_then_available_with_the_data_gone(slow_emulator: Emulator):
-    emulator = slow_emulator
+def test_clear_is_clearing_then_available_with_the_data_gone(agb_clean_emulator: Emulator):
+    emulator = agb_clean_emulator
+    emulator.set_task_delay(CLEAR_DELAY)
     with client_for(emulator) as client:
         ctx, api = Contexts(client), Api(client)
         cid = ctx.create("to clear")["id"]

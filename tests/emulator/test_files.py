@@ -31,21 +31,23 @@ def fill_sample_tree(root: Path) -> None:
             big.write(block[index:] + block[:index])
 
 
-def test_upload_then_download_in_another_session_is_byte_identical(emulator: Emulator, api: Api):
-    source = emulator.create_session(mounts={"round-trip": "/home/data"})
-    fill_sample_tree(emulator.session_path(source, "/home/data"))
-    expected = tree(emulator.session_path(source, "/home/data"))
+def test_upload_then_download_in_another_session_is_byte_identical(
+    agb_clean_emulator: Emulator, api: Api
+):
+    source = agb_clean_emulator.create_session(mounts={"round-trip": "/home/data"})
+    fill_sample_tree(agb_clean_emulator.session_path(source, "/home/data"))
+    expected = tree(agb_clean_emulator.session_path(source, "/home/data"))
     assert api.sync(source, contextId="round-trip", path="/home/data").status_code == 200
-    [upload] = wait_final(emulator, source, 1, timeout=30)
+    [upload] = wait_final(agb_clean_emulator, source, 1, timeout=30)
     assert upload.status == "Success", upload.error_message
-    assert tree(emulator.context_path("round-trip")) == expected
+    assert tree(agb_clean_emulator.context_path("round-trip")) == expected
 
-    target = emulator.create_session(mounts={"round-trip": "/mnt/elsewhere"})
+    target = agb_clean_emulator.create_session(mounts={"round-trip": "/mnt/elsewhere"})
     response = api.sync(target, contextId="round-trip", path="/mnt/elsewhere", mode="download")
     assert response.status_code == 200
-    [download] = wait_final(emulator, target, 1, timeout=30)
+    [download] = wait_final(agb_clean_emulator, target, 1, timeout=30)
     assert download.status == "Success", download.error_message
-    copied = tree(emulator.session_path(target, "/mnt/elsewhere"))
+    copied = tree(agb_clean_emulator.session_path(target, "/mnt/elsewhere"))
     assert copied == expected
     assert len(copied["big.bin"] or b"") == BIG
     assert copied["empty.bin"] == b""
@@ -53,94 +55,100 @@ def test_upload_then_download_in_another_session_is_byte_identical(emulator: Emu
     assert copied["empty-folder"] is None
 
 
-def test_an_upload_replaces_the_stored_content(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"replaced": "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+def test_an_upload_replaces_the_stored_content(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"replaced": "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     (mount / "old.txt").write_text("old")
     api.sync(sid)
-    wait_final(emulator, sid, 1)
+    wait_final(agb_clean_emulator, sid, 1)
     (mount / "old.txt").unlink()
     (mount / "new.txt").write_text("new")
     api.sync(sid)
-    wait_final(emulator, sid, 2)
-    assert tree(emulator.context_path("replaced")) == {"new.txt": b"new"}
+    wait_final(agb_clean_emulator, sid, 2)
+    assert tree(agb_clean_emulator.context_path("replaced")) == {"new.txt": b"new"}
     assert [
-        p.name for p in emulator.context_path("replaced").parent.iterdir() if "replaced" in p.name
+        p.name
+        for p in agb_clean_emulator.context_path("replaced").parent.iterdir()
+        if "replaced" in p.name
     ] == ["replaced"]
 
 
-def test_file_modes_and_times_are_kept(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"modes": "/home/data"})
-    script = emulator.session_path(sid, "/home/data") / "run.sh"
+def test_file_modes_and_times_are_kept(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"modes": "/home/data"})
+    script = agb_clean_emulator.session_path(sid, "/home/data") / "run.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o750)
     os.utime(script, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
     api.sync(sid)
-    wait_final(emulator, sid)
-    stored = emulator.context_path("modes") / "run.sh"
+    wait_final(agb_clean_emulator, sid)
+    stored = agb_clean_emulator.context_path("modes") / "run.sh"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o750
     assert stored.stat().st_mtime_ns == 1_600_000_000_000_000_000
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
-def test_symlinks_in_a_mount_are_not_followed(emulator: Emulator, api: Api, tmp_path: Path):
+def test_symlinks_in_a_mount_are_not_followed(
+    agb_clean_emulator: Emulator, api: Api, tmp_path: Path
+):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("must not leak")
-    sid = emulator.create_session(mounts={"links": "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+    sid = agb_clean_emulator.create_session(mounts={"links": "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     (mount / "real.txt").write_text("real")
     (mount / "to-file").symlink_to(outside / "secret.txt")
     (mount / "to-folder").symlink_to(outside, target_is_directory=True)
     (mount / "to-root").symlink_to("/")
     (mount / "dangling").symlink_to(tmp_path / "missing")
     api.sync(sid)
-    [task] = wait_final(emulator, sid)
+    [task] = wait_final(agb_clean_emulator, sid)
     assert task.status == "Success", task.error_message
-    stored = emulator.context_path("links")
+    stored = agb_clean_emulator.context_path("links")
     assert tree(stored) == {"real.txt": b"real"}
     assert not any(path.is_symlink() for path in stored.rglob("*"))
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_special_files_are_skipped_without_blocking(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"fifo": "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+def test_special_files_are_skipped_without_blocking(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"fifo": "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     os.mkfifo(mount / "pipe")
     (mount / "file.txt").write_text("x")
     api.sync(sid)
-    [task] = wait_final(emulator, sid)
+    [task] = wait_final(agb_clean_emulator, sid)
     assert task.status == "Success"
-    assert tree(emulator.context_path("fifo")) == {"file.txt": b"x"}
+    assert tree(agb_clean_emulator.context_path("fifo")) == {"file.txt": b"x"}
 
 
 @pytest.mark.parametrize("mode", ["upload", "download"])
-def test_a_copy_failing_midway_leaves_the_target_intact(emulator: Emulator, api: Api, mode: str):
+def test_a_copy_failing_midway_leaves_the_target_intact(
+    agb_clean_emulator: Emulator, api: Api, mode: str
+):
     cid = f"midway-{mode}"
-    sid = emulator.create_session(mounts={cid: "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+    sid = agb_clean_emulator.create_session(mounts={cid: "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     for index in range(10):
         (mount / f"v1-{index}.txt").write_text(f"version 1, file {index}")
     api.sync(sid)
-    wait_final(emulator, sid, 1)
-    stored_before = tree(emulator.context_path(cid))
+    wait_final(agb_clean_emulator, sid, 1)
+    stored_before = tree(agb_clean_emulator.context_path(cid))
     for path in mount.iterdir():
         path.unlink()
     for index in range(10):
         (mount / f"v2-{index}.txt").write_text(f"version 2, file {index}")
     mount_before = tree(mount)
 
-    emulator.faults.fail_copy_midway(count=1)
+    agb_clean_emulator.faults.fail_copy_midway(count=1)
     api.sync(sid, contextId=cid, path="/home/data", mode=mode)
-    tasks = wait_final(emulator, sid, 2)
+    tasks = wait_final(agb_clean_emulator, sid, 2)
     assert tasks[-1].status == "Failed"
     assert "injected fault: the copy failed after 5 file(s)" in tasks[-1].error_message
-    assert tree(emulator.context_path(cid)) == stored_before
+    assert tree(agb_clean_emulator.context_path(cid)) == stored_before
     assert tree(mount) == mount_before
-    siblings = {p.name for p in emulator.context_path(cid).parent.iterdir()} | {
+    siblings = {p.name for p in agb_clean_emulator.context_path(cid).parent.iterdir()} | {
         p.name for p in mount.parent.iterdir()
     }
     assert not [name for name in siblings if name.startswith(".")]
 
     api.sync(sid, contextId=cid, path="/home/data", mode=mode)
-    assert wait_final(emulator, sid, 3)[-1].status == "Success"
+    assert wait_final(agb_clean_emulator, sid, 3)[-1].status == "Success"

@@ -67,70 +67,76 @@ def test_a_taken_port_is_an_error_naming_it():
 # --- reset ----------------------------------------------------------------------------------
 
 
-def test_reset_empties_everything(emulator: Emulator, api: Api):
-    hung = emulator.create_session(mounts={"reset-hung": "/home/data"})
-    done = emulator.create_session(mounts={"reset-done": "/home/data"})
-    (emulator.session_path(done, "/home/data") / "secret.txt").write_text("from an earlier test")
+def test_reset_empties_everything(agb_clean_emulator: Emulator, api: Api):
+    hung = agb_clean_emulator.create_session(mounts={"reset-hung": "/home/data"})
+    done = agb_clean_emulator.create_session(mounts={"reset-done": "/home/data"})
+    (agb_clean_emulator.session_path(done, "/home/data") / "secret.txt").write_text(
+        "from an earlier test"
+    )
     api.sync(done)
-    wait_final(emulator, done)
-    emulator.faults.hang_tasks()
+    wait_final(agb_clean_emulator, done)
+    agb_clean_emulator.faults.hang_tasks()
     api.sync(hung)
-    wait_until(lambda: emulator.tasks(hung)[0].status == "Running", what="a hung task")
-    emulator.faults.fail_requests("GetContextInfo", count=None)
-    emulator.behaviour.set(history=3)
-    emulator.set_task_delay(5)
-    emulator.set_task_delay(7, session_id=done)
+    wait_until(lambda: agb_clean_emulator.tasks(hung)[0].status == "Running", what="a hung task")
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", count=None)
+    agb_clean_emulator.behaviour.set(history=3)
+    agb_clean_emulator.set_task_delay(5)
+    agb_clean_emulator.set_task_delay(7, session_id=done)
     named = api.client.get(
         "/sdk/GetContext", params={"name": "reset-named", "allowCreate": "true"}
     )
     assert named.status_code == 200, named.text
 
-    emulator.reset()
+    agb_clean_emulator.reset()
 
     for sid in (hung, done):
         with pytest.raises(LookupError):
-            emulator.tasks(sid)
-    assert not emulator.context_path("reset-done").exists()
-    assert tree(emulator.data_dir / "sessions") == {}
-    assert tree(emulator.data_dir / "contexts") == {}
-    assert emulator.faults.queued() == []
-    assert emulator.behaviour.current == type(emulator.behaviour.current)()
-    assert emulator.requests == []
-    assert emulator.task_delay == 0
+            agb_clean_emulator.tasks(sid)
+    assert not agb_clean_emulator.context_path("reset-done").exists()
+    assert tree(agb_clean_emulator.data_dir / "sessions") == {}
+    assert tree(agb_clean_emulator.data_dir / "contexts") == {}
+    assert agb_clean_emulator.faults.queued() == []
+    assert agb_clean_emulator.behaviour.current == type(agb_clean_emulator.behaviour.current)()
+    assert agb_clean_emulator.requests == []
+    assert agb_clean_emulator.task_delay == 0
     listed = api.client.get("/sdk/ListContexts").json()
     assert (listed["success"], listed["data"]) == (True, [])
-    fresh = emulator.create_session(mounts={"reset-done": "/home/data"})
+    fresh = agb_clean_emulator.create_session(mounts={"reset-done": "/home/data"})
     assert api.sync(fresh).status_code == 200
-    assert wait_final(emulator, fresh)[0].status == "Success"
+    assert wait_final(agb_clean_emulator, fresh)[0].status == "Success"
     assert api.tasks(fresh)[0].status == "Success"
 
 
-def test_reset_stops_a_copy_in_progress_and_leaves_no_half_copies(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"reset-copy": "/home/data"})
-    mount = emulator.session_path(sid, "/home/data")
+def test_reset_stops_a_copy_in_progress_and_leaves_no_half_copies(
+    agb_clean_emulator: Emulator, api: Api
+):
+    sid = agb_clean_emulator.create_session(mounts={"reset-copy": "/home/data"})
+    mount = agb_clean_emulator.session_path(sid, "/home/data")
     for index in range(2000):
         (mount / f"f{index:04}").write_bytes(b"x" * 512)
     api.sync(sid)
-    emulator.reset()
-    assert tree(emulator.data_dir / "contexts") == {}
-    assert tree(emulator.data_dir / "sessions") == {}
-    again = emulator.create_session(mounts={"reset-copy": "/home/data"})
-    (emulator.session_path(again, "/home/data") / "one.txt").write_text("1")
+    agb_clean_emulator.reset()
+    assert tree(agb_clean_emulator.data_dir / "contexts") == {}
+    assert tree(agb_clean_emulator.data_dir / "sessions") == {}
+    again = agb_clean_emulator.create_session(mounts={"reset-copy": "/home/data"})
+    (agb_clean_emulator.session_path(again, "/home/data") / "one.txt").write_text("1")
     api.sync(again)
-    assert wait_final(emulator, again)[0].status == "Success"
-    assert tree(emulator.context_path("reset-copy")) == {"one.txt": b"1"}
+    assert wait_final(agb_clean_emulator, again)[0].status == "Success"
+    assert tree(agb_clean_emulator.context_path("reset-copy")) == {"one.txt": b"1"}
 
 
-def test_reset_over_http(emulator: Emulator, api: Api):
-    sid = emulator.create_session(mounts={"reset-http": "/home/data"})
-    emulator.faults.fail_tasks(count=None)
+def test_reset_over_http(agb_clean_emulator: Emulator, api: Api):
+    sid = agb_clean_emulator.create_session(mounts={"reset-http": "/home/data"})
+    agb_clean_emulator.faults.fail_tasks(count=None)
     response = api.admin("POST", "reset")
     assert response.status_code == 200, response.text
     assert response.json()["success"] is True
     with pytest.raises(LookupError):
-        emulator.tasks(sid)
-    assert emulator.faults.queued() == []
-    assert [(r.method, r.path) for r in emulator.requests] == [("POST", "/emulator/reset")]
+        agb_clean_emulator.tasks(sid)
+    assert agb_clean_emulator.faults.queued() == []
+    assert [(r.method, r.path) for r in agb_clean_emulator.requests] == [
+        ("POST", "/emulator/reset")
+    ]
 
 
 def test_reset_of_a_stopped_emulator_clears_its_settings():

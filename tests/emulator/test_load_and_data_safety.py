@@ -21,19 +21,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import (
-    SECRETS,
-    STYLES,
-    MakeManager,
-    Watch,
-    matches,
-    run_sync,
-    wait_until,
-    wait_until_async,
-)
+from support import SECRETS, STYLES, Watch, matches, run_sync, wait_until, wait_until_async
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 LOAD_KEY = "load-test-key-3e9a"
 SECRETS.add(LOAD_KEY)
@@ -158,19 +150,24 @@ MIDWAY = (
 
 @pytest.mark.parametrize("style", STYLES)
 def test_an_upload_failing_midway_leaves_the_stored_content_intact(
-    emu: Emulator, make_cm: MakeManager, watch: Watch, style: str
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    watch: Watch,
+    style: str,
 ) -> None:
     cid = f"ctx-midway-{style}"
-    sid = emu.create_session(mounts={cid: MOUNT})
-    mount = emu.session_path(sid, MOUNT)
+    sid = agb_clean_emulator.create_session(mounts={cid: MOUNT})
+    mount = agb_clean_emulator.session_path(sid, MOUNT)
     _fill(mount, "v1")
-    assert make_cm(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
-    stored = emu.context_path(cid)
+    assert agb_context_manager(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
+    stored = agb_clean_emulator.context_path(cid)
     before = _tree(stored)
     _fill(mount, "v2")
-    emu.faults.fail_copy_midway(count=1)
+    agb_clean_emulator.faults.fail_copy_midway(count=1)
 
-    outcome = run_sync(style, make_cm(sid), watch, context_id=cid, path=MOUNT, retry_interval=10)
+    outcome = run_sync(
+        style, agb_context_manager(sid), watch, context_id=cid, path=MOUNT, retry_interval=10
+    )
 
     assert outcome.result is not None
     assert not outcome.result.success
@@ -181,29 +178,31 @@ def test_an_upload_failing_midway_leaves_the_stored_content_intact(
     assert _tree(stored) == before, "the failed upload changed the stored context"
     assert sorted(p.name for p in stored.parent.iterdir() if p.name.startswith(".")) == []
     # The next upload goes through whole.
-    assert make_cm(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
+    assert agb_context_manager(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
     assert _tree(stored) == _tree(mount)
     watch.assert_clean()
 
 
 def test_a_download_failing_midway_leaves_the_mount_intact(
-    emu: Emulator, make_cm: MakeManager
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
 ) -> None:
     cid = "ctx-midway-download"
-    writer = emu.create_session(mounts={cid: MOUNT})
-    _fill(emu.session_path(writer, MOUNT), "stored")
-    assert make_cm(writer).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
-    reader = emu.create_session(mounts={cid: MOUNT})
-    mount = emu.session_path(reader, MOUNT)
+    writer = agb_clean_emulator.create_session(mounts={cid: MOUNT})
+    _fill(agb_clean_emulator.session_path(writer, MOUNT), "stored")
+    assert (
+        agb_context_manager(writer).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
+    )
+    reader = agb_clean_emulator.create_session(mounts={cid: MOUNT})
+    mount = agb_clean_emulator.session_path(reader, MOUNT)
     _fill(mount, "local")
     before = _tree(mount)
-    emu.faults.fail_copy_midway(count=1)
-    cm = make_cm(reader)
+    agb_clean_emulator.faults.fail_copy_midway(count=1)
+    cm = agb_context_manager(reader)
     result = cm.sync(cid, MOUNT, mode="download", retry_interval=10).result(timeout=30)
     assert matches(MIDWAY, result.error_message, cid=cid, mode="download"), result.error_message
     assert _tree(mount) == before
     assert cm.sync(cid, MOUNT, mode="download", retry_interval=10).result(timeout=30).success
-    assert _tree(mount) == _tree(emu.context_path(cid))
+    assert _tree(mount) == _tree(agb_clean_emulator.context_path(cid))
 
 
 # --- racing uploads of one context ---------------------------------------------------------

@@ -11,12 +11,11 @@ import textwrap
 from collections.abc import Callable
 
 import pytest
-from support import CONTEXT_ID, MOUNT, MakeManager, refusing_endpoint
+from support import CONTEXT_ID, MOUNT, WRONG_KEY, refusing_endpoint
 
 from agb_context import (
     ApiError,
     AuthenticationError,
-    ContextInfoResult,
     ContextManager,
     ContextSyncResult,
     InvalidArgumentError,
@@ -32,14 +31,9 @@ from agb_context import (
     UnreadableResponseError,
 )
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 FAST = PollingPolicy(interval=0.01, max_polls=500, grace=0.05)
-
-
-def _info_with(
-    emu: Emulator, make_cm: MakeManager, session_id: str, **cm: object
-) -> ContextInfoResult:
-    return make_cm(session_id, **cm).info()
 
 
 @pytest.mark.parametrize(
@@ -59,8 +53,8 @@ def _info_with(
     ids=["http_503", "success_false", "not_json", "malformed_status", "dropped"],
 )  # fmt: skip
 def test_each_failure_of_info_has_its_kind_and_exception(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     arrange: Callable[[Emulator], None],
     kind: str,
@@ -69,8 +63,8 @@ def test_each_failure_of_info_has_its_kind_and_exception(
     retryable: bool,
     exception: type[RequestFailed],
 ) -> None:
-    arrange(emu)
-    result = _info_with(emu, make_cm, session_id)
+    arrange(agb_clean_emulator)
+    result = agb_context_manager(session_id).info()
     assert not result.success
     assert (result.error_kind, result.http_status, result.error_code, result.retryable) == (
         kind,
@@ -86,9 +80,9 @@ def test_each_failure_of_info_has_its_kind_and_exception(
 
 
 def test_a_rejected_key_and_an_unknown_session_are_told_apart(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    rejected = make_cm(session_id, api_key="not-the-key").info()
+    rejected = agb_context_manager(session_id, api_key=WRONG_KEY).info()
     assert (rejected.error_kind, rejected.http_status, rejected.error_code) == (
         "http_status",
         401,
@@ -97,7 +91,7 @@ def test_a_rejected_key_and_an_unknown_session_are_told_apart(
     assert not rejected.retryable
     with pytest.raises(AuthenticationError):
         rejected.raise_for_status()
-    unknown = make_cm("session-unknown").sync(CONTEXT_ID, MOUNT).result(timeout=30)
+    unknown = agb_context_manager("session-unknown").sync(CONTEXT_ID, MOUNT).result(timeout=30)
     assert (unknown.error_kind, unknown.http_status, unknown.error_code) == (
         "http_status",
         404,
@@ -108,14 +102,16 @@ def test_a_rejected_key_and_an_unknown_session_are_told_apart(
 
 
 def test_a_typo_is_an_invalid_argument_and_sends_nothing(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, mode="uplaod").result(timeout=0)
+    result = (
+        agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, mode="uplaod").result(timeout=0)
+    )
     assert result.error_kind == "invalid_argument"
     assert "mode" in result.error_message
     with pytest.raises(InvalidArgumentError):
         result.raise_for_status()
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 def test_an_unreachable_endpoint_is_not_sent() -> None:
@@ -128,24 +124,26 @@ def test_an_unreachable_endpoint_is_not_sent() -> None:
         result.raise_for_status()
 
 
-def test_a_slow_answer_is_a_timeout(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
-    emu.faults.set_latency("GetContextInfo", 1.0, count=None)
-    result = make_cm(session_id, timeout=0.2, retry=RetryPolicy(max_retries=0)).info()
+def test_a_slow_answer_is_a_timeout(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    agb_clean_emulator.faults.set_latency("GetContextInfo", 1.0, count=None)
+    result = agb_context_manager(session_id, timeout=0.2, retry=RetryPolicy(max_retries=0)).info()
     assert (result.error_kind, result.retryable) == ("timeout", True)
     with pytest.raises(RequestTimeoutError):
         result.raise_for_status()
 
 
 def test_a_failed_task_and_a_task_still_running_are_told_apart(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    cm = make_cm(session_id)
-    emu.faults.fail_tasks("disk full", count=1)
+    cm = agb_context_manager(session_id)
+    agb_clean_emulator.faults.fail_tasks("disk full", count=1)
     failed = cm.sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
     assert (failed.error_kind, failed.retryable) == ("task_failed", False)
     with pytest.raises(SyncFailedError):
         failed.raise_for_status()
-    emu.faults.hang_tasks(count=None)
+    agb_clean_emulator.faults.hang_tasks(count=None)
     running = cm.sync(CONTEXT_ID, MOUNT, max_retries=3, retry_interval=10).result(timeout=30)
     assert (running.error_kind, running.retryable) == ("still_running", True)
     assert [t.status for t in running.context_status_data] in (["Running"], ["Pending"])
@@ -155,18 +153,22 @@ def test_a_failed_task_and_a_task_still_running_are_told_apart(
 
 
 def test_a_success_has_no_kind_and_raise_for_status_returns_it(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
+    result = (
+        agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
+    )
     assert result.success
     assert (result.error_kind, result.http_status, result.retryable) == (None, 200, False)
     assert result.raise_for_status() is result
 
 
 def test_results_turn_into_plain_data_and_json(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
+    result = (
+        agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
+    )
     data = result.to_dict()
     assert json.loads(result.to_json()) == data
     assert data["success"] is True
@@ -179,16 +181,20 @@ def test_results_turn_into_plain_data_and_json(
 
 
 def test_a_failed_sync_is_logged_once_at_warning_with_its_request_id(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emu.faults.fail_tasks("disk full", count=1)
-    emu.faults.let_through("GetContextInfo")
-    emu.faults.fail_requests("GetContextInfo", 500, count=1)
+    agb_clean_emulator.faults.fail_tasks("disk full", count=1)
+    agb_clean_emulator.faults.let_through("GetContextInfo")
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", 500, count=1)
     with caplog.at_level(logging.DEBUG, logger="agb_context"):
-        result = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=30)
+        result = (
+            agb_context_manager(session_id)
+            .sync(CONTEXT_ID, MOUNT, polling=FAST)
+            .result(timeout=30)
+        )
     assert result.error_kind == "task_failed"
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]

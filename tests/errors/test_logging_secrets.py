@@ -20,14 +20,16 @@ def test_the_library_configures_no_handlers() -> None:
 
 
 def test_the_key_is_in_no_log_record_repr_or_message(
-    emu: Emulator, caplog: pytest.LogCaptureFixture, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, caplog: pytest.LogCaptureFixture, callback: CallbackRecorder
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    emu.faults.fail_requests("GetContextInfo", status=503, count=1)
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=503, count=1)
     retry = RetryPolicy(initial_delay=0.01)
     texts: list[str] = []
-    with ContextManager(sid, api_key=SECRET, endpoint=emu.endpoint, retry=retry) as wrong:
+    with ContextManager(
+        sid, api_key=SECRET, endpoint=agb_clean_emulator.endpoint, retry=retry
+    ) as wrong:
         texts += [repr(wrong), str(wrong), repr(wrong._settings)]
         failed = wrong.info()
         texts += [repr(failed), failed.error_message]

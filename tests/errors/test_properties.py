@@ -94,18 +94,10 @@ def _text(value: object) -> tuple[bool, str | None]:
 
 
 @pytest.fixture
-def quiet_emulator(agb_emulator: Emulator) -> Emulator:
-    """The shared emulator with an empty request log (property tests take request deltas)."""
-    agb_emulator.faults.clear()
-    agb_emulator.clear_requests()
-    return agb_emulator
-
-
-@pytest.fixture
-def unknown_session_cm(quiet_emulator: Emulator) -> Iterator[ContextManager]:
+def unknown_session_cm(agb_clean_emulator: Emulator) -> Iterator[ContextManager]:
     """A manager of a session the emulator does not know: a valid call is one refused request."""
     with ContextManager(
-        UNKNOWN_SESSION, api_key=quiet_emulator.api_key, endpoint=quiet_emulator.endpoint
+        UNKNOWN_SESSION, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
     ) as cm:
         yield cm
 
@@ -134,7 +126,7 @@ def _sync(cm: ContextManager, style: str, kwargs: dict[str, Any]) -> ContextSync
     style=st.sampled_from(["awaited", "blocking"]),
 )
 def test_sync_arguments_never_raise_and_invalid_ones_send_nothing(
-    quiet_emulator: Emulator,
+    agb_clean_emulator: Emulator,
     unknown_session_cm: ContextManager,
     scope: tuple[object, object],
     mode: object,
@@ -157,11 +149,11 @@ def test_sync_arguments_never_raise_and_invalid_ones_send_nothing(
         "retry_interval": retry_interval,
         "callback": callback,
     }
-    before = len(quiet_emulator.requests)
+    before = len(agb_clean_emulator.requests)
     if callback is not None and not callable(callback):
         with pytest.raises(TypeError, match="callback"):
             unknown_session_cm.sync(**kwargs)  # type: ignore[arg-type]
-        assert len(quiet_emulator.requests) == before
+        assert len(agb_clean_emulator.requests) == before
         return
 
     result = _sync(unknown_session_cm, style, kwargs)
@@ -185,7 +177,7 @@ def test_sync_arguments_never_raise_and_invalid_ones_send_nothing(
         problems.append("retry_interval")
 
     assert not result.success
-    sent = quiet_emulator.requests[before:]
+    sent = agb_clean_emulator.requests[before:]
     if problems:
         assert sent == [], "an invalid sync sent a request"
         assert any(name in result.error_message for name in problems), result.error_message
@@ -212,14 +204,14 @@ def test_sync_arguments_never_raise_and_invalid_ones_send_nothing(
     style=st.sampled_from(["awaited", "blocking"]),
 )
 def test_info_arguments_never_raise_and_invalid_ones_send_nothing(
-    quiet_emulator: Emulator,
+    agb_clean_emulator: Emulator,
     unknown_session_cm: ContextManager,
     context_id: object,
     path: object,
     task_type: object,
     style: str,
 ) -> None:
-    before = len(quiet_emulator.requests)
+    before = len(agb_clean_emulator.requests)
     args: Any = (context_id, path, task_type)
     if style == "blocking":
         result = unknown_session_cm.info(*args)
@@ -243,7 +235,7 @@ def test_info_arguments_never_raise_and_invalid_ones_send_nothing(
     if valid["task_type"][1] not in (None, "upload", "download"):
         problems.append("task_type")
     assert not result.success
-    sent = quiet_emulator.requests[before:]
+    sent = agb_clean_emulator.requests[before:]
     if problems:
         assert sent == []
         assert any(name in result.error_message for name in problems), result.error_message
@@ -424,7 +416,7 @@ async def _awaited_sync(cm: ContextManager, context_id: str, path: str) -> Conte
 
 @pytest.mark.parametrize("call", list(_CALLS))
 def test_a_very_long_argument_is_refused_by_name_without_a_request(
-    quiet_emulator: Emulator, unknown_session_cm: ContextManager, call: str
+    agb_clean_emulator: Emulator, unknown_session_cm: ContextManager, call: str
 ) -> None:
     try:
         result = _CALLS[call](unknown_session_cm)
@@ -432,7 +424,7 @@ def test_a_very_long_argument_is_refused_by_name_without_a_request(
         pytest.fail(f"{call} raised {type(exc).__name__}: {exc}")
     assert not result.success
     assert "path" in result.error_message
-    assert quiet_emulator.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 @pytest.mark.parametrize(
@@ -446,7 +438,7 @@ def test_a_very_long_argument_is_refused_by_name_without_a_request(
     ids=["info-context_id", "info-path", "sync-context_id", "sync-path"],
 )
 def test_text_that_is_not_unicode_is_refused_by_name(
-    quiet_emulator: Emulator,
+    agb_clean_emulator: Emulator,
     unknown_session_cm: ContextManager,
     call: Callable[[ContextManager], ContextInfoResult | ContextSyncResult],
     argument: str,
@@ -455,12 +447,12 @@ def test_text_that_is_not_unicode_is_refused_by_name(
     assert not result.success
     assert argument in result.error_message, result.error_message
     assert "response" not in result.error_message, result.error_message
-    assert quiet_emulator.requests == []
+    assert agb_clean_emulator.requests == []
 
 
-def test_a_session_id_that_is_not_unicode_is_refused_by_name(quiet_emulator: Emulator) -> None:
+def test_a_session_id_that_is_not_unicode_is_refused_by_name(agb_clean_emulator: Emulator) -> None:
     try:
-        cm = ContextManager("s\ud800", api_key="k", endpoint=quiet_emulator.endpoint)
+        cm = ContextManager("s\ud800", api_key="k", endpoint=agb_clean_emulator.endpoint)
     except ConfigurationError as exc:
         message = str(exc)
     else:

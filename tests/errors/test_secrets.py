@@ -49,16 +49,18 @@ def _no_key(texts: list[str], *keys: str) -> None:
         assert shown == [], f"the key shows in: {shown[0][:300] if shown else ''}"
 
 
-def test_no_repr_or_str_shows_the_key(emu: Emulator, callback: CallbackRecorder) -> None:
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+def test_no_repr_or_str_shows_the_key(
+    agb_clean_emulator: Emulator, callback: CallbackRecorder
+) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
     texts: list[str] = []
     retry = RetryPolicy(max_retries=0)
-    with Session(sid, api_key=KEY, endpoint=emu.endpoint, retry=retry) as session:
+    with Session(sid, api_key=KEY, endpoint=agb_clean_emulator.endpoint, retry=retry) as session:
         cm = session.context
         texts += _texts_of(session) + _texts_of(cm) + _texts_of(cm._settings)
         failed_info = cm.info()
         assert "HTTP 401" in failed_info.error_message
-        emu.faults.hang_tasks(count=None)
+        agb_clean_emulator.faults.hang_tasks(count=None)
         running = cm.sync(callback=callback, max_retries=10_000, retry_interval=10)
         texts += _texts_of(running)
         running.cancel()
@@ -94,13 +96,15 @@ def test_configuration_errors_do_not_show_the_key(
     _no_key(_exception_texts(raised.value))
 
 
-def test_exceptions_of_misuse_do_not_show_the_key(emu: Emulator) -> None:
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
-    emu.faults.hang_tasks(count=None)
+def test_exceptions_of_misuse_do_not_show_the_key(agb_clean_emulator: Emulator) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
+    agb_clean_emulator.faults.hang_tasks(count=None)
     caught: list[BaseException] = []
     # The emulator's own key: with a wrong one the sync would end (401) before
     # result(timeout) could time out.
-    cm = ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint)
+    cm = ContextManager(
+        sid, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    )
     try:
         cm.sync(callback="not callable")  # type: ignore[arg-type]
     except TypeError as exc:
@@ -126,16 +130,16 @@ def test_exceptions_of_misuse_do_not_show_the_key(emu: Emulator) -> None:
         "CancelledError",
         "RuntimeError",
     ]
-    _no_key([text for exc in caught for text in _exception_texts(exc)], emu.api_key)
+    _no_key([text for exc in caught for text in _exception_texts(exc)], agb_clean_emulator.api_key)
 
 
-def test_nothing_a_manager_holds_shows_the_key_in_its_repr(emu: Emulator) -> None:
-    sid = emu.create_session(mounts={"ctx-a": "/home/data"})
+def test_nothing_a_manager_holds_shows_the_key_in_its_repr(agb_clean_emulator: Emulator) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
 
     async def use_async_client(cm: ContextManager) -> None:
         await cm.info_async()
 
-    with ContextManager(sid, api_key=KEY, endpoint=emu.endpoint) as cm:
+    with ContextManager(sid, api_key=KEY, endpoint=agb_clean_emulator.endpoint) as cm:
         assert "HTTP 401" in cm.info().error_message
         held = [*vars(cm).values(), *vars(cm._clients).values()]
         asyncio.run(use_async_client(cm))
@@ -147,9 +151,9 @@ NON_ASCII = "cl\u00e9-secr\u00e8te-0451"
 SECRETS.add(NON_ASCII)
 
 
-def test_a_key_that_is_not_ascii_is_a_configuration_error(emu: Emulator) -> None:
+def test_a_key_that_is_not_ascii_is_a_configuration_error(agb_clean_emulator: Emulator) -> None:
     with pytest.raises(ConfigurationError, match="API key") as raised:
-        ContextManager("s", api_key=NON_ASCII, endpoint=emu.endpoint).close()
+        ContextManager("s", api_key=NON_ASCII, endpoint=agb_clean_emulator.endpoint).close()
     for text in _exception_texts(raised.value):
         assert not re.search("[\u00e9\u00e8]|position", text), text
 

@@ -34,7 +34,7 @@ INVALID_SYNC_ARGUMENTS = [
 
 @pytest.mark.parametrize(("kwargs", "argument"), INVALID_SYNC_ARGUMENTS)
 def test_invalid_sync_arguments_fail_before_any_request(
-    emu: Emulator,
+    agb_clean_emulator: Emulator,
     cm: ContextManager,
     callback: CallbackRecorder,
     kwargs: dict[str, object],
@@ -52,22 +52,22 @@ def test_invalid_sync_arguments_fail_before_any_request(
         return await cm.sync(**kwargs)  # type: ignore[arg-type]
 
     assert asyncio.run(awaited()) == result
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
-def test_blank_scope_counts_as_omitted(emu: Emulator, cm: ContextManager) -> None:
+def test_blank_scope_counts_as_omitted(agb_clean_emulator: Emulator, cm: ContextManager) -> None:
     result = cm.sync(context_id=" ", path="", mode="", retry_interval=20).result(timeout=30)
     assert result.success, result.error_message
-    (post,) = [r for r in emu.requests if r.path == "/sdk/SyncContext"]
+    (post,) = [r for r in agb_clean_emulator.requests if r.path == "/sdk/SyncContext"]
     assert set(post.query) == {"sessionId"}
 
 
 def test_a_callback_that_is_not_callable_is_a_type_error(
-    emu: Emulator, cm: ContextManager
+    agb_clean_emulator: Emulator, cm: ContextManager
 ) -> None:
     with pytest.raises(TypeError, match="callback"):
         cm.sync(callback="not a function")  # type: ignore[arg-type]
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 @pytest.mark.parametrize(

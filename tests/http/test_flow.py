@@ -7,10 +7,11 @@ import itertools
 import time
 
 import pytest
-from support import MakeManager, wait_until_async
+from support import wait_until_async
 
 from agb_context import ConfigurationError, ContextManager
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 THROTTLED = 32
 RETRY_AFTER = 5
@@ -26,13 +27,15 @@ def _answered(emu: Emulator, session_id: str, status: int) -> int:
     )
 
 
-def test_a_retry_wait_holds_no_place_in_flight(emu: Emulator, make_cm: MakeManager) -> None:
+def test_a_retry_wait_holds_no_place_in_flight(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
+) -> None:
     """32 requests throttled with ``Retry-After: 5`` on one loop (twice the limit)
     leave an unrelated manager's ``info_async()`` free to go at once."""
-    throttled_sid = emu.create_session(mounts={"ctx-a": "/home/a"})
-    other_sid = emu.create_session(mounts={"ctx-b": "/home/b"})
-    throttled, other = make_cm(throttled_sid), make_cm(other_sid)
-    emu.faults.fail_requests(
+    throttled_sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/a"})
+    other_sid = agb_clean_emulator.create_session(mounts={"ctx-b": "/home/b"})
+    throttled, other = agb_context_manager(throttled_sid), agb_context_manager(other_sid)
+    agb_clean_emulator.faults.fail_requests(
         "GetContextInfo",
         status=429,
         count=THROTTLED,
@@ -45,7 +48,7 @@ def test_a_retry_wait_holds_no_place_in_flight(emu: Emulator, make_cm: MakeManag
         # Every throttled request got its 429 and now waits to be sent again;
         # with the limit (16) held through those waits, only 16 could have.
         await wait_until_async(
-            lambda: _answered(emu, throttled_sid, 429) >= THROTTLED,
+            lambda: _answered(agb_clean_emulator, throttled_sid, 429) >= THROTTLED,
             30,
             "every throttled request to get its 429",
         )
@@ -64,30 +67,43 @@ def test_a_retry_wait_holds_no_place_in_flight(emu: Emulator, make_cm: MakeManag
     assert took < RETRY_AFTER
 
 
-def test_the_limit_is_a_setting(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
+def test_the_limit_is_a_setting(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
     """With a limit of 1 the requests of a burst are answered one at a time, and all succeed."""
-    cm = make_cm(session_id, max_in_flight=1)
-    emu.faults.set_latency("GetContextInfo", 0.05, count=None)
+    cm = agb_context_manager(session_id, max_in_flight=1)
+    agb_clean_emulator.faults.set_latency("GetContextInfo", 0.05, count=None)
 
     async def main() -> list[bool]:
         return [r.success for r in await asyncio.gather(*(cm.info_async() for _ in range(6)))]
 
     assert asyncio.run(main()) == [True] * 6
-    arrivals = sorted(r.monotonic for r in emu.requests if r.path == "/sdk/GetContextInfo")
+    arrivals = sorted(
+        r.monotonic for r in agb_clean_emulator.requests if r.path == "/sdk/GetContextInfo"
+    )
     # Each request was sent only once the one before it had been answered.
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) >= 0.04
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "8", True])
-def test_a_bad_limit_is_named(emu: Emulator, session_id: str, value: object) -> None:
+def test_a_bad_limit_is_named(
+    agb_clean_emulator: Emulator, session_id: str, value: object
+) -> None:
     with pytest.raises(ConfigurationError, match="max_in_flight"):
-        ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint, max_in_flight=value)  # type: ignore[arg-type]
+        ContextManager(
+            session_id,
+            api_key=agb_clean_emulator.api_key,
+            endpoint=agb_clean_emulator.endpoint,
+            max_in_flight=value,
+        )  # type: ignore[arg-type]
 
 
 def test_the_limit_comes_from_the_environment(
-    emu: Emulator, session_id: str, monkeypatch: pytest.MonkeyPatch
+    agb_clean_emulator: Emulator, session_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGB_MAX_IN_FLIGHT", "many")
     with pytest.raises(ConfigurationError, match="AGB_MAX_IN_FLIGHT"):
-        ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint)
+        ContextManager(
+            session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        )

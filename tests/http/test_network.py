@@ -27,7 +27,6 @@ from support import (
     MOUNT,
     NETWORK_ENV,
     SECRETS,
-    MakeManager,
     Proxy,
     ServerLoop,
     TlsFront,
@@ -48,6 +47,7 @@ from agb_context import (
 from agb_context._client import build_client
 from agb_context._config import resolve_settings
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 from agb_context_api.api.context import sync_context
 from agb_context_api.models import EmptyBody
 
@@ -109,10 +109,13 @@ def _info_ok(cm: ContextManager) -> None:
 
 
 def test_an_unknown_ca_is_reported_as_a_tls_failure_naming_the_host(
-    make_cm: MakeManager, session_id: str, https_endpoint: str, front: TlsFront
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    https_endpoint: str,
+    front: TlsFront,
 ) -> None:
     before = front.connections
-    cm = make_cm(session_id, endpoint=https_endpoint)
+    cm = agb_context_manager(session_id, endpoint=https_endpoint)
     result = cm.info()
     assert not result.success
     assert result.error_message.startswith("TLS certificate of localhost could not be verified")
@@ -122,30 +125,30 @@ def test_an_unknown_ca_is_reported_as_a_tls_failure_naming_the_host(
 
 
 def test_verify_takes_a_ca_bundle_path(
-    make_cm: MakeManager, session_id: str, https_endpoint: str, ca_file: str
+    agb_context_manager: ContextManagerFactory, session_id: str, https_endpoint: str, ca_file: str
 ) -> None:
-    _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=ca_file))
-    _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=Path(ca_file)))
+    _info_ok(agb_context_manager(session_id, endpoint=https_endpoint, verify=ca_file))
+    _info_ok(agb_context_manager(session_id, endpoint=https_endpoint, verify=Path(ca_file)))
 
 
 def test_verify_takes_an_ssl_context(
-    make_cm: MakeManager, session_id: str, https_endpoint: str, ca_file: str
+    agb_context_manager: ContextManagerFactory, session_id: str, https_endpoint: str, ca_file: str
 ) -> None:
     context = ssl.create_default_context(cafile=ca_file)
-    _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=context))
+    _info_ok(agb_context_manager(session_id, endpoint=https_endpoint, verify=context))
 
 
 def test_verify_false_works_but_warns_loudly(
-    make_cm: MakeManager, session_id: str, https_endpoint: str
+    agb_context_manager: ContextManagerFactory, session_id: str, https_endpoint: str
 ) -> None:
     with pytest.warns(InsecureTLSWarning, match="verification is turned off"):
-        cm = make_cm(session_id, endpoint=https_endpoint, verify=False)
+        cm = agb_context_manager(session_id, endpoint=https_endpoint, verify=False)
     _info_ok(cm)
 
 
 @pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"])
 def test_ca_bundle_variables_count_for_every_manager_built(
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
@@ -153,15 +156,15 @@ def test_ca_bundle_variables_count_for_every_manager_built(
     variable: str,
 ) -> None:
     # A first manager, built before the variable is set, must not fix the trust for later ones.
-    assert not make_cm(session_id, endpoint=https_endpoint).info().success
+    assert not agb_context_manager(session_id, endpoint=https_endpoint).info().success
     monkeypatch.setenv(variable, ca_file)
-    _info_ok(make_cm(session_id, endpoint=https_endpoint))
+    _info_ok(agb_context_manager(session_id, endpoint=https_endpoint))
     monkeypatch.delenv(variable)
-    assert not make_cm(session_id, endpoint=https_endpoint).info().success
+    assert not agb_context_manager(session_id, endpoint=https_endpoint).info().success
 
 
 def test_ssl_cert_dir_is_honoured(
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
@@ -174,11 +177,11 @@ def test_ssl_cert_dir_is_honoured(
     shutil.copy(ca_file, tmp_path / "test-ca.pem")
     subprocess.run([openssl, "rehash", str(tmp_path)], check=True, capture_output=True)
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
-    _info_ok(make_cm(session_id, endpoint=https_endpoint))
+    _info_ok(agb_context_manager(session_id, endpoint=https_endpoint))
 
 
 def test_a_changed_ca_file_is_read_again(
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
@@ -186,9 +189,11 @@ def test_a_changed_ca_file_is_read_again(
 ) -> None:
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(trustme.CA().cert_pem.bytes())
-    assert not make_cm(session_id, endpoint=https_endpoint, verify=bundle).info().success
+    assert (
+        not agb_context_manager(session_id, endpoint=https_endpoint, verify=bundle).info().success
+    )
     bundle.write_bytes(Path(ca_file).read_bytes() + b"\n")
-    _info_ok(make_cm(session_id, endpoint=https_endpoint, verify=bundle))
+    _info_ok(agb_context_manager(session_id, endpoint=https_endpoint, verify=bundle))
 
 
 @pytest.mark.parametrize(
@@ -222,7 +227,7 @@ def test_unusable_trust_settings_are_configuration_errors(
 def test_a_self_signed_certificate_is_trusted_when_given_as_the_bundle(
     servers: ServerLoop,
     agb_emulator: Emulator,
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     tmp_path: Path,
 ) -> None:
@@ -233,18 +238,20 @@ def test_a_self_signed_certificate_is_trusted_when_given_as_the_bundle(
     own = TlsFront(servers, context, target)
     try:
         endpoint = f"https://127.0.0.1:{own.port}"
-        failed = make_cm(session_id, endpoint=endpoint, retry=ONE_TRY).info()
+        failed = agb_context_manager(session_id, endpoint=endpoint, retry=ONE_TRY).info()
         assert failed.error_message.startswith("TLS certificate of 127.0.0.1 could not be")
         assert "self-signed certificate" in failed.error_message
-        _info_ok(make_cm(session_id, endpoint=endpoint, verify=str(cert)))
+        _info_ok(agb_context_manager(session_id, endpoint=endpoint, verify=str(cert)))
     finally:
         own.close()
 
 
 def test_a_host_name_the_certificate_does_not_cover_is_a_tls_failure(
-    make_cm: MakeManager, session_id: str, front: TlsFront, ca_file: str
+    agb_context_manager: ContextManagerFactory, session_id: str, front: TlsFront, ca_file: str
 ) -> None:
-    cm = make_cm(session_id, endpoint=f"https://127.0.0.1:{front.port}", verify=ca_file)
+    cm = agb_context_manager(
+        session_id, endpoint=f"https://127.0.0.1:{front.port}", verify=ca_file
+    )
     result = cm.info()
     assert not result.success
     assert result.error_message.startswith("TLS certificate of 127.0.0.1 could not be verified")
@@ -255,22 +262,22 @@ def test_a_host_name_the_certificate_does_not_cover_is_a_tls_failure(
 
 
 def test_https_proxy_from_the_environment_tunnels_with_connect(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     proxy: Proxy,
     ca_file: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-    cm = make_cm(session_id, endpoint=API_HOST, verify=ca_file)
+    cm = agb_context_manager(session_id, endpoint=API_HOST, verify=ca_file)
     _info_ok(cm)
     # the asyncio client, too
     result = cm.sync(CONTEXT_ID, MOUNT, retry_interval=20).result(timeout=30)
     assert result.success, result.error_message
     assert {r.request_line for r in proxy.requests} == {f"CONNECT {API_HOST}:443 HTTP/1.1"}
     # info, then the sync's read before it starts, then its trigger
-    assert [r.path for r in emu.requests][:3] == [
+    assert [r.path for r in agb_clean_emulator.requests][:3] == [
         "/sdk/GetContextInfo",
         "/sdk/GetContextInfo",
         "/sdk/SyncContext",
@@ -278,24 +285,25 @@ def test_https_proxy_from_the_environment_tunnels_with_connect(
 
 
 def test_an_explicit_proxy_wins_over_the_environment_and_carries_plain_http(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     proxy: Proxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    cm = make_cm(session_id, proxy=proxy.url)
+    cm = agb_context_manager(session_id, proxy=proxy.url)
     _info_ok(cm)
     (request,) = proxy.requests
-    assert request.request_line.startswith(f"GET {emu.endpoint}/sdk/GetContextInfo?")
+    endpoint = agb_clean_emulator.endpoint
+    assert request.request_line.startswith(f"GET {endpoint}/sdk/GetContextInfo?")
     assert request.headers["user-agent"].startswith(f"agb-context-python/{__version__} Python/")
 
 
 def test_proxy_credentials_are_sent_but_never_shown(
     servers: ServerLoop,
     front: TlsFront,
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     ca_file: str,
 ) -> None:
@@ -304,11 +312,13 @@ def test_proxy_credentials_are_sent_but_never_shown(
     guarded = Proxy(servers, lambda host, port: ("127.0.0.1", front.port), "alice:" + secret)
     try:
         right = f"http://alice:{secret}@127.0.0.1:{guarded.port}"
-        cm = make_cm(session_id, endpoint=API_HOST, verify=ca_file, proxy=right)
+        cm = agb_context_manager(session_id, endpoint=API_HOST, verify=ca_file, proxy=right)
         _info_ok(cm)
         assert secret not in repr(cm) + repr(cm._settings)
         wrong = f"http://alice:wrong-{secret}@127.0.0.1:{guarded.port}"
-        refused = make_cm(session_id, endpoint=API_HOST, verify=ca_file, proxy=wrong).info()
+        refused = agb_context_manager(
+            session_id, endpoint=API_HOST, verify=ca_file, proxy=wrong
+        ).info()
     finally:
         guarded.close()
     assert not refused.success
@@ -321,7 +331,7 @@ def test_proxy_credentials_are_sent_but_never_shown(
 
 @pytest.mark.parametrize("refused", [1, 3])
 def test_a_post_that_never_left_this_machine_is_sent_again(
-    emu: Emulator,
+    agb_clean_emulator: Emulator,
     servers: ServerLoop,
     front: TlsFront,
     session_id: str,
@@ -332,7 +342,7 @@ def test_a_post_that_never_left_this_machine_is_sent_again(
     # again (the sync trigger is the first request on a fresh client here).
     wary = Proxy(servers, lambda host, port: ("127.0.0.1", front.port), refuse_tunnels=refused)
     settings = resolve_settings(
-        api_key=emu.api_key,
+        api_key=agb_clean_emulator.api_key,
         endpoint=API_HOST,
         verify=ca_file,
         proxy=wary.url,
@@ -356,15 +366,19 @@ def test_a_post_that_never_left_this_machine_is_sent_again(
     assert [r.request_line for r in wary.requests] == [
         f"CONNECT {API_HOST}:443 HTTP/1.1"
     ] * tunnels
-    assert [r.path for r in emu.requests] == (["/sdk/SyncContext"] if refused <= 2 else [])
+    assert [r.path for r in agb_clean_emulator.requests] == (
+        ["/sdk/SyncContext"] if refused <= 2 else []
+    )
 
 
 def test_an_unreachable_proxy_is_named_in_the_message(
-    make_cm: MakeManager, session_id: str
+    agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
     with never_accepting_listener() as port:
         closed = port
-    cm = make_cm(session_id, endpoint=API_HOST, proxy=f"http://127.0.0.1:{closed}", retry=ONE_TRY)
+    cm = agb_context_manager(
+        session_id, endpoint=API_HOST, proxy=f"http://127.0.0.1:{closed}", retry=ONE_TRY
+    )
     result = cm.info()
     assert not result.success
     assert f"through the proxy http://127.0.0.1:{closed}" in result.error_message
@@ -408,11 +422,11 @@ def test_environment_proxies_are_chosen_as_httpx_chooses_them(
 
 
 def test_an_endpoint_on_this_machine_ignores_environment_proxies(
-    make_cm: MakeManager, session_id: str, monkeypatch: pytest.MonkeyPatch
+    agb_context_manager: ContextManagerFactory, session_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
-    cm = make_cm(session_id)
+    cm = agb_context_manager(session_id)
     assert cm._settings.proxy is None
     _info_ok(cm)
 
@@ -455,10 +469,10 @@ def test_plain_http_never_goes_through_a_remote_proxy_unless_allowed() -> None:
 
 
 def test_an_unreachable_endpoint_fails_well_under_a_minute_with_the_defaults(
-    make_cm: MakeManager, session_id: str
+    agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
     with never_accepting_listener() as port:
-        cm = make_cm(session_id, endpoint=f"http://127.0.0.1:{port}", retry=None)
+        cm = agb_context_manager(session_id, endpoint=f"http://127.0.0.1:{port}", retry=None)
         started = time.monotonic()
         result = cm.info()
         elapsed = time.monotonic() - started
@@ -469,9 +483,11 @@ def test_an_unreachable_endpoint_fails_well_under_a_minute_with_the_defaults(
     assert elapsed < 45, elapsed
 
 
-def test_timeout_takes_an_httpx_timeout_per_phase(make_cm: MakeManager, session_id: str) -> None:
+def test_timeout_takes_an_httpx_timeout_per_phase(
+    agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
     with never_accepting_listener() as port:
-        cm = make_cm(
+        cm = agb_context_manager(
             session_id,
             endpoint=f"http://127.0.0.1:{port}",
             timeout=httpx.Timeout(5, connect=0.2),
@@ -481,11 +497,14 @@ def test_timeout_takes_an_httpx_timeout_per_phase(make_cm: MakeManager, session_
     assert result.error_message.endswith("within 0.2s (ConnectTimeout)")
 
 
-def test_the_read_timeout_is_its_own(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
-    emu.faults.set_latency("GetContextInfo", 1.0)
-    cm = make_cm(session_id, timeout=httpx.Timeout(0.2, connect=5), retry=ONE_TRY)
+def test_the_read_timeout_is_its_own(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    agb_clean_emulator.faults.set_latency("GetContextInfo", 1.0)
+    cm = agb_context_manager(session_id, timeout=httpx.Timeout(0.2, connect=5), retry=ONE_TRY)
     result = cm.info()
-    assert result.error_message == f"no response from {emu.endpoint} within 0.2s (ReadTimeout)"
+    endpoint = agb_clean_emulator.endpoint
+    assert result.error_message == f"no response from {endpoint} within 0.2s (ReadTimeout)"
 
 
 @pytest.mark.parametrize(
@@ -551,12 +570,12 @@ def test_the_version_in_the_user_agent_is_the_package_version() -> None:
 
 
 def test_session_takes_the_same_network_options(
-    session_id: str, emu: Emulator, proxy: Proxy
+    session_id: str, agb_clean_emulator: Emulator, proxy: Proxy
 ) -> None:
     with Session(
         session_id,
-        api_key=emu.api_key,
-        endpoint=emu.endpoint,
+        api_key=agb_clean_emulator.api_key,
+        endpoint=agb_clean_emulator.endpoint,
         proxy=proxy.url,
         timeout=httpx.Timeout(10, connect=2),
         user_agent_suffix="session-test/1",
@@ -598,23 +617,23 @@ def test_every_client_takes_the_same_connection_arguments(made: type) -> None:
 
 
 def test_context_service_goes_through_the_proxy_with_the_ca_bundle(
-    emu: Emulator, proxy: Proxy, ca_file: str, monkeypatch: pytest.MonkeyPatch
+    agb_clean_emulator: Emulator, proxy: Proxy, ca_file: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
     with ContextService(
-        api_key=emu.api_key, endpoint=API_HOST, user_agent_suffix="service-test/3"
+        api_key=agb_clean_emulator.api_key, endpoint=API_HOST, user_agent_suffix="service-test/3"
     ) as service:
         result = service.list()
     assert result.success, result.error_message
     assert {r.request_line for r in proxy.requests} == {f"CONNECT {API_HOST}:443 HTTP/1.1"}
-    assert "/sdk/ListContexts" in [r.path for r in emu.requests]
+    assert "/sdk/ListContexts" in [r.path for r in agb_clean_emulator.requests]
 
 
 def test_context_service_reports_an_untrusted_certificate_as_such(
-    emu: Emulator, https_endpoint: str
+    agb_clean_emulator: Emulator, https_endpoint: str
 ) -> None:
-    with ContextService(api_key=emu.api_key, endpoint=https_endpoint) as service:
+    with ContextService(api_key=agb_clean_emulator.api_key, endpoint=https_endpoint) as service:
         result = service.list()
     assert not result.success
     assert "TLS certificate of localhost could not be verified" in result.error_message

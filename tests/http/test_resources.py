@@ -8,10 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from support import MakeManager, wait_until
+from support import wait_until
 
 from agb_context import ContextManager, PollingPolicy
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 FD_DIR = Path("/proc/self/fd")
 needs_fd_count = pytest.mark.skipif(not FD_DIR.is_dir(), reason="counts /proc/self/fd")
@@ -33,10 +34,12 @@ def _settles_at(baseline: int, slack: int = 2) -> bool:
 
 @needs_fd_count
 def test_a_manager_per_event_loop_closed_with_async_with_leaves_no_socket(
-    emu: Emulator, session_id: str
+    agb_clean_emulator: Emulator, session_id: str
 ) -> None:
     async def once() -> None:
-        async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+        async with ContextManager(
+            session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as cm:
             assert (await cm.info_async()).success
             assert (await cm.sync(polling=PollingPolicy(interval=0.01, grace=0.05))).success
 
@@ -51,9 +54,9 @@ def test_a_manager_per_event_loop_closed_with_async_with_leaves_no_socket(
 
 @needs_fd_count
 def test_one_manager_used_from_many_event_loops_keeps_no_socket_of_finished_loops(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    cm = make_cm(session_id)
+    cm = agb_context_manager(session_id)
 
     async def once() -> None:
         assert (await cm.info_async()).success

@@ -7,13 +7,13 @@ import time
 
 import httpx
 import pytest
-from support import MakeManager
 
 from agb_context import ContextManager, RetryPolicy
 from agb_context._client import build_async_client, build_client
 from agb_context._config import resolve_settings
 from agb_context._retry import NO_RETRY_EXTENSION, parse_retry_after
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 FAST = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
 
@@ -24,48 +24,60 @@ def _count(emu: Emulator, path: str) -> int:
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_info_is_retried_on_transient_statuses(
-    emu: Emulator, make_cm: MakeManager, session_id: str, status: int
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    status: int,
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.fail_requests("GetContextInfo", status=status, count=2)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=status, count=2)
     result = cm.info()
     assert result.success, result.error_message
-    assert _count(emu, "/sdk/GetContextInfo") == 3
+    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 3
 
 
-def test_retries_are_bounded(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.fail_requests("GetContextInfo", status=503, count=10)
+def test_retries_are_bounded(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=503, count=10)
     result = cm.info()
     assert not result.success
     assert "HTTP 503" in result.error_message
-    assert _count(emu, "/sdk/GetContextInfo") == 3
+    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 3
 
 
 @pytest.mark.parametrize("status", [400, 404, 409, 501])
 def test_other_statuses_are_not_retried(
-    emu: Emulator, make_cm: MakeManager, session_id: str, status: int
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    status: int,
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.fail_requests("GetContextInfo", status=status, count=1, retry_after=0)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.fail_requests(
+        "GetContextInfo", status=status, count=1, retry_after=0
+    )
     assert not cm.info().success
-    assert _count(emu, "/sdk/GetContextInfo") == 1
+    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 1
 
 
-def test_retry_after_is_honoured(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
-    cm = make_cm(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))
-    emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=1)
+def test_retry_after_is_honoured(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    cm = agb_context_manager(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=1)
     started = time.monotonic()
     assert cm.info().success
     assert time.monotonic() - started >= 0.95
 
 
 def test_a_retry_after_beyond_the_bound_is_not_waited_for(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
     policy = RetryPolicy(max_retries=2, initial_delay=0.0, max_retry_after=1.0)
-    cm = make_cm(session_id, retry=policy)
-    emu.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=120)
+    cm = agb_context_manager(session_id, retry=policy)
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=120)
     started = time.monotonic()
     result = cm.info()
     assert not result.success
@@ -74,10 +86,10 @@ def test_a_retry_after_beyond_the_bound_is_not_waited_for(
 
 
 def test_dropped_connections_are_retried_for_reads(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.drop_connections("GetContextInfo", count=2)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.drop_connections("GetContextInfo", count=2)
     assert cm.info().success
 
 
@@ -86,47 +98,60 @@ def test_dropped_connections_are_retried_for_reads(
     [(503, None), (429, None), (500, None), (408, 0), (500, 0), (502, 0), (504, 0)],
 )
 def test_the_sync_trigger_is_not_resent_when_the_server_may_have_processed_it(
-    emu: Emulator, make_cm: MakeManager, session_id: str, status: int, retry_after: int | None
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    status: int,
+    retry_after: int | None,
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.fail_requests("SyncContext", status=status, count=1, retry_after=retry_after)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.fail_requests(
+        "SyncContext", status=status, count=1, retry_after=retry_after
+    )
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert not result.success
     assert "not started" in result.error_message
     assert f"HTTP {status}" in result.error_message
-    assert _count(emu, "/sdk/SyncContext") == 1
+    assert _count(agb_clean_emulator, "/sdk/SyncContext") == 1
 
 
 def test_the_sync_trigger_is_not_resent_after_a_dropped_connection(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.drop_connections("SyncContext", count=1)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.drop_connections("SyncContext", count=1)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert not result.success
     assert "may or may not have started" in result.error_message
     assert result.error_kind == "no_response"
-    assert _count(emu, "/sdk/SyncContext") == 1
+    assert _count(agb_clean_emulator, "/sdk/SyncContext") == 1
 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_the_sync_trigger_is_resent_when_the_server_turned_it_away_with_retry_after(
-    emu: Emulator, make_cm: MakeManager, session_id: str, status: int
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    status: int,
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0)
     result = cm.sync(retry_interval=20).result(timeout=30)
     assert result.success, result.error_message
-    assert _count(emu, "/sdk/SyncContext") == 3
+    assert _count(agb_clean_emulator, "/sdk/SyncContext") == 3
 
 
 def _info_params(session_id: str) -> dict[str, str]:
     return {"sessionId": session_id}
 
 
-def test_a_request_marked_not_to_be_retried_is_sent_once(emu: Emulator, session_id: str) -> None:
-    settings = resolve_settings(api_key=emu.api_key, endpoint=emu.endpoint, retry=FAST)
-    emu.faults.fail_requests("GetContextInfo", status=503, count=2)
+def test_a_request_marked_not_to_be_retried_is_sent_once(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
+    settings = resolve_settings(
+        api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint, retry=FAST
+    )
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=503, count=2)
     with build_client(settings) as client:
         http = client.get_httpx_client()
         once = http.get(
@@ -135,18 +160,20 @@ def test_a_request_marked_not_to_be_retried_is_sent_once(emu: Emulator, session_
             extensions={NO_RETRY_EXTENSION: False},
         )
         assert once.status_code == 503
-        assert _count(emu, "/sdk/GetContextInfo") == 1
+        assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 1
         # Without the mark the same client retries (the second fault, then success).
         again = http.get("/sdk/GetContextInfo", params=_info_params(session_id))
         assert again.status_code == 200
-        assert _count(emu, "/sdk/GetContextInfo") == 3
+        assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 3
 
 
 def test_a_request_marked_not_to_be_retried_is_sent_once_async(
-    emu: Emulator, session_id: str
+    agb_clean_emulator: Emulator, session_id: str
 ) -> None:
-    settings = resolve_settings(api_key=emu.api_key, endpoint=emu.endpoint, retry=FAST)
-    emu.faults.drop_connections("GetContextInfo", count=1)
+    settings = resolve_settings(
+        api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint, retry=FAST
+    )
+    agb_clean_emulator.faults.drop_connections("GetContextInfo", count=1)
 
     async def main() -> None:
         async with build_async_client(settings) as client:
@@ -159,7 +186,7 @@ def test_a_request_marked_not_to_be_retried_is_sent_once_async(
                 )
 
     asyncio.run(main())
-    assert _count(emu, "/sdk/GetContextInfo") == 1
+    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 1
 
 
 def _request(method: str) -> httpx.Request:
@@ -203,8 +230,10 @@ def test_retry_after_as_an_http_date() -> None:
     assert 25 <= parsed <= 31
 
 
-def test_unusual_status_codes_are_results(emu: Emulator, cm: ContextManager) -> None:
-    emu.faults.fail_requests("GetContextInfo", status=599, count=1)
+def test_unusual_status_codes_are_results(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=599, count=1)
     result = cm.info()
     assert not result.success
     assert result.error_message

@@ -8,17 +8,26 @@ from agb_context import ContextManager, ContextService
 from agb_context.emulator import Emulator
 
 
-def test_many_managers_share_at_most_max_in_flight_clients(emu: Emulator, session_id: str) -> None:
+def test_many_managers_share_at_most_max_in_flight_clients(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
     async def main() -> None:
         managers = [
-            ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint, max_in_flight=4)
+            ContextManager(
+                session_id,
+                api_key=agb_clean_emulator.api_key,
+                endpoint=agb_clean_emulator.endpoint,
+                max_in_flight=4,
+            )
             for _ in range(40)
         ]
         infos = await asyncio.gather(*(cm.info_async() for cm in managers))
         assert all(info.success for info in infos)
         clients = {id(await cm._async_client()) for cm in managers}
         assert 1 < len(clients) <= 4
-        other = ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint)
+        other = ContextManager(
+            session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        )
         assert (await other.info_async()).success
         assert id(await other._async_client()) not in clients  # other settings, own client
         await asyncio.gather(*(cm.aclose() for cm in [*managers, other]))
@@ -26,9 +35,15 @@ def test_many_managers_share_at_most_max_in_flight_clients(emu: Emulator, sessio
     asyncio.run(main())
 
 
-def test_a_shared_client_closes_with_its_last_user(emu: Emulator, session_id: str) -> None:
+def test_a_shared_client_closes_with_its_last_user(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
     async def main() -> None:
-        connect = {"api_key": emu.api_key, "endpoint": emu.endpoint, "max_in_flight": 1}
+        connect = {
+            "api_key": agb_clean_emulator.api_key,
+            "endpoint": agb_clean_emulator.endpoint,
+            "max_in_flight": 1,
+        }
         first = ContextManager(session_id, **connect)  # type: ignore[arg-type]
         service = ContextService(**connect)  # type: ignore[arg-type]
         assert (await first.info_async()).success

@@ -35,14 +35,18 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
 
 def test_plain_http_never_loads_certificates(
-    loads: list[tuple[str, str]], emu: Emulator, session_id: str
+    loads: list[tuple[str, str]], agb_clean_emulator: Emulator, session_id: str
 ) -> None:
     async def main() -> None:
-        async with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+        async with ContextManager(
+            session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as cm:
             assert (await cm.info_async()).success
 
     asyncio.run(main())
-    with ContextManager(session_id, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+    with ContextManager(
+        session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    ) as cm:
         assert cm.info().success
     assert loads == []
 

@@ -14,20 +14,11 @@ from collections.abc import Callable
 
 import attrs
 import pytest
-from support import (
-    CONTEXT_ID,
-    FAST,
-    FAST_BACKOFF,
-    MOUNT,
-    SLACK,
-    MakeManager,
-    Watch,
-    matches,
-    wait_until,
-)
+from support import CONTEXT_ID, FAST, FAST_BACKOFF, MOUNT, SLACK, Watch, matches, wait_until
 
 from agb_context import ContextInfoResult, ContextManager, ContextSyncResult
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 INFO_STYLES = ("blocking", "awaited")
 INFO = "GetContextInfo"
@@ -206,16 +197,16 @@ def _info(style: str, cm: ContextManager, watch: Watch) -> tuple[ContextInfoResu
 @pytest.mark.parametrize("style", INFO_STYLES)
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_info_fault_matrix(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     watch: Watch,
     case: InfoCase,
     style: str,
 ) -> None:
-    case.arrange(emu, make_cm(session_id, retry=FAST))
-    emu.clear_requests()
-    cm = make_cm(session_id, retry=FAST, timeout=5.0)
+    case.arrange(agb_clean_emulator, agb_context_manager(session_id, retry=FAST))
+    agb_clean_emulator.clear_requests()
+    cm = agb_context_manager(session_id, retry=FAST, timeout=5.0)
 
     result, elapsed = _info(style, cm, watch)
 
@@ -225,13 +216,13 @@ def test_info_fault_matrix(
         got = [(t.status, t.error_message) for t in result.context_status_data]
         assert got == list(case.tasks)
     else:
-        assert matches(case.message, result.error_message, endpoint=emu.endpoint), (
+        assert matches(case.message, result.error_message, endpoint=agb_clean_emulator.endpoint), (
             result.error_message
         )
         assert result.context_status_data == ()
-    requests = [r for r in emu.requests if r.path == INFO_PATH]
+    requests = [r for r in agb_clean_emulator.requests if r.path == INFO_PATH]
     assert len(requests) == case.requests
-    assert len(emu.requests) == case.requests, "only GetContextInfo may be called"
+    assert len(agb_clean_emulator.requests) == case.requests, "only GetContextInfo may be called"
     expected_id = requests[-1].request_id if case.request_id == "last" else ""
     assert result.request_id == expected_id
     assert case.min_seconds * 0.95 <= elapsed <= case.budget + SLACK, elapsed
@@ -258,14 +249,21 @@ def test_info_when_the_connection_is_refused(
 
 @pytest.mark.parametrize("style", INFO_STYLES)
 def test_info_read_timeout(
-    slow_emu: Emulator, make_cm: MakeManager, watch: Watch, style: str
+    latency_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    watch: Watch,
+    style: str,
 ) -> None:
-    sid = slow_emu.create_session(mounts={CONTEXT_ID: MOUNT})
+    sid = latency_emulator.create_session(mounts={CONTEXT_ID: MOUNT})
     # Far apart, so that only a late read can time out (never the connect, on loopback).
     timeout, latency = 0.25, 0.75
-    slow_emu.faults.set_latency("GetContextInfo", latency, count=None)
-    cm = make_cm(
-        sid, endpoint=slow_emu.endpoint, api_key=slow_emu.api_key, retry=FAST, timeout=timeout
+    latency_emulator.faults.set_latency("GetContextInfo", latency, count=None)
+    cm = agb_context_manager(
+        sid,
+        endpoint=latency_emulator.endpoint,
+        api_key=latency_emulator.api_key,
+        retry=FAST,
+        timeout=timeout,
     )
 
     result, elapsed = _info(style, cm, watch)
@@ -274,28 +272,33 @@ def test_info_read_timeout(
     assert matches(
         r"no response from {endpoint} within 0\.25s \(ReadTimeout\)",
         result.error_message,
-        endpoint=slow_emu.endpoint,
+        endpoint=latency_emulator.endpoint,
     ), result.error_message
     assert result.request_id == ""
     attempts = 1 + FAST.max_retries
     assert attempts * timeout * 0.95 <= elapsed <= attempts * timeout + FAST_BACKOFF + SLACK
     # The emulator answers each abandoned request once its latency is over: exactly 3 came.
-    wait_until(lambda: len(slow_emu.requests) >= attempts, what="the abandoned requests")
-    assert [r.path for r in slow_emu.requests] == [INFO_PATH] * attempts
+    wait_until(lambda: len(latency_emulator.requests) >= attempts, what="the abandoned requests")
+    assert [r.path for r in latency_emulator.requests] == [INFO_PATH] * attempts
     watch.assert_clean()
 
 
 @pytest.mark.parametrize("call", ["info", "sync"])
 def test_a_body_that_is_not_json_still_reports_the_request_id(
-    emu: Emulator, make_cm: MakeManager, session_id: str, call: str
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    call: str,
 ) -> None:
-    cm = make_cm(session_id, retry=FAST)
-    emu.faults.invalid_json("GetContextInfo" if call == "info" else "SyncContext", 1)
+    cm = agb_context_manager(session_id, retry=FAST)
+    agb_clean_emulator.faults.invalid_json(
+        "GetContextInfo" if call == "info" else "SyncContext", 1
+    )
     if call == "info":
         result: ContextInfoResult | ContextSyncResult = cm.info()
     else:
         result = cm.sync(retry_interval=10).result(timeout=30)
     assert not result.success
     target = "/sdk/GetContextInfo" if call == "info" else "/sdk/SyncContext"
-    (request,) = [r for r in emu.requests if r.path == target]
+    (request,) = [r for r in agb_clean_emulator.requests if r.path == target]
     assert result.request_id == request.request_id

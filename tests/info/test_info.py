@@ -6,10 +6,11 @@ import asyncio
 import socket
 
 import pytest
-from support import CONTEXT_ID, MOUNT, MakeManager
+from support import CONTEXT_ID, MOUNT, WRONG_KEY
 
 from agb_context import ContextManager, ContextStatusData, RetryPolicy
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 
 def test_no_tasks_is_success_with_no_items(cm: ContextManager) -> None:
@@ -20,7 +21,9 @@ def test_no_tasks_is_success_with_no_items(cm: ContextManager) -> None:
     assert result.error_message == ""
 
 
-def test_reports_the_tasks_of_a_finished_sync(emu: Emulator, cm: ContextManager) -> None:
+def test_reports_the_tasks_of_a_finished_sync(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
     assert cm.sync(CONTEXT_ID, MOUNT, retry_interval=20).result(timeout=30).success
     result = cm.info(context_id=CONTEXT_ID, path=MOUNT)
     assert result.success
@@ -38,9 +41,11 @@ def test_reports_the_tasks_of_a_finished_sync(emu: Emulator, cm: ContextManager)
     assert task.is_sync_task
 
 
-def test_filters_are_sent_and_applied(emu: Emulator, make_cm: MakeManager) -> None:
-    sid = emu.create_session(mounts={"ctx-1": "/m/one", "ctx-2": "/m/two"})
-    cm = make_cm(sid)
+def test_filters_are_sent_and_applied(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
+) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-1": "/m/one", "ctx-2": "/m/two"})
+    cm = agb_context_manager(sid)
     assert cm.sync(retry_interval=20).result(timeout=30).success
     assert cm.sync("ctx-2", "/m/two", mode="download", retry_interval=20).result(30).success
     every = cm.info()
@@ -52,7 +57,7 @@ def test_filters_are_sent_and_applied(emu: Emulator, make_cm: MakeManager) -> No
     only = cm.info(context_id="ctx-2", path="/m/two", task_type="upload")
     assert only.success
     assert [(t.context_id, t.task_type) for t in only.context_status_data] == [("ctx-2", "upload")]
-    last = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"][-1]
+    last = [r for r in agb_clean_emulator.requests if r.path == "/sdk/GetContextInfo"][-1]
     assert last.query == {
         "sessionId": sid,
         "contextId": "ctx-2",
@@ -61,14 +66,18 @@ def test_filters_are_sent_and_applied(emu: Emulator, make_cm: MakeManager) -> No
     }
 
 
-def test_blank_filters_are_left_out(emu: Emulator, cm: ContextManager, session_id: str) -> None:
+def test_blank_filters_are_left_out(
+    agb_clean_emulator: Emulator, cm: ContextManager, session_id: str
+) -> None:
     assert cm.info(context_id=" ", path="", task_type="").success
-    (request,) = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"]
+    (request,) = [r for r in agb_clean_emulator.requests if r.path == "/sdk/GetContextInfo"]
     assert request.query == {"sessionId": session_id}
 
 
-def test_malformed_status_is_a_failure_not_an_exception(emu: Emulator, cm: ContextManager) -> None:
-    emu.faults.malformed_status(count=1)
+def test_malformed_status_is_a_failure_not_an_exception(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    agb_clean_emulator.faults.malformed_status(count=1)
     result = cm.info()
     assert not result.success
     assert "could not be parsed" in result.error_message
@@ -78,40 +87,48 @@ def test_malformed_status_is_a_failure_not_an_exception(emu: Emulator, cm: Conte
 
 @pytest.mark.parametrize("status", [400, 401, 404, 501])
 def test_http_errors_are_results_with_the_server_message(
-    emu: Emulator, cm: ContextManager, status: int
+    agb_clean_emulator: Emulator, cm: ContextManager, status: int
 ) -> None:
-    emu.faults.fail_requests("GetContextInfo", status=status, count=1)
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=status, count=1)
     result = cm.info()
     assert not result.success
     assert f"HTTP {status}" in result.error_message
     assert result.request_id
 
 
-def test_success_false_in_a_200_is_a_failure(emu: Emulator, cm: ContextManager) -> None:
-    emu.faults.respond_success_false("GetContextInfo", count=1)
+def test_success_false_in_a_200_is_a_failure(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    agb_clean_emulator.faults.respond_success_false("GetContextInfo", count=1)
     result = cm.info()
     assert not result.success
     assert "HTTP 200" in result.error_message
 
 
-def test_body_that_is_not_json_is_a_failure(emu: Emulator, cm: ContextManager) -> None:
-    emu.faults.invalid_json("GetContextInfo", count=1)
+def test_body_that_is_not_json_is_a_failure(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    agb_clean_emulator.faults.invalid_json("GetContextInfo", count=1)
     result = cm.info()
     assert not result.success
     assert "JSON" in result.error_message
 
 
-def test_unknown_session_says_so(emu: Emulator, make_cm: MakeManager) -> None:
-    result = make_cm("no-such-session").info()
+def test_unknown_session_says_so(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
+) -> None:
+    result = agb_context_manager("no-such-session").info()
     assert not result.success
     assert "HTTP 404" in result.error_message
 
 
-def test_wrong_key_is_a_401_result(emu: Emulator, make_cm: MakeManager, session_id: str) -> None:
-    result = make_cm(session_id, api_key="wrong-key").info()
+def test_wrong_key_is_a_401_result(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    result = agb_context_manager(session_id, api_key=WRONG_KEY).info()
     assert not result.success
     assert "HTTP 401" in result.error_message
-    assert "wrong-key" not in result.error_message
+    assert WRONG_KEY not in result.error_message
 
 
 def test_unreachable_endpoint_is_a_failure_naming_it() -> None:
@@ -139,16 +156,18 @@ def test_unreachable_endpoint_is_a_failure_naming_it() -> None:
     ],
 )
 def test_invalid_arguments_send_nothing(
-    emu: Emulator, cm: ContextManager, kwargs: dict[str, object], argument: str
+    agb_clean_emulator: Emulator, cm: ContextManager, kwargs: dict[str, object], argument: str
 ) -> None:
     result = cm.info(**kwargs)  # type: ignore[arg-type]
     assert not result.success
     assert argument in result.error_message
     assert asyncio.run(cm.info_async(**kwargs)).error_message == result.error_message  # type: ignore[arg-type]
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
-def test_info_async_does_the_same_without_blocking(emu: Emulator, cm: ContextManager) -> None:
+def test_info_async_does_the_same_without_blocking(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
     async def main() -> list[bool]:
         results = await asyncio.gather(*(cm.info_async() for _ in range(20)))
         await cm.aclose()

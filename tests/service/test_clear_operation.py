@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from support import SECRETS, CallbackRecorder, drain_background
+from support import CallbackRecorder, drain_background
 
 from agb_context import (
     ClearContextResult,
@@ -25,21 +25,19 @@ DELAY = 0.3
 """How long the emulator takes to clear a context."""
 
 
-@pytest.fixture(scope="module")
-def clearing_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with Emulator(data_dir=tmp_path_factory.mktemp("clear"), task_delay=DELAY) as emu:
-        SECRETS.add(emu.api_key)
-        yield emu
+@pytest.fixture
+def clearing_emulator(agb_clean_emulator: Emulator) -> Emulator:
+    """The plugin's clean emulator, taking `DELAY` to clear a context."""
+    agb_clean_emulator.set_task_delay(DELAY)
+    return agb_clean_emulator
 
 
 @pytest.fixture
-def service(clearing_emulator: Emulator) -> Iterator[ContextService]:
-    clearing_emulator.faults.clear()
-    with ContextService(
-        api_key=clearing_emulator.api_key, endpoint=clearing_emulator.endpoint
-    ) as made:
-        yield made
-    clearing_emulator.faults.clear()
+def clearing_service(
+    make_service: Callable[..., ContextService], clearing_emulator: Emulator
+) -> ContextService:
+    """A `ContextService` of the clearing emulator."""
+    return make_service(clearing_emulator)
 
 
 def _context_with_data(service: ContextService, emu: Emulator) -> str:
@@ -73,10 +71,10 @@ def _run(
 
 @pytest.mark.parametrize("style", ["awaited", "callback", "blocking"])
 def test_clear_waits_until_the_data_is_gone(
-    service: ContextService, clearing_emulator: Emulator, style: str
+    clearing_service: ContextService, clearing_emulator: Emulator, style: str
 ) -> None:
-    cid = _context_with_data(service, clearing_emulator)
-    result, calls = _run(style, lambda **kw: service.clear(cid, poll_interval=0.05, **kw))
+    cid = _context_with_data(clearing_service, clearing_emulator)
+    result, calls = _run(style, lambda **kw: clearing_service.clear(cid, poll_interval=0.05, **kw))
     assert result.success, result.error_message
     assert calls == [True]
     assert (result.context_id, result.status, result.error_kind) == (cid, "available", None)
@@ -84,11 +82,11 @@ def test_clear_waits_until_the_data_is_gone(
 
 
 def test_progress_shows_the_state_and_ends(
-    service: ContextService, clearing_emulator: Emulator
+    clearing_service: ContextService, clearing_emulator: Emulator
 ) -> None:
-    cid = _context_with_data(service, clearing_emulator)
+    cid = _context_with_data(clearing_service, clearing_emulator)
     seen: list[Progress] = []
-    operation = service.clear(cid, poll_interval=0.05)
+    operation = clearing_service.clear(cid, poll_interval=0.05)
     operation.add_progress_callback(seen.append)
     assert operation.result(timeout=30).success
     drain_background()
@@ -101,17 +99,14 @@ def test_progress_shows_the_state_and_ends(
 
 
 def test_a_poll_interval_longer_than_the_timeout_still_looks_once(
-    service: ContextService, clearing_emulator: Emulator
+    clearing_service: ContextService, clearing_emulator: Emulator
 ) -> None:
-    cid = _context_with_data(service, clearing_emulator)
+    cid = _context_with_data(clearing_service, clearing_emulator)
     clearing_emulator.clear_requests()
     # The clear outlasts the deadline, and the deadline leaves the start time even on a
-    # busy machine: 5 s, far below the interval.
+    # busy machine: 5 s, far below the interval (the next test's reset ends the clear).
     clearing_emulator.set_task_delay(60)
-    try:
-        result = service.clear(cid, timeout=5, poll_interval=60).result(timeout=60)
-    finally:
-        clearing_emulator.set_task_delay(DELAY)
+    result = clearing_service.clear(cid, timeout=5, poll_interval=60).result(timeout=60)
     looks = [r for r in clearing_emulator.requests if r.path == "/sdk/GetContext"]
     assert len(looks) == 1
     assert not result.success
@@ -122,18 +117,18 @@ def test_a_poll_interval_longer_than_the_timeout_still_looks_once(
 
 
 def test_an_unknown_context_is_not_found_and_bad_arguments_send_nothing(
-    service: ContextService, clearing_emulator: Emulator
+    clearing_service: ContextService, clearing_emulator: Emulator
 ) -> None:
-    unknown = service.clear("SdkCtx-unknown", poll_interval=0.05).result(timeout=30)
+    unknown = clearing_service.clear("SdkCtx-unknown", poll_interval=0.05).result(timeout=30)
     assert (unknown.error_kind, unknown.http_status) == ("http_status", 404)
     with pytest.raises(NotFoundError):
         unknown.raise_for_status()
     clearing_emulator.clear_requests()
     for bad in (
-        service.clear("", poll_interval=0.05),
-        service.clear("ctx", timeout=0),
-        service.clear("ctx", poll_interval=float("nan")),
-        service.clear("ctx", polling="fast"),  # type: ignore[arg-type]
+        clearing_service.clear("", poll_interval=0.05),
+        clearing_service.clear("ctx", timeout=0),
+        clearing_service.clear("ctx", poll_interval=float("nan")),
+        clearing_service.clear("ctx", polling="fast"),  # type: ignore[arg-type]
     ):
         assert bad.done()
         assert bad.result(timeout=0).error_kind == "invalid_argument"
@@ -141,11 +136,13 @@ def test_an_unknown_context_is_not_found_and_bad_arguments_send_nothing(
 
 
 def test_failed_looks_are_polls_not_an_outcome(
-    service: ContextService, clearing_emulator: Emulator
+    clearing_service: ContextService, clearing_emulator: Emulator
 ) -> None:
-    cid = _context_with_data(service, clearing_emulator)
+    cid = _context_with_data(clearing_service, clearing_emulator)
     clearing_emulator.faults.fail_requests("GetContext", 503, count=2)
-    result = service.clear(cid, polling=PollingPolicy(interval=0.05, deadline=30)).result(30)
+    result = clearing_service.clear(cid, polling=PollingPolicy(interval=0.05, deadline=30)).result(
+        30
+    )
     assert result.success, result.error_message
     assert not clearing_emulator.context_path(cid).exists()
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from support import SECRETS, wait_until
+from support import wait_until
 
 from agb_context import (
     ClearContextResult,
@@ -31,41 +30,10 @@ def unique(prefix: str = "ctx") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def make_service(emu: Emulator) -> Iterator[Callable[..., ContextService]]:
-    """Build services for the shared emulator; all are closed after the test."""
-    made: list[ContextService] = []
-
-    def make(target: Emulator = emu, **kwargs: Any) -> ContextService:
-        kwargs.setdefault("api_key", target.api_key)
-        kwargs.setdefault("endpoint", target.endpoint)
-        SECRETS.add(str(kwargs["api_key"]))
-        service = ContextService(**kwargs)
-        made.append(service)
-        return service
-
-    yield make
-    for service in made:
-        service.close()
-
-
-@pytest.fixture
-def service(make_service: Callable[..., ContextService]) -> ContextService:
-    return make_service()
-
-
-@pytest.fixture
-def own_emulator(tmp_path: Path) -> Iterator[Emulator]:
-    """An emulator of its own, for tests that count every context."""
-    with Emulator(data_dir=tmp_path / "data") as emu:
-        SECRETS.add(emu.api_key)
-        yield emu
-
-
 # --- get and create -----------------------------------------------------------------------
 
 
-def test_create_then_get_by_name_and_by_id(service: ContextService, emu: Emulator):
+def test_create_then_get_by_name_and_by_id(service: ContextService, agb_clean_emulator: Emulator):
     name = unique()
     made = service.create(name)
     assert made.success, made.error_message
@@ -82,7 +50,7 @@ def test_create_then_get_by_name_and_by_id(service: ContextService, emu: Emulato
     assert service.get(name).context == context
     assert service.get(context_id=context.id).context == context
     assert service.get(f"  {name} ").context == context, "spaces at either end are removed"
-    sent = [r for r in emu.requests if r.path == "/sdk/GetContext"]
+    sent = [r for r in agb_clean_emulator.requests if r.path == "/sdk/GetContext"]
     assert sent[0].query == {"name": name, "allowCreate": "true"}
     assert sent[4].query == {"id": context.id, "allowCreate": "false"}
 
@@ -121,8 +89,8 @@ def test_create_is_atomic_across_concurrent_callers(make_service: Callable[..., 
 # --- list ---------------------------------------------------------------------------------
 
 
-def test_one_page_and_every_page(make_service: Callable[..., ContextService], own_emulator):
-    service = make_service(own_emulator)
+def test_one_page_and_every_page(make_service: Callable[..., ContextService], agb_clean_emulator):
+    service = make_service(agb_clean_emulator)
     made = [service.create(f"page {n:02d}").context_id for n in range(7)]
     page = service.list(max_results=3)
     assert page.success, page.error_message
@@ -142,11 +110,11 @@ def test_one_page_and_every_page(make_service: Callable[..., ContextService], ow
 
 
 def test_iterating_while_contexts_are_created_lists_each_once(
-    make_service: Callable[..., ContextService], own_emulator: Emulator
+    make_service: Callable[..., ContextService], agb_clean_emulator: Emulator
 ):
-    service = make_service(own_emulator)
+    service = make_service(agb_clean_emulator)
     before = [service.create(f"before {n:02d}").context_id for n in range(15)]
-    other = make_service(own_emulator)
+    other = make_service(agb_clean_emulator)
     created: list[str] = []
     listed: list[str] = []
     for context in service.iter_contexts(max_results=2):
@@ -160,19 +128,19 @@ def test_iterating_while_contexts_are_created_lists_each_once(
 
 
 def test_a_failed_page_ends_the_iteration(
-    make_service: Callable[..., ContextService], own_emulator: Emulator
+    make_service: Callable[..., ContextService], agb_clean_emulator: Emulator
 ):
-    service = make_service(own_emulator, retry=NO_RETRY)
+    service = make_service(agb_clean_emulator, retry=NO_RETRY)
     for n in range(5):
         service.create(f"ctx {n}")
     pages = service.iter_pages(max_results=2)
     assert next(pages).success
-    own_emulator.faults.respond_success_false("ListContexts")
+    agb_clean_emulator.faults.respond_success_false("ListContexts")
     failed = next(pages)
     assert not failed.success
     assert "injected fault" in failed.error_message
     assert next(pages, None) is None
-    own_emulator.faults.fail_requests("ListContexts", status=500, count=1)
+    agb_clean_emulator.faults.fail_requests("ListContexts", status=500, count=1)
     with pytest.raises(ContextListError, match="HTTP 500") as raised:
         list(service.iter_contexts(max_results=2))
     assert not raised.value.result.success
@@ -244,29 +212,24 @@ def test_delete_takes_a_context_or_its_id(service: ContextService):
 
 
 def test_deleting_a_mounted_context_leaves_the_session_its_files(
-    service: ContextService, emu: Emulator
+    service: ContextService, agb_clean_emulator: Emulator
 ):
     context = service.create(unique("mounted")).context
     assert context is not None
-    sid = emu.create_session(mounts={context.id: "/home/data"})
-    (emu.session_path(sid, "/home/data") / "mine.txt").write_text("kept")
+    sid = agb_clean_emulator.create_session(mounts={context.id: "/home/data"})
+    (agb_clean_emulator.session_path(sid, "/home/data") / "mine.txt").write_text("kept")
     assert service.delete(context).success
-    assert (emu.session_path(sid, "/home/data") / "mine.txt").read_text() == "kept"
+    assert (agb_clean_emulator.session_path(sid, "/home/data") / "mine.txt").read_text() == "kept"
 
 
 # --- clear --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def slow_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with Emulator(data_dir=tmp_path_factory.mktemp("slow"), task_delay=1.0) as emu:
-        SECRETS.add(emu.api_key)
-        yield emu
-
-
 def test_start_clear_then_watch_the_status(
-    make_service: Callable[..., ContextService], slow_emulator: Emulator
+    make_service: Callable[..., ContextService], agb_clean_emulator: Emulator
 ):
+    slow_emulator = agb_clean_emulator
+    slow_emulator.set_task_delay(1.0)
     service = make_service(slow_emulator)
     context = service.create(unique("clear")).context
     assert context is not None
@@ -296,9 +259,11 @@ def test_start_clear_then_watch_the_status(
 # --- async twins --------------------------------------------------------------------------
 
 
-def test_every_call_has_an_async_twin(emu: Emulator):
+def test_every_call_has_an_async_twin(agb_clean_emulator: Emulator):
     async def story() -> None:
-        async with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as service:
+        async with ContextService(
+            api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as service:
             name = unique("async")
             made = await service.create_async(name)
             assert made.success, made.error_message
@@ -320,9 +285,11 @@ def test_every_call_has_an_async_twin(emu: Emulator):
     asyncio.run(story())
 
 
-def test_async_calls_run_concurrently_on_one_loop(emu: Emulator):
+def test_async_calls_run_concurrently_on_one_loop(agb_clean_emulator: Emulator):
     async def story() -> list[str]:
-        async with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as service:
+        async with ContextService(
+            api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as service:
             names = [unique("gather") for _ in range(20)]
             results = await asyncio.gather(*(service.create_async(n) for n in names))
             assert all(r.success for r in results)
@@ -348,7 +315,7 @@ HOSTILE_NAMES = [
 
 @pytest.mark.parametrize(("name", "words"), HOSTILE_NAMES)
 def test_hostile_names_are_refused_before_any_request(
-    service: ContextService, emu: Emulator, name: str, words: str
+    service: ContextService, agb_clean_emulator: Emulator, name: str, words: str
 ):
     created = service.create(name)
     assert not created.success
@@ -359,7 +326,7 @@ def test_hostile_names_are_refused_before_any_request(
     assert "context.name" in renamed.error_message
     if name:
         assert words in service.get(name).error_message
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 @pytest.mark.parametrize(
@@ -389,42 +356,45 @@ def test_hostile_names_are_refused_before_any_request(
     ],
 )
 def test_bad_arguments_are_results_naming_them(
-    service: ContextService, emu: Emulator, call: Callable[[ContextService], Any], words: str
+    service: ContextService,
+    agb_clean_emulator: Emulator,
+    call: Callable[[ContextService], Any],
+    words: str,
 ):
     result = call(service)
     assert not result.success
     assert words in result.error_message
     assert result.request_id == ""
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 def test_an_invalid_list_page_size_ends_the_iteration_as_a_failure(
-    service: ContextService, emu: Emulator
+    service: ContextService, agb_clean_emulator: Emulator
 ):
     [page] = list(service.iter_pages(max_results=0))
     assert not page.success
     with pytest.raises(ContextListError, match="max_results"):
         list(service.iter_contexts(max_results=1000))
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 # --- failures are results ------------------------------------------------------------------
 
 
 def test_server_and_network_failures_are_results(
-    make_service: Callable[..., ContextService], emu: Emulator
+    make_service: Callable[..., ContextService], agb_clean_emulator: Emulator
 ):
     service = make_service(retry=NO_RETRY)
-    emu.faults.fail_requests("GetContext", status=500)
+    agb_clean_emulator.faults.fail_requests("GetContext", status=500)
     failed = service.create(unique())
     assert not failed.success
     assert "HTTP 500" in failed.error_message
     assert failed.request_id
-    emu.faults.invalid_json("ListContexts")
+    agb_clean_emulator.faults.invalid_json("ListContexts")
     unreadable = service.list()
     assert not unreadable.success
     assert "JSON envelope" in unreadable.error_message
-    emu.faults.drop_connections("DeleteContext")
+    agb_clean_emulator.faults.drop_connections("DeleteContext")
     dropped = service.delete("SdkCtx-any")
     assert not dropped.success
     assert "could not delete context SdkCtx-any" in dropped.error_message
@@ -457,16 +427,18 @@ class socket_closed:
 # --- configuration and lifetime -----------------------------------------------------------
 
 
-def test_configured_like_the_manager(emu: Emulator, monkeypatch: pytest.MonkeyPatch):
+def test_configured_like_the_manager(
+    agb_clean_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.delenv("AGB_API_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="no API key"):
-        ContextService(endpoint=emu.endpoint)
-    monkeypatch.setenv("AGB_API_KEY", emu.api_key)
-    monkeypatch.setenv("AGB_ENDPOINT", emu.endpoint)
+        ContextService(endpoint=agb_clean_emulator.endpoint)
+    monkeypatch.setenv("AGB_API_KEY", agb_clean_emulator.api_key)
+    monkeypatch.setenv("AGB_ENDPOINT", agb_clean_emulator.endpoint)
     with ContextService() as service:
-        assert service.endpoint == emu.endpoint
+        assert service.endpoint == agb_clean_emulator.endpoint
         assert service.create(unique("env")).success
-        assert emu.api_key not in repr(service)
+        assert agb_clean_emulator.api_key not in repr(service)
     with pytest.raises(ConfigurationError, match="timeout"):
         ContextService(timeout=-1)
 

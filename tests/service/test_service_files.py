@@ -8,22 +8,15 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SECRETS, wait_until
+from support import wait_until
 
 from agb_context import ContextFileListError, ContextManager, ContextService, FileUrlResult
 from agb_context.emulator import Emulator
-
-
-@pytest.fixture
-def service(emu: Emulator) -> Iterator[ContextService]:
-    SECRETS.add(emu.api_key)
-    with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as made:
-        yield made
 
 
 @pytest.fixture
@@ -54,12 +47,16 @@ def test_upload_then_download_with_progress(service: ContextService, cid: str, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.bin", "source.bin"]
 
 
-def test_the_async_twins(service: ContextService, cid: str, tmp_path: Path, emu: Emulator):
+def test_the_async_twins(
+    service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
+):
     source = tmp_path / "a.txt"
     source.write_text("async")
 
     async def story() -> list[str]:
-        async with ContextService(api_key=emu.api_key, endpoint=emu.endpoint) as svc:
+        async with ContextService(
+            api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as svc:
             assert (await svc.upload_file_async(cid, source, "/a.txt")).success
             url = await svc.get_file_download_url_async(cid, "/a.txt")
             assert url.success
@@ -110,7 +107,7 @@ def test_an_expired_url_is_replaced_by_a_fresh_one(
     service: ContextService,
     cid: str,
     tmp_path: Path,
-    emu: Emulator,
+    agb_clean_emulator: Emulator,
     monkeypatch: pytest.MonkeyPatch,
 ):
     source = tmp_path / "s.txt"
@@ -121,12 +118,12 @@ def test_an_expired_url_is_replaced_by_a_fresh_one(
         original = getattr(service, name)
 
         async def ask(*args: str) -> FileUrlResult:
-            emu.url_lifetime = 0.001 if not asked else 3600
+            agb_clean_emulator.url_lifetime = 0.001 if not asked else 3600
             asked.append(name)
             try:
                 return await original(*args)  # type: ignore[no-any-return]
             finally:
-                emu.url_lifetime = 3600
+                agb_clean_emulator.url_lifetime = 3600
 
         return ask
 
@@ -398,9 +395,9 @@ def test_a_cancelled_download_stops_its_thread_and_leaves_nothing(
     "path", ["../x", "/a/../../x", "/a/./b", "a\\b", "/a\x00", "/a\nb", "/" + "x" * 1100, "/", ""]
 )
 def test_hostile_paths_are_refused_before_any_request(
-    service: ContextService, emu: Emulator, tmp_path: Path, path: str
+    service: ContextService, agb_clean_emulator: Emulator, tmp_path: Path, path: str
 ):
-    emu.clear_requests()
+    agb_clean_emulator.clear_requests()
     results = [
         service.get_file_upload_url("SdkCtx-1", path),
         service.get_file_download_url("SdkCtx-1", path),
@@ -412,7 +409,7 @@ def test_hostile_paths_are_refused_before_any_request(
         assert not result.success
         assert result.error_kind == "invalid_argument"
         assert "file_path" in result.error_message or "local_path" in result.error_message
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
 def test_bad_transfer_arguments_are_results(service: ContextService, cid: str, tmp_path: Path):
@@ -484,11 +481,11 @@ def test_a_folder_transfer_reports_each_failure(service: ContextService, cid: st
 
 
 def test_blocking_calls_inside_a_sync_callback_finish(
-    service: ContextService, cid: str, emu: Emulator, tmp_path: Path
+    service: ContextService, cid: str, agb_clean_emulator: Emulator, tmp_path: Path
 ):
     """A sync's callback runs on the SDK's own loop thread: blocking calls made there
     must not wait for that loop (they would wait forever)."""
-    sid = emu.create_session(mounts={cid: "/home/data"})
+    sid = agb_clean_emulator.create_session(mounts={cid: "/home/data"})
     source = tmp_path / "up"
     source.mkdir()
     (source / "a.txt").write_text("made in a callback")
@@ -520,7 +517,9 @@ def test_blocking_calls_inside_a_sync_callback_finish(
                 cid, "/cb/a.txt", tmp_path / "nested.txt"
             ).success
 
-    with ContextManager(sid, api_key=emu.api_key, endpoint=emu.endpoint) as cm:
+    with ContextManager(
+        sid, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    ) as cm:
         cm.sync(cid, "/home/data", callback=on_done)
         assert done.wait(60), "a blocking call inside the callback never returned"
     assert calls == [True]

@@ -5,25 +5,42 @@ Everything is re-exported here: ``from support import wait_until, Api``. By subj
 - `support.waiting`: `wait_until` and `wait_until_async` (a condition, with a
   deadline), `drain_background` (the SDK's background loop has run what was
   scheduled).
-- `support.managers`: the shared session's `CONTEXT_ID` and `MOUNT`, `SECRETS`
-  (keys the log check looks for), `MakeManager` (the ``make_cm`` fixture's
-  type), `CallbackRecorder`.
+- `support.managers`: the ``session_id`` fixture's `CONTEXT_ID` and `MOUNT`,
+  `SECRETS` (keys the log check looks for), `WRONG_KEY`, `CallbackRecorder`.
 - `support.outcomes`: `run_sync` runs one sync in a calling style (`STYLES`) and
   returns its `Outcome`; `FAST`, `FAST_BACKOFF`, `SLACK` and `matches` for
   exact fault outcomes.
 - `support.watch`: `Watch`, nothing left behind (threads, tasks, unhandled
   errors, ERROR records); `sdk_threads`, `background_tasks`.
 - `support.emulator`: the emulator over raw HTTP (`Api`, `client_for`,
-  `API_KEY`), `wait_final` for its tasks, `tree` of a folder.
+  `API_KEY`), `assert_error` for its error envelope, `wait_final` for its
+  tasks, `tree` of a folder.
 - `support.network`: servers and ports on 127.0.0.1 (`TlsFront`, `Proxy`,
   `CannedServer`, `never_accepting_listener`, `refusing_endpoint`,
   `free_port`) and test certificates.
-- `support.cli`: the command line in a subprocess (`run_cli`, `Run`, `base_env`).
+- `support.cli`: the command line in a subprocess (`run_cli`, `Run`, `base_env`),
+  `assert_cli_words` (messages speak in flags, not Python names).
 """
 
-from support.cli import CLI_CONTEXT_ID, CLI_MOUNT, Run, RunCli, base_env, run_cli
-from support.emulator import API_KEY, Api, client_for, tree, wait_final
-from support.managers import CONTEXT_ID, MOUNT, SECRETS, CallbackRecorder, MakeManager
+from support.cli import (
+    CLI_CONTEXT_ID,
+    CLI_MOUNT,
+    Run,
+    RunCli,
+    assert_cli_words,
+    base_env,
+    run_cli,
+)
+from support.emulator import (
+    API_KEY,
+    REQUEST_ID,
+    Api,
+    assert_error,
+    client_for,
+    tree,
+    wait_final,
+)
+from support.managers import CONTEXT_ID, MOUNT, SECRETS, WRONG_KEY, CallbackRecorder
 from support.network import (
     API_HOST,
     NETWORK_ENV,
@@ -52,13 +69,14 @@ __all__ = [
     "FAST_BACKOFF",
     "MOUNT",
     "NETWORK_ENV",
+    "REQUEST_ID",
     "SECRETS",
     "SLACK",
     "STYLES",
+    "WRONG_KEY",
     "Api",
     "CallbackRecorder",
     "CannedServer",
-    "MakeManager",
     "Outcome",
     "ProxiedRequest",
     "Proxy",
@@ -67,6 +85,8 @@ __all__ = [
     "ServerLoop",
     "TlsFront",
     "Watch",
+    "assert_cli_words",
+    "assert_error",
     "background_tasks",
     "base_env",
     "client_for",

@@ -7,6 +7,7 @@ tested is what a user gets: exit codes, stdout, stderr.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -60,3 +61,15 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
         check=False,
     )
     return Run(tuple(args), done.returncode, done.stdout, done.stderr)
+
+
+PYTHON_NAMES = re.compile(
+    r"\b(api_key|allow_insecure_http|session_id|context_id|task_type|retry_interval|"
+    r"max_retries|request_timeout)\b|=True|=\.\.\."
+)
+"""The SDK's Python spellings, which no CLI message may use."""
+
+
+def assert_cli_words(line: str) -> None:
+    """``line`` speaks in flags and environment variables, not in the SDK's Python names."""
+    assert not PYTHON_NAMES.search(line), line

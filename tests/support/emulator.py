@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from agb_context.emulator import Emulator, TaskRecord
 from support.waiting import wait_until
 
 API_KEY = "emulator-test-key"
+"""The key of the emulators the emulator's tests start of their own."""
 
 
 def wait_final(
@@ -57,11 +59,17 @@ _TLS = ssl.create_default_context()
 """Made once: building one per client would cost more than most tests take."""
 
 
-def client_for(emulator: Emulator, key: str | None = API_KEY) -> httpx.Client:
-    """A client of the emulator sending ``key`` as the SDK does (none when None)."""
+_ITS_OWN = "its own key"
+
+
+def client_for(emulator: Emulator, key: str | None = _ITS_OWN) -> httpx.Client:
+    """A client of the emulator: its own key as the SDK sends it (``Bearer <key>``) unless
+    told otherwise; ``key`` is sent as the whole header (none when None)."""
     headers = {"content-type": "application/json"}
-    if key is not None:
-        headers["authorization"] = f"Bearer {key}" if key == API_KEY else key
+    if key == _ITS_OWN:
+        headers["authorization"] = f"Bearer {emulator.api_key}"
+    elif key is not None:
+        headers["authorization"] = key
     return httpx.Client(base_url=emulator.endpoint, headers=headers, timeout=10.0, verify=_TLS)
 
 
@@ -72,3 +80,21 @@ def tree(root: Path) -> dict[str, bytes | None]:
         relative = path.relative_to(root).as_posix()
         entries[relative] = None if path.is_dir() else path.read_bytes()
     return entries
+
+
+REQUEST_ID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\Z")
+"""A request id as the emulator makes them."""
+
+
+def assert_error(response: httpx.Response, status: int, code: str, *words: str) -> None:
+    """``response`` is the error envelope: ``status``, ``code``, a request id, ``words`` said."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["success"] is False
+    assert body["code"] == code
+    assert body["httpStatusCode"] == status
+    assert REQUEST_ID.match(body["requestId"])
+    assert body["requestId"] == response.headers["x-request-id"]
+    for word in words:
+        assert word in body["message"]

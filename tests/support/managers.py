@@ -1,28 +1,19 @@
-"""Managers and callbacks of the tests: the shared session's names, secrets, recorders."""
+"""The shared session's names, the keys the log check looks for, a callback recorder."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
-
-from agb_context import ContextManager
 
 SECRETS: set[str] = set()
 """API keys used by tests; the suite-wide log check fails a test that logs one."""
 
+WRONG_KEY = "wrong-key-d41d8cd98f00b204"
+"""A key no emulator accepts (a 401), one of the `SECRETS`."""
+SECRETS.add(WRONG_KEY)
+
 CONTEXT_ID = "ctx-a"
 MOUNT = "/home/data"
 """The one mount of the `session_id` fixture's session."""
-
-
-class MakeManager(Protocol):
-    """The ``make_cm`` fixture: ``make_cm(session_id, **options)`` makes a `ContextManager`.
-
-    Options are those of `ContextManager`; ``api_key`` and ``endpoint`` default
-    to the shared emulator's. Every manager made is closed after the test.
-    """
-
-    def __call__(self, session_id: str, /, **options: Any) -> ContextManager: ...
 
 
 class CallbackRecorder:

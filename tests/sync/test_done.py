@@ -9,10 +9,11 @@ import time
 
 import attrs
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background, wait_until
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background, wait_until
 
 from agb_context import ContextManager, ContextSyncResult, PollingPolicy
 from agb_context.emulator import Emulator, TaskRecord
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 STYLES = ("awaited", "callback", "blocking")
 FAST = PollingPolicy(interval=0.02, max_polls=1500, grace=0.3)
@@ -83,67 +84,71 @@ def _assert_success_after(run_: Run, task: TaskRecord) -> None:
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_a_task_listed_late_is_waited_for(emu: Emulator, make_cm: MakeManager, style: str) -> None:
-    sid = _session(emu, "v1")
-    emu.behaviour.set(registration_lag=0.2)
-    outcome = run(style, make_cm(sid), context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
-    _assert_success_after(outcome, _the_new_task(emu, sid, 0))
-    assert (emu.context_path(CONTEXT_ID) / "f.txt").read_text() == "v1"
+def test_a_task_listed_late_is_waited_for(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
+) -> None:
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.behaviour.set(registration_lag=0.2)
+    outcome = run(style, agb_context_manager(sid), context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
+    _assert_success_after(outcome, _the_new_task(agb_clean_emulator, sid, 0))
+    assert (agb_clean_emulator.context_path(CONTEXT_ID) / "f.txt").read_text() == "v1"
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_a_task_listed_late_that_fails_fails_the_sync(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = _session(emu, "v1")
-    emu.behaviour.set(registration_lag=0.2)
-    emu.faults.fail_tasks("quota exceeded", count=1)
-    outcome = run(style, make_cm(sid), context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.behaviour.set(registration_lag=0.2)
+    agb_clean_emulator.faults.fail_tasks("quota exceeded", count=1)
+    outcome = run(style, agb_context_manager(sid), context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
     assert not outcome.result.success
     assert outcome.calls == (False,)
     assert outcome.result.error_message == (
         f"sync failed: {CONTEXT_ID} at {MOUNT} (upload): quota exceeded"
     )
-    task = _the_new_task(emu, sid, 0)
+    task = _the_new_task(agb_clean_emulator, sid, 0)
     assert outcome.result.context_status_data == (task.to_status_data(),)
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_during_the_lag_the_previous_final_task_does_not_count(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = _session(emu, "v1")
-    cm = make_cm(sid)
+    sid = _session(agb_clean_emulator, "v1")
+    cm = agb_context_manager(sid)
     assert cm.sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=60).success
-    (emu.session_path(sid, MOUNT) / "f.txt").write_text("v2")
-    emu.behaviour.set(registration_lag=0.2)  # the first sync's task is listed meanwhile
+    (agb_clean_emulator.session_path(sid, MOUNT) / "f.txt").write_text("v2")
+    agb_clean_emulator.behaviour.set(
+        registration_lag=0.2
+    )  # the first sync's task is listed meanwhile
     outcome = run(style, cm, context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
-    _assert_success_after(outcome, _the_new_task(emu, sid, 1))
-    assert (emu.context_path(CONTEXT_ID) / "f.txt").read_text() == "v2"
+    _assert_success_after(outcome, _the_new_task(agb_clean_emulator, sid, 1))
+    assert (agb_clean_emulator.context_path(CONTEXT_ID) / "f.txt").read_text() == "v2"
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_an_earlier_failed_task_in_the_history_never_fails_a_later_sync(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = _session(emu, "v1")
-    cm = make_cm(sid)
-    emu.faults.fail_tasks("disk full", count=1)
+    sid = _session(agb_clean_emulator, "v1")
+    cm = agb_context_manager(sid)
+    agb_clean_emulator.faults.fail_tasks("disk full", count=1)
     assert not cm.sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=60).success
-    emu.behaviour.set(history=5, registration_lag=0.1)
+    agb_clean_emulator.behaviour.set(history=5, registration_lag=0.1)
     outcome = run(style, cm, context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
-    _assert_success_after(outcome, _the_new_task(emu, sid, 1))
+    _assert_success_after(outcome, _the_new_task(agb_clean_emulator, sid, 1))
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_with_history_a_new_task_that_fails_fails_the_sync(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = _session(emu, "v1")
-    cm = make_cm(sid)
+    sid = _session(agb_clean_emulator, "v1")
+    cm = agb_context_manager(sid)
     assert cm.sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=60).success
-    emu.behaviour.set(history=5, registration_lag=0.1)
-    emu.faults.fail_tasks("disk full", count=1)
+    agb_clean_emulator.behaviour.set(history=5, registration_lag=0.1)
+    agb_clean_emulator.faults.fail_tasks("disk full", count=1)
     outcome = run(style, cm, context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
     assert not outcome.result.success
     assert outcome.calls == (False,)
@@ -153,32 +158,34 @@ def test_with_history_a_new_task_that_fails_fails_the_sync(
 
 @pytest.mark.parametrize("style", STYLES)
 def test_a_download_ignores_the_last_upload_when_the_cloud_ignores_task_type(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = _session(emu, "stored")
-    cm = make_cm(sid)
+    sid = _session(agb_clean_emulator, "stored")
+    cm = agb_context_manager(sid)
     assert cm.sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=60).success
-    (emu.session_path(sid, MOUNT) / "f.txt").write_text("changed in the session")
-    emu.behaviour.set(ignore_task_type=True, history=3, registration_lag=0.2)
+    (agb_clean_emulator.session_path(sid, MOUNT) / "f.txt").write_text("changed in the session")
+    agb_clean_emulator.behaviour.set(ignore_task_type=True, history=3, registration_lag=0.2)
     outcome = run(style, cm, context_id=CONTEXT_ID, path=MOUNT, mode="download", polling=FAST)
-    task = _the_new_task(emu, sid, 1)
+    task = _the_new_task(agb_clean_emulator, sid, 1)
     assert task.task_type == "download"
     _assert_success_after(outcome, task)
-    assert (emu.session_path(sid, MOUNT) / "f.txt").read_text() == "stored"
+    assert (agb_clean_emulator.session_path(sid, MOUNT) / "f.txt").read_text() == "stored"
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_a_sync_of_every_mount_waits_for_the_grace(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = emu.create_session(mounts={"ctx-one": "/home/one", "ctx-two": "/home/two"})
-    emu.behaviour.set(registration_lag=0.1)
+    sid = agb_clean_emulator.create_session(
+        mounts={"ctx-one": "/home/one", "ctx-two": "/home/two"}
+    )
+    agb_clean_emulator.behaviour.set(registration_lag=0.1)
     started = time.monotonic()
-    outcome = run(style, make_cm(sid), polling=FAST)
+    outcome = run(style, agb_context_manager(sid), polling=FAST)
     assert outcome.result.success, outcome.result.error_message
     assert outcome.calls == (True,)
     assert outcome.ended - started >= FAST.grace
-    tasks = emu.tasks(sid)
+    tasks = agb_clean_emulator.tasks(sid)
     assert all(t.final_monotonic is not None and t.final_monotonic <= outcome.ended for t in tasks)
     assert outcome.result.context_status_data == tuple(t.to_status_data() for t in tasks)
     assert [t.status for t in tasks] == ["Success", "Success"]
@@ -186,30 +193,37 @@ def test_a_sync_of_every_mount_waits_for_the_grace(
 
 @pytest.mark.parametrize("style", STYLES)
 def test_a_task_never_listed_is_nothing_to_sync_after_the_grace(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
     # A lag far beyond the grace stands for a server that lists no task at all.
-    sid = _session(emu, "v1")
-    emu.behaviour.set(registration_lag=600)
-    polls_before = sum(r.path == "/sdk/GetContextInfo" for r in emu.requests)
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.behaviour.set(registration_lag=600)
+    polls_before = sum(r.path == "/sdk/GetContextInfo" for r in agb_clean_emulator.requests)
     started = time.monotonic()
-    outcome = run(style, make_cm(sid), context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
+    outcome = run(style, agb_context_manager(sid), context_id=CONTEXT_ID, path=MOUNT, polling=FAST)
     assert outcome.result.success, outcome.result.error_message
     assert outcome.calls == (True,)
     assert outcome.result.context_status_data == ()
     assert outcome.ended - started >= FAST.grace
-    polls = sum(r.path == "/sdk/GetContextInfo" for r in emu.requests) - polls_before
+    polls = (
+        sum(r.path == "/sdk/GetContextInfo" for r in agb_clean_emulator.requests) - polls_before
+    )
     assert polls >= 1 + FAST.grace_polls
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_polls_that_run_out_before_the_grace_are_a_timeout_not_a_success(
-    emu: Emulator, make_cm: MakeManager, style: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, style: str
 ) -> None:
-    sid = _session(emu, "v1")
-    emu.behaviour.set(registration_lag=600)
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.behaviour.set(registration_lag=600)
     outcome = run(
-        style, make_cm(sid), context_id=CONTEXT_ID, path=MOUNT, max_retries=2, retry_interval=10
+        style,
+        agb_context_manager(sid),
+        context_id=CONTEXT_ID,
+        path=MOUNT,
+        max_retries=2,
+        retry_interval=10,
     )
     assert not outcome.result.success
     assert outcome.calls == (False,)
@@ -217,16 +231,16 @@ def test_polls_that_run_out_before_the_grace_are_a_timeout_not_a_success(
 
 
 def test_every_status_poll_filters_by_the_sync_direction(
-    emu: Emulator, make_cm: MakeManager
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
 ) -> None:
-    sid = _session(emu, "v1")
-    cm = make_cm(sid)
-    emu.clear_requests()
+    sid = _session(agb_clean_emulator, "v1")
+    cm = agb_context_manager(sid)
+    agb_clean_emulator.clear_requests()
     assert cm.sync(CONTEXT_ID, MOUNT, polling=FAST).result(timeout=60).success
     assert cm.sync(CONTEXT_ID, MOUNT, mode="download", polling=FAST).result(timeout=60).success
     assert cm.sync(polling=FAST).result(timeout=60).success
-    polls = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"]
-    triggers = [r for r in emu.requests if r.path == "/sdk/SyncContext"]
+    polls = [r for r in agb_clean_emulator.requests if r.path == "/sdk/GetContextInfo"]
+    triggers = [r for r in agb_clean_emulator.requests if r.path == "/sdk/SyncContext"]
     assert [t.query.get("mode") for t in triggers] == [None, "download", None]
     assert len(polls) >= 6
     directions = [p.query["taskType"] for p in polls]
@@ -239,26 +253,26 @@ def test_every_status_poll_filters_by_the_sync_direction(
 
 
 def test_status_polls_are_never_retried_by_the_transport(
-    emu: Emulator, make_cm: MakeManager
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
 ) -> None:
-    sid = _session(emu, "v1")
-    emu.faults.hang_tasks(count=None)
-    emu.faults.let_through("GetContextInfo")
-    emu.faults.fail_requests("GetContextInfo", 503, count=1000, retry_after=0)
-    cm = make_cm(sid)  # the default RetryPolicy would retry a 503 read twice
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.faults.hang_tasks(count=None)
+    agb_clean_emulator.faults.let_through("GetContextInfo")
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", 503, count=1000, retry_after=0)
+    cm = agb_context_manager(sid)  # the default RetryPolicy would retry a 503 read twice
     result = cm.sync(CONTEXT_ID, MOUNT, max_retries=4, retry_interval=10).result(timeout=60)
     assert not result.success
     assert "all 4 status polls failed" in result.error_message
-    assert sum(r.path == "/sdk/GetContextInfo" for r in emu.requests) == 1 + 4
+    assert sum(r.path == "/sdk/GetContextInfo" for r in agb_clean_emulator.requests) == 1 + 4
 
 
 def test_the_overall_timeout_bounds_a_sync_against_a_slow_server(
-    emu: Emulator, make_cm: MakeManager
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
 ) -> None:
-    sid = _session(emu, "v1")
-    emu.faults.let_through("GetContextInfo")
-    emu.faults.set_latency("GetContextInfo", LATENCY, count=None)
-    cm = make_cm(sid, timeout=1.0)
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.faults.let_through("GetContextInfo")
+    agb_clean_emulator.faults.set_latency("GetContextInfo", LATENCY, count=None)
+    cm = agb_context_manager(sid, timeout=1.0)
     started = time.monotonic()
     result = cm.sync(CONTEXT_ID, MOUNT, max_retries=3, retry_interval=100).result(timeout=60)
     polled = time.monotonic() - started
@@ -281,11 +295,14 @@ def test_the_overall_timeout_bounds_a_sync_against_a_slow_server(
     ],
 )
 def test_bad_timeout_or_polling_is_refused_before_any_request(
-    emu: Emulator, make_cm: MakeManager, kwargs: dict[str, object], hint: str
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    kwargs: dict[str, object],
+    hint: str,
 ) -> None:
-    sid = _session(emu, "v1")
-    emu.clear_requests()
-    result = make_cm(sid).sync(CONTEXT_ID, MOUNT, **kwargs).result(timeout=0)  # type: ignore[arg-type]
+    sid = _session(agb_clean_emulator, "v1")
+    agb_clean_emulator.clear_requests()
+    result = agb_context_manager(sid).sync(CONTEXT_ID, MOUNT, **kwargs).result(timeout=0)  # type: ignore[arg-type]
     assert not result.success
     assert hint in result.error_message
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []

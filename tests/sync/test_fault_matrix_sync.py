@@ -27,7 +27,6 @@ from support import (
     MOUNT,
     SLACK,
     STYLES,
-    MakeManager,
     Outcome,
     Watch,
     free_port,
@@ -38,6 +37,7 @@ from support import (
 
 from agb_context import ContextManager, SyncOperation
 from agb_context.emulator import Emulator, Faults
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 SYNC, INFO = "SyncContext", "GetContextInfo"
 SYNC_PATH, INFO_PATH = "/sdk/SyncContext", "/sdk/GetContextInfo"
@@ -335,18 +335,18 @@ def _check_callback_and_bounds(
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_sync_fault_matrix(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     watch: Watch,
     case: SyncCase,
     style: str,
 ) -> None:
-    (emu.session_path(session_id, MOUNT) / "f.txt").write_text(case.id)
+    (agb_clean_emulator.session_path(session_id, MOUNT) / "f.txt").write_text(case.id)
     # Faults and counts are aimed at this test's session: a request another
     # test left behind on the shared emulator neither takes a fault nor counts.
-    case.arrange(AimedFaults(emu.faults, session_id))
-    cm = make_cm(session_id, retry=FAST, timeout=5.0)
+    case.arrange(AimedFaults(agb_clean_emulator.faults, session_id))
+    cm = agb_context_manager(session_id, retry=FAST, timeout=5.0)
 
     outcome = run_sync(
         style,
@@ -364,13 +364,13 @@ def test_sync_fault_matrix(
     if case.success:
         assert result.error_message == ""
     else:
-        assert matches(case.message, result.error_message, endpoint=emu.endpoint), (
+        assert matches(case.message, result.error_message, endpoint=agb_clean_emulator.endpoint), (
             result.error_message
         )
     assert tuple(t.status for t in result.context_status_data) in case.reported
     _check_callback_and_bounds(outcome, case.success, case.min_seconds, case.budget)
 
-    mine = [r for r in emu.requests if r.session_id == session_id]
+    mine = [r for r in agb_clean_emulator.requests if r.session_id == session_id]
     triggers = [r for r in mine if r.path == SYNC_PATH]
     polls = [r for r in mine if r.path == INFO_PATH]
     assert len(triggers) == case.triggers, "the trigger is sent again only when turned away"
@@ -388,13 +388,15 @@ def test_sync_fault_matrix(
             assert result.request_id == polls[-1].request_id
 
     if case.final_status is None:
-        assert emu.tasks(session_id) == []
+        assert agb_clean_emulator.tasks(session_id) == []
     else:
         final = wait_until(
-            lambda: [t for t in emu.tasks(session_id) if t.status == case.final_status],
+            lambda: [
+                t for t in agb_clean_emulator.tasks(session_id) if t.status == case.final_status
+            ],
             what=f"the task to be {case.final_status}",
         )
-        assert len(emu.tasks(session_id)) == len(final) == 1
+        assert len(agb_clean_emulator.tasks(session_id)) == len(final) == 1
     watch.assert_clean()
 
 
@@ -423,18 +425,22 @@ def test_sync_when_the_connection_is_refused(
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("endpoint", [SYNC, INFO])
 def test_sync_read_timeout(
-    slow_emu: Emulator,
-    make_cm: MakeManager,
+    latency_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     watch: Watch,
     endpoint: str,
     style: str,
 ) -> None:
-    sid = slow_emu.create_session(mounts={CONTEXT_ID: MOUNT})
+    sid = latency_emulator.create_session(mounts={CONTEXT_ID: MOUNT})
     # Far apart, so that only a late read can time out (never the connect, on loopback).
     timeout, latency, polls = 0.25, 0.75, 1
-    slow_emu.faults.set_latency(endpoint, latency, count=None)
-    cm = make_cm(
-        sid, endpoint=slow_emu.endpoint, api_key=slow_emu.api_key, retry=FAST, timeout=timeout
+    latency_emulator.faults.set_latency(endpoint, latency, count=None)
+    cm = agb_context_manager(
+        sid,
+        endpoint=latency_emulator.endpoint,
+        api_key=latency_emulator.api_key,
+        retry=FAST,
+        timeout=timeout,
     )
 
     outcome = run_sync(style, cm, watch, max_retries=polls, retry_interval=10)
@@ -452,13 +458,13 @@ def test_sync_read_timeout(
         sent = [INFO_PATH] * 3
         least = 3 * timeout
         most = least + 2 * 0.01
-    assert matches(expected, result.error_message, endpoint=slow_emu.endpoint), (
+    assert matches(expected, result.error_message, endpoint=latency_emulator.endpoint), (
         result.error_message
     )
     _check_callback_and_bounds(outcome, False, least, most)
     # Requests given up on are answered once their latency is over: wait for each one.
-    wait_until(lambda: len(slow_emu.requests) >= len(sent), what="the abandoned requests")
-    assert sorted(r.path for r in slow_emu.requests) == sorted(sent)
+    wait_until(lambda: len(latency_emulator.requests) >= len(sent), what="the abandoned requests")
+    assert sorted(r.path for r in latency_emulator.requests) == sorted(sent)
     watch.assert_clean()
 
 
@@ -502,7 +508,7 @@ def _polled_while_running(emu: Emulator, sid: str) -> None:
 @pytest.mark.parametrize("style", STYLES)
 def test_emulator_stopped_and_restarted_mid_poll(
     make_emulator: Callable[..., Emulator],
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     failed_polls: _FailedPolls,
     tmp_path: Path,
     watch: Watch,
@@ -514,7 +520,7 @@ def test_emulator_stopped_and_restarted_mid_poll(
     sid = first.create_session(mounts={CONTEXT_ID: MOUNT})
     (first.session_path(sid, MOUNT) / "f.txt").write_text("written before the sync")
     first.faults.hang_tasks(count=None)
-    cm = make_cm(sid, endpoint=first.endpoint, api_key=first.api_key, retry=FAST)
+    cm = agb_context_manager(sid, endpoint=first.endpoint, api_key=first.api_key, retry=FAST)
     restarted: list[Emulator] = []
 
     def stop_then_restart(operation: SyncOperation) -> None:
@@ -556,7 +562,7 @@ def test_emulator_stopped_and_restarted_mid_poll(
 @pytest.mark.parametrize("style", STYLES)
 def test_emulator_stopped_mid_poll_and_never_back(
     make_emulator: Callable[..., Emulator],
-    make_cm: MakeManager,
+    agb_context_manager: ContextManagerFactory,
     failed_polls: _FailedPolls,
     watch: Watch,
     style: str,
@@ -569,7 +575,7 @@ def test_emulator_stopped_mid_poll_and_never_back(
     sid = emu.create_session(mounts={CONTEXT_ID: MOUNT})
     emu.faults.hang_tasks(count=None)
     endpoint = emu.endpoint
-    cm = make_cm(sid, endpoint=endpoint, api_key=emu.api_key, retry=FAST)
+    cm = agb_context_manager(sid, endpoint=endpoint, api_key=emu.api_key, retry=FAST)
     polls, interval = 25, 50
 
     def stop(operation: SyncOperation) -> None:
@@ -606,24 +612,27 @@ def test_emulator_stopped_mid_poll_and_never_back(
 
 @pytest.mark.parametrize("style", STYLES)
 def test_manager_closed_mid_poll(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     watch: Watch,
     style: str,
 ) -> None:
     """Closing cancels the watch: the callback gets False once and polling stops."""
-    emu.faults.hang_tasks(count=None)
-    cm = make_cm(session_id, retry=FAST)
+    agb_clean_emulator.faults.hang_tasks(count=None)
+    cm = agb_context_manager(session_id, retry=FAST)
 
     def close(operation: SyncOperation) -> None:
-        _polled_while_running(emu, session_id)
+        _polled_while_running(agb_clean_emulator, session_id)
         cm.close()
         assert operation.cancelled()
 
     outcome = run_sync(style, cm, watch, during=close, max_retries=100_000, retry_interval=10)
 
     assert outcome.result is None, "a cancelled sync has no result"
-    assert outcome.request_id == next(r for r in emu.requests if r.path == SYNC_PATH).request_id
+    assert (
+        outcome.request_id
+        == next(r for r in agb_clean_emulator.requests if r.path == SYNC_PATH).request_id
+    )
     _check_callback_and_bounds(outcome, False, 0.0, 0.0)
     watch.assert_clean()

@@ -81,9 +81,17 @@ def _python(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
 
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
-def test_fork_then_calls_in_both_processes(emu: Emulator, session_id: str) -> None:
+def test_fork_then_calls_in_both_processes(agb_clean_emulator: Emulator, session_id: str) -> None:
     # one mount named: a sync of every mount would wait for the grace each round
-    done = _python("-c", FORK_SCRIPT, session_id, emu.endpoint, emu.api_key, CONTEXT_ID, MOUNT)
+    done = _python(
+        "-c",
+        FORK_SCRIPT,
+        session_id,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
+        CONTEXT_ID,
+        MOUNT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "ok"
 
@@ -116,7 +124,7 @@ print("ok")
 """
 
 
-def test_nothing_warns_when_closed_properly(emu: Emulator, session_id: str) -> None:
+def test_nothing_warns_when_closed_properly(agb_clean_emulator: Emulator, session_id: str) -> None:
     done = _python(
         "-X",
         "dev",
@@ -125,8 +133,8 @@ def test_nothing_warns_when_closed_properly(emu: Emulator, session_id: str) -> N
         "-c",
         CLOSED_PROPERLY,
         session_id,
-        emu.endpoint,
-        emu.api_key,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
@@ -167,7 +175,7 @@ print("ok")
 
 @pytest.mark.parametrize("style", ["blocking", "async", "service"])
 def test_an_unclosed_manager_warns_once_naming_itself(
-    emu: Emulator, session_id: str, style: str
+    agb_clean_emulator: Emulator, session_id: str, style: str
 ) -> None:
     done = _python(
         "-X",
@@ -177,8 +185,8 @@ def test_an_unclosed_manager_warns_once_naming_itself(
         "-c",
         UNCLOSED,
         session_id,
-        emu.endpoint,
-        emu.api_key,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
         style,
     )
     assert done.returncode == 0, done.stderr
@@ -187,7 +195,7 @@ def test_an_unclosed_manager_warns_once_naming_itself(
     assert len(warnings) == 1, done.stderr
     assert f"unclosed {name}" in warnings[0]
     assert "socket" not in done.stderr
-    assert emu.api_key not in done.stderr
+    assert agb_clean_emulator.api_key not in done.stderr
 
 
 class _Errors(logging.Handler):
@@ -201,7 +209,7 @@ class _Errors(logging.Handler):
 
 @pytest.mark.timeout(180)
 def test_closing_from_another_thread_while_syncs_run_only_cancels(
-    emu: Emulator, session_id: str
+    agb_clean_emulator: Emulator, session_id: str
 ) -> None:
     """Syncs started from 8 threads (background loop and loops of their own) while
     another thread closes the manager: nothing is logged at ERROR, each waiting
@@ -210,7 +218,7 @@ def test_closing_from_another_thread_while_syncs_run_only_cancels(
     logging.getLogger().addHandler(errors)
     try:
         for _ in range(5):
-            _close_during_syncs(emu, session_id)
+            _close_during_syncs(agb_clean_emulator, session_id)
     finally:
         logging.getLogger().removeHandler(errors)
     assert [r.getMessage() for r in errors.records] == []
@@ -297,16 +305,20 @@ print("ok")
 """
 
 
-def test_a_callback_sync_from_trio_through_anyio(emu: Emulator, session_id: str) -> None:
+def test_a_callback_sync_from_trio_through_anyio(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
     pytest.importorskip("trio")
-    done = _python("-c", ANYIO_CALLBACK, session_id, emu.endpoint, emu.api_key)
+    done = _python(
+        "-c", ANYIO_CALLBACK, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert "ERROR" not in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_a_blocking_call_from_trio_works(emu: Emulator, session_id: str) -> None:
+def test_a_blocking_call_from_trio_works(agb_clean_emulator: Emulator, session_id: str) -> None:
     pytest.importorskip("trio")
     code = textwrap.dedent(
         """
@@ -322,7 +334,7 @@ def test_a_blocking_call_from_trio_works(emu: Emulator, session_id: str) -> None
         print("ok")
         """
     )
-    done = _python("-c", code, session_id, emu.endpoint, emu.api_key)
+    done = _python("-c", code, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 
@@ -361,9 +373,13 @@ print("ok")
 """
 
 
-def test_the_first_async_call_imports_off_the_event_loop(emu: Emulator, session_id: str) -> None:
+def test_the_first_async_call_imports_off_the_event_loop(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
     """What the first asyncio request needs is imported on a thread of its own (on the
     loop, those imports stall it for about 100 ms)."""
-    done = _python("-c", FIRST_CALL, session_id, emu.endpoint, emu.api_key)
+    done = _python(
+        "-c", FIRST_CALL, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

@@ -7,20 +7,21 @@ import logging
 import threading
 
 import pytest
-from support import CONTEXT_ID, MOUNT, MakeManager, drain_background
+from support import CONTEXT_ID, MOUNT, drain_background
 
 from agb_context import PollingPolicy, Progress, SyncOperation
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 FAST = PollingPolicy(interval=0.02, max_polls=1000, grace=0.1)
 
 
 def test_status_goes_from_starting_to_running_to_succeeded(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    emu.faults.let_through("GetContextInfo")  # the read before the start
-    emu.faults.set_latency("SyncContext", 0.3)
-    operation = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
+    agb_clean_emulator.faults.let_through("GetContextInfo")  # the read before the start
+    agb_clean_emulator.faults.set_latency("SyncContext", 0.3)
+    operation = agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
     assert operation.status() == "starting"
     assert operation.progress.status == "starting"
     assert operation.result(timeout=30).success
@@ -33,12 +34,12 @@ def test_status_goes_from_starting_to_running_to_succeeded(
 
 
 def test_progress_callbacks_see_each_change_and_never_come_after_the_end(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    emu.faults.hang_tasks(count=1)
+    agb_clean_emulator.faults.hang_tasks(count=1)
     events: list[str] = []
     lock = threading.Lock()
-    cm = make_cm(session_id)
+    cm = agb_context_manager(session_id)
     operation = cm.sync(CONTEXT_ID, MOUNT, polling=FAST)
 
     def on_progress(progress: Progress) -> None:
@@ -63,15 +64,15 @@ def test_progress_callbacks_see_each_change_and_never_come_after_the_end(
 
 
 def test_a_raising_progress_callback_is_logged_and_changes_nothing(
-    emu: Emulator,
-    make_cm: MakeManager,
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
     session_id: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken(progress: Progress) -> None:
         raise RuntimeError("broken progress callback")
 
-    operation = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
+    operation = agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
     operation.add_progress_callback(broken)
     with caplog.at_level(logging.ERROR, logger="agb_context"):
         assert operation.result(timeout=30).success
@@ -82,10 +83,10 @@ def test_a_raising_progress_callback_is_logged_and_changes_nothing(
 
 
 def test_watch_yields_each_change_and_ends_when_the_sync_fails(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    emu.faults.fail_tasks("disk full", count=1)
-    cm = make_cm(session_id)
+    agb_clean_emulator.faults.fail_tasks("disk full", count=1)
+    cm = agb_context_manager(session_id)
 
     async def main() -> tuple[list[Progress], bool]:
         operation = cm.sync(CONTEXT_ID, MOUNT, polling=FAST)
@@ -101,10 +102,10 @@ def test_watch_yields_each_change_and_ends_when_the_sync_fails(
 
 
 def test_watch_ends_when_the_sync_is_cancelled_and_sends_no_request_of_its_own(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    emu.faults.hang_tasks(count=1)
-    cm = make_cm(session_id)
+    agb_clean_emulator.faults.hang_tasks(count=1)
+    cm = agb_context_manager(session_id)
 
     async def main() -> list[Progress]:
         operation = cm.sync(CONTEXT_ID, MOUNT, polling=FAST)
@@ -117,15 +118,15 @@ def test_watch_ends_when_the_sync_is_cancelled_and_sends_no_request_of_its_own(
 
     seen = asyncio.run(main())
     assert seen[-1].status == "cancelled"
-    polls = [r for r in emu.requests if r.path == "/sdk/GetContextInfo"]
+    polls = [r for r in agb_clean_emulator.requests if r.path == "/sdk/GetContextInfo"]
     # the read before the start, then the sync's own polls, one per poll counted
     assert len(polls) <= 1 + seen[-1].polls + 1
 
 
 def test_a_watch_started_after_the_end_yields_the_final_snapshot(
-    emu: Emulator, make_cm: MakeManager, session_id: str
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
 ) -> None:
-    operation = make_cm(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
+    operation = agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, polling=FAST)
     assert operation.result(timeout=30).success
 
     async def main() -> list[Progress]:

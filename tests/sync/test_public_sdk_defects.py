@@ -19,10 +19,11 @@ import asyncio
 import time
 
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
 
 from agb_context import ContextManager, ContextSyncResult, _operation
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 
 def _requests(emu: Emulator, path: str) -> int:
@@ -30,23 +31,23 @@ def _requests(emu: Emulator, path: str) -> int:
 
 
 def test_1_callback_from_plain_code_sends_the_request_and_calls_back(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
     operation = cm.sync(callback=callback, retry_interval=20)
     assert callback.wait() == [True]
     assert operation.result(timeout=5).success
-    assert _requests(emu, "/sdk/SyncContext") == 1
-    assert _requests(emu, "/sdk/GetContextInfo") >= 1
+    assert _requests(agb_clean_emulator, "/sdk/SyncContext") == 1
+    assert _requests(agb_clean_emulator, "/sdk/GetContextInfo") >= 1
 
 
 def test_2_finishing_on_the_last_allowed_poll_calls_back_once_with_true(
-    make_cm: MakeManager, callback: CallbackRecorder
+    agb_context_manager: ContextManagerFactory, callback: CallbackRecorder
 ) -> None:
     # Tasks take 0.4 s; polls come at about 0 s and 1.0 s: the second and
     # last allowed poll is the first to see the task final.
     with Emulator(task_delay=0.4) as slow:
         sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
-        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)
+        cm = agb_context_manager(sid, api_key=slow.api_key, endpoint=slow.endpoint)
         operation = cm.sync(
             CONTEXT_ID, MOUNT, callback=callback, max_retries=2, retry_interval=1000
         )
@@ -62,15 +63,15 @@ def test_2_finishing_on_the_last_allowed_poll_calls_back_once_with_true(
 
 @pytest.mark.parametrize("fault", ["http_500", "success_false", "dropped_connection"])
 def test_3_failed_polls_are_never_read_as_success(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder, fault: str
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder, fault: str
 ) -> None:
-    emu.faults.let_through("GetContextInfo")  # the read before the sync starts
+    agb_clean_emulator.faults.let_through("GetContextInfo")  # the read before the sync starts
     if fault == "http_500":
-        emu.faults.fail_requests("GetContextInfo", status=500, count=1000)
+        agb_clean_emulator.faults.fail_requests("GetContextInfo", status=500, count=1000)
     elif fault == "success_false":
-        emu.faults.respond_success_false("GetContextInfo", count=1000)
+        agb_clean_emulator.faults.respond_success_false("GetContextInfo", count=1000)
     else:
-        emu.faults.drop_connections("GetContextInfo", count=1000)
+        agb_clean_emulator.faults.drop_connections("GetContextInfo", count=1000)
     operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, max_retries=3, retry_interval=10)
     result = operation.result(timeout=60)
     assert not result.success
@@ -79,21 +80,23 @@ def test_3_failed_polls_are_never_read_as_success(
 
 
 def test_4_max_retries_zero_with_a_callback_calls_back_false(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
     operation = cm.sync(callback=callback, max_retries=0)
     assert callback.calls == [False]
     result = operation.result(timeout=0)
     assert not result.success
     assert "max_retries" in result.error_message
-    assert emu.requests == []
+    assert agb_clean_emulator.requests == []
 
 
-def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(make_cm: MakeManager) -> None:
+def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(
+    agb_context_manager: ContextManagerFactory,
+) -> None:
     n, task_delay = 50, 0.3
     with Emulator(task_delay=task_delay) as slow:
         sid = slow.create_session(mounts={CONTEXT_ID: MOUNT})
-        cm = make_cm(sid, api_key=slow.api_key, endpoint=slow.endpoint)
+        cm = agb_context_manager(sid, api_key=slow.api_key, endpoint=slow.endpoint)
 
         async def main() -> tuple[float, float, list[ContextSyncResult]]:
             gaps: list[float] = []
@@ -128,7 +131,10 @@ def test_5_concurrent_awaited_syncs_overlap_and_never_block_the_loop(make_cm: Ma
 
 
 def test_6_one_polling_routine_serves_every_calling_style(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder, monkeypatch: pytest.MonkeyPatch
+    agb_clean_emulator: Emulator,
+    cm: ContextManager,
+    callback: CallbackRecorder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
     original = _operation.poll_until

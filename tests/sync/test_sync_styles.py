@@ -8,14 +8,17 @@ import threading
 import time
 
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, MakeManager, drain_background, wait_until
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background, wait_until
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context._background import THREAD_NAME, background_loop
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 
-def test_awaited_sync_returns_the_final_result(emu: Emulator, cm: ContextManager) -> None:
+def test_awaited_sync_returns_the_final_result(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
     async def main() -> ContextSyncResult:
         return await cm.sync(CONTEXT_ID, MOUNT, retry_interval=20)
 
@@ -25,22 +28,22 @@ def test_awaited_sync_returns_the_final_result(emu: Emulator, cm: ContextManager
     assert [t.status for t in result.context_status_data] == ["Success"]
 
 
-def test_blocking_sync_from_plain_code(emu: Emulator, cm: ContextManager) -> None:
+def test_blocking_sync_from_plain_code(agb_clean_emulator: Emulator, cm: ContextManager) -> None:
     operation = cm.sync(CONTEXT_ID, MOUNT, retry_interval=20)
     result = operation.result(timeout=30)
     assert result.success, result.error_message
     assert operation.done()
     assert not operation.running()
     assert operation.request_id == result.request_id
-    posts = [r for r in emu.requests if r.path == "/sdk/SyncContext"]
+    posts = [r for r in agb_clean_emulator.requests if r.path == "/sdk/SyncContext"]
     assert len(posts) == 1
     assert posts[0].query["contextId"] == CONTEXT_ID
 
 
 def test_callback_from_plain_code_returns_at_once_then_calls_back_once(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
-    emu.faults.hang_tasks(count=None)
+    agb_clean_emulator.faults.hang_tasks(count=None)
     operation = cm.sync(callback=callback, retry_interval=20, max_retries=1000)
     assert not operation.done(), "sync(callback=...) waited for the outcome"
     wait_until(lambda: operation.request_id, what="the handle to get the request id")
@@ -52,7 +55,7 @@ def test_callback_from_plain_code_returns_at_once_then_calls_back_once(
 
 
 def test_callback_gets_the_real_outcome_on_the_background_thread(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
     operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
     assert callback.wait() == [True]
@@ -63,9 +66,9 @@ def test_callback_gets_the_real_outcome_on_the_background_thread(
 
 
 def test_callback_reports_failure_once(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
-    emu.faults.fail_tasks(message="disk full", count=None)
+    agb_clean_emulator.faults.fail_tasks(message="disk full", count=None)
     operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
     assert callback.wait() == [False]
     result = operation.result(timeout=5)
@@ -76,9 +79,11 @@ def test_callback_reports_failure_once(
 
 
 def test_rejected_trigger_calls_back_false(
-    emu: Emulator, make_cm: MakeManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator,
+    agb_context_manager: ContextManagerFactory,
+    callback: CallbackRecorder,
 ) -> None:
-    cm = make_cm("unknown-session")
+    cm = agb_context_manager("unknown-session")
     operation = cm.sync(callback=callback)
     assert callback.wait() == [False]
     result = operation.result(timeout=5)
@@ -88,9 +93,9 @@ def test_rejected_trigger_calls_back_false(
 
 
 def test_timeout_says_how_long_was_waited(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
-    emu.faults.hang_tasks(count=None)
+    agb_clean_emulator.faults.hang_tasks(count=None)
     operation = cm.sync(callback=callback, max_retries=3, retry_interval=10)
     result = operation.result(timeout=30)
     assert not result.success
@@ -101,9 +106,9 @@ def test_timeout_says_how_long_was_waited(
 
 
 def test_result_timeout_raises_and_leaves_the_sync_running(
-    emu: Emulator, cm: ContextManager
+    agb_clean_emulator: Emulator, cm: ContextManager
 ) -> None:
-    emu.faults.hang_tasks(count=None)
+    agb_clean_emulator.faults.hang_tasks(count=None)
     operation = cm.sync(retry_interval=20, max_retries=1000)
     with pytest.raises(TimeoutError, match="still running"):
         operation.result(timeout=0.05)
@@ -116,7 +121,7 @@ def test_result_timeout_raises_and_leaves_the_sync_running(
 
 
 def test_callback_inside_a_running_loop_runs_on_that_loop(
-    emu: Emulator, cm: ContextManager, callback: CallbackRecorder
+    agb_clean_emulator: Emulator, cm: ContextManager, callback: CallbackRecorder
 ) -> None:
     async def main() -> tuple[str, ContextSyncResult]:
         operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
@@ -133,7 +138,7 @@ def test_callback_inside_a_running_loop_runs_on_that_loop(
 
 
 def test_result_on_the_loop_running_the_sync_refuses_to_deadlock(
-    emu: Emulator, cm: ContextManager
+    agb_clean_emulator: Emulator, cm: ContextManager
 ) -> None:
     async def main() -> None:
         operation = cm.sync(retry_interval=20)
@@ -146,7 +151,7 @@ def test_result_on_the_loop_running_the_sync_refuses_to_deadlock(
 
 
 def test_blocking_calls_in_a_callback_finish_or_refuse_at_once(
-    emu: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
+    agb_clean_emulator: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A callback from plain code runs on the SDK's loop thread: info() there finishes,
     and waiting there for a sync that runs on that loop is refused, never a hang."""
@@ -173,8 +178,10 @@ def test_blocking_calls_in_a_callback_finish_or_refuse_at_once(
     assert started[0].result(timeout=30).success, "the sync started in the callback went on"
 
 
-def test_cancelling_an_awaiting_task_stops_the_polling(emu: Emulator, cm: ContextManager) -> None:
-    emu.faults.hang_tasks(count=None)
+def test_cancelling_an_awaiting_task_stops_the_polling(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    agb_clean_emulator.faults.hang_tasks(count=None)
 
     async def main() -> SyncOperation:
         operation = cm.sync(retry_interval=10, max_retries=10_000)
@@ -196,7 +203,7 @@ def test_cancelling_an_awaiting_task_stops_the_polling(emu: Emulator, cm: Contex
     # (only this session's: the shared emulator may still answer other tests' stragglers)
     later = [
         r
-        for r in emu.requests
+        for r in agb_clean_emulator.requests
         if r.monotonic > cancelled_at and r.query.get("sessionId") == cm.session_id
     ]
     assert later == [], "polling went on after cancellation"
@@ -206,7 +213,9 @@ async def _awaited(operation: SyncOperation) -> ContextSyncResult:
     return await operation
 
 
-def test_done_callbacks_run_once_even_when_added_late(emu: Emulator, cm: ContextManager) -> None:
+def test_done_callbacks_run_once_even_when_added_late(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
     operation = cm.sync(retry_interval=20)
     operation.result(timeout=30)
     seen: list[SyncOperation] = []
@@ -215,7 +224,7 @@ def test_done_callbacks_run_once_even_when_added_late(emu: Emulator, cm: Context
 
 
 def test_a_raising_callback_is_logged_and_harms_nothing(
-    emu: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
+    agb_clean_emulator: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(success: bool) -> None:
         raise ValueError("callback bug")
@@ -241,7 +250,7 @@ def _sdk_threads() -> int:
 
 
 def test_many_callback_syncs_share_one_background_thread(
-    emu: Emulator, cm: ContextManager
+    agb_clean_emulator: Emulator, cm: ContextManager
 ) -> None:
     background_loop()
     baseline = _sdk_threads()
@@ -258,7 +267,9 @@ def test_many_callback_syncs_share_one_background_thread(
     assert peak - baseline <= 1, f"{peak - baseline} threads added"
 
 
-def test_a_hundred_awaited_syncs_run_concurrently(emu: Emulator, cm: ContextManager) -> None:
+def test_a_hundred_awaited_syncs_run_concurrently(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
     async def main() -> list[ContextSyncResult]:
         results = await asyncio.gather(*(cm.sync(retry_interval=20) for _ in range(100)))
         await cm.aclose()
