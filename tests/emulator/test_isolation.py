@@ -60,8 +60,10 @@ def test_a_data_dir_that_is_a_file_names_the_file(tmp_path: Path):
 def test_a_taken_port_is_an_error_naming_it():
     with Emulator() as first:
         port = int(first.endpoint.rsplit(":", 1)[1])
-        with pytest.raises(ListenError, match=f"port {port} on 127.0.0.1 is already in use"):
+        # An OSError, as a program catching the socket's own error expects.
+        with pytest.raises(OSError, match=f"port {port} on 127.0.0.1 is already in use") as raised:
             Emulator(port=port).start()
+    assert isinstance(raised.value, ListenError)
 
 
 # --- reset ----------------------------------------------------------------------------------

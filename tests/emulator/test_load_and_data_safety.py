@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import SECRETS, STYLES, Watch, matches, run_sync, wait_until, wait_until_async
+from support import SECRETS, STYLES, Watch, matches, run_sync, tree, wait_until, wait_until_async
 
 from agb_context import ContextManager, ContextSyncResult, SyncOperation
 from agb_context.emulator import Emulator
@@ -30,14 +30,6 @@ from agb_context.emulator.pytest_plugin import ContextManagerFactory
 LOAD_KEY = "load-test-key-3e9a"
 SECRETS.add(LOAD_KEY)
 MOUNT = "/home/data"
-
-
-def _tree(root: Path) -> dict[str, bytes | None]:
-    """Every entry below ``root``: relative path -> file bytes (None for folders)."""
-    return {
-        path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
-        for path in sorted(root.rglob("*"))
-    }
 
 
 @pytest.fixture
@@ -161,7 +153,7 @@ def test_an_upload_failing_midway_leaves_the_stored_content_intact(
     _fill(mount, "v1")
     assert agb_context_manager(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
     stored = agb_clean_emulator.context_path(cid)
-    before = _tree(stored)
+    before = tree(stored)
     _fill(mount, "v2")
     agb_clean_emulator.faults.fail_copy_midway(count=1)
 
@@ -175,11 +167,11 @@ def test_an_upload_failing_midway_leaves_the_stored_content_intact(
         outcome.result.error_message
     )
     assert outcome.calls == (False,)
-    assert _tree(stored) == before, "the failed upload changed the stored context"
+    assert tree(stored) == before, "the failed upload changed the stored context"
     assert sorted(p.name for p in stored.parent.iterdir() if p.name.startswith(".")) == []
     # The next upload goes through whole.
     assert agb_context_manager(sid).sync(cid, MOUNT, retry_interval=10).result(timeout=30).success
-    assert _tree(stored) == _tree(mount)
+    assert tree(stored) == tree(mount)
     watch.assert_clean()
 
 
@@ -195,14 +187,14 @@ def test_a_download_failing_midway_leaves_the_mount_intact(
     reader = agb_clean_emulator.create_session(mounts={cid: MOUNT})
     mount = agb_clean_emulator.session_path(reader, MOUNT)
     _fill(mount, "local")
-    before = _tree(mount)
+    before = tree(mount)
     agb_clean_emulator.faults.fail_copy_midway(count=1)
     cm = agb_context_manager(reader)
     result = cm.sync(cid, MOUNT, mode="download", retry_interval=10).result(timeout=30)
     assert matches(MIDWAY, result.error_message, cid=cid, mode="download"), result.error_message
-    assert _tree(mount) == before
+    assert tree(mount) == before
     assert cm.sync(cid, MOUNT, mode="download", retry_interval=10).result(timeout=30).success
-    assert _tree(mount) == _tree(agb_clean_emulator.context_path(cid))
+    assert tree(mount) == tree(agb_clean_emulator.context_path(cid))
 
 
 # --- racing uploads of one context ---------------------------------------------------------
@@ -283,11 +275,11 @@ def test_racing_uploads_of_one_context_leave_exactly_one_version(
     assert len(finished) == writers * per_writer - 10
     last_writer = max(finished)[1]
     stored = emu.context_path(cid)
-    assert _tree(stored) == versions[last_writer], "the stored context is not the last upload"
+    assert tree(stored) == versions[last_writer], "the stored context is not the last upload"
     whole = list(versions.values())
     for reader, result in zip(reader_sids, downloaded, strict=True):
         assert result.success, result.error_message
-        got = _tree(emu.session_path(reader, "/home/reader"))
+        got = tree(emu.session_path(reader, "/home/reader"))
         assert got in whole, "a download got a mix of versions"
     assert [p.name for p in stored.parent.iterdir()] == [cid], "leftovers beside the context"
     wait_until(lambda: all(t.is_final for ts in tasks.values() for t in ts))

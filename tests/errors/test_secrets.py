@@ -1,24 +1,19 @@
-"""The API key is never shown: in no repr, str, exception message or command-line output.
+"""The API key is never shown: in no repr, str, exception message or log record.
 
-Log records are checked for every test of the suite (tests/conftest.py); here
-the other ways out are checked, each with a key used nowhere else.
+Log records are also checked for every test of the suite (tests/conftest.py);
+here every way out is checked on purpose, each with a key used nowhere else.
+The command line's output is checked in tests/cli/test_cli_secrets.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
-import os
+import logging
 import re
-import signal
-import subprocess
-import sys
 import traceback
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import httpx
 import pytest
 from support import SECRETS, CallbackRecorder
 
@@ -49,12 +44,15 @@ def _no_key(texts: list[str], *keys: str) -> None:
         assert shown == [], f"the key shows in: {shown[0][:300] if shown else ''}"
 
 
-def test_no_repr_or_str_shows_the_key(
-    agb_clean_emulator: Emulator, callback: CallbackRecorder
+def test_no_repr_str_message_or_log_record_shows_the_key(
+    agb_clean_emulator: Emulator, callback: CallbackRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     sid = agb_clean_emulator.create_session(mounts={"ctx-a": "/home/data"})
     texts: list[str] = []
-    retry = RetryPolicy(max_retries=0)
+    # One retried answer, so that the retry's log lines are among those checked.
+    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=503, count=1)
+    retry = RetryPolicy(max_retries=1, initial_delay=0.01)
     with Session(sid, api_key=KEY, endpoint=agb_clean_emulator.endpoint, retry=retry) as session:
         cm = session.context
         texts += _texts_of(session) + _texts_of(cm) + _texts_of(cm._settings)
@@ -69,6 +67,8 @@ def test_no_repr_or_str_shows_the_key(
         texts += [*_texts_of(failed), failed.error_message]
         texts += _texts_of(asyncio.run(cm.info_async()))
     assert callback.wait() == [False]
+    assert any(r.name.startswith(("httpx", "httpcore", "agb_context")) for r in caplog.records)
+    texts += [r.getMessage() for r in caplog.records] + [str(r.args) for r in caplog.records]
     _no_key(texts)
 
 
@@ -156,94 +156,3 @@ def test_a_key_that_is_not_ascii_is_a_configuration_error(agb_clean_emulator: Em
         ContextManager("s", api_key=NON_ASCII, endpoint=agb_clean_emulator.endpoint).close()
     for text in _exception_texts(raised.value):
         assert not re.search("[\u00e9\u00e8]|position", text), text
-
-
-# --- the command line ----------------------------------------------------------------------
-
-CLI = (sys.executable, "-m", "agb_context.cli")
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGB_")}
-    env.update(COLUMNS="200", PYTHONIOENCODING="utf-8", **extra)
-    return env
-
-
-def _cli(*args: str, **env: str) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [*CLI, *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=_env(**env),
-        timeout=60,
-        check=False,
-    )
-    return done.returncode, done.stdout, done.stderr
-
-
-@pytest.fixture
-def verbose_emulator(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``agb-context emulator -v`` with `KEY`, logging each request to stderr."""
-    server = subprocess.Popen(
-        [*CLI, "emulator", "--port", "0", "--data-dir", str(tmp_path), "--api-key", KEY, "-v"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=_env(),
-    )
-    assert server.stdout is not None
-    announced = server.stdout.readline()
-    found = re.search(r"http://127\.0\.0\.1:[0-9]+", announced)
-    try:
-        assert found, announced
-        yield found.group(), server
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)
-            server.communicate(timeout=30)
-
-
-def test_the_command_line_never_prints_a_key(
-    verbose_emulator: tuple[str, subprocess.Popen[str]],
-) -> None:
-    endpoint, server = verbose_emulator
-    outputs: list[str] = []
-    common = ("--endpoint", endpoint, "--verbose")
-    # Someone else's key, as a flag and from the environment: refused (401), shown nowhere.
-    code, out, err = _cli("info", "--session", "s-1", "--api-key", OTHER_KEY, *common)
-    assert (code, "401" in err) == (1, True)
-    outputs.append(out + err)
-    code, out, err = _cli("sync", "--session", "s-1", "--json", *common, AGB_API_KEY=OTHER_KEY)
-    assert (code, json.loads(out)["success"]) == (1, False)
-    outputs.append(out + err)
-    # The right key, as a flag, in both output modes, with the SDK logging to stderr.
-    created = httpx.post(
-        f"{endpoint}/emulator/sessions",
-        json={"mounts": {"ctx-cli": "/home/cli"}},
-        headers={"authorization": KEY},
-        timeout=10,
-    )
-    sid = created.json()["sessionId"]
-    for mode in ((), ("--json",)):
-        args = ("sync", "--session", sid, "--interval", "0.05", "--api-key", KEY)
-        code, out, err = _cli(*args, *common, *mode)
-        assert code == 0, err
-        assert "sync accepted" in err, "the SDK's log went to stderr"
-        outputs.append(out + err)
-    # Configuration and usage errors with the key given.
-    for args in (
-        ("info", "--session", "s", "--api-key", KEY, "--endpoint", "http://203.0.113.9"),
-        ("sync", "--session", "s", "--api-key", KEY, "--endpoint", "ftp://x"),
-        ("sync", "--session", "s", "--api-key", KEY, "--mode", "sideways"),
-    ):
-        code, out, err = _cli(*args, AGB_API_KEY=OTHER_KEY)
-        assert code == 2
-        outputs.append(out + err)
-    server.send_signal(signal.SIGINT)
-    out, err = server.communicate(timeout=30)
-    assert server.returncode == 0, err
-    assert "GetContextInfo" in err, "the emulator logged the requests"
-    outputs.append(out + err)
-    _no_key(outputs, KEY, OTHER_KEY)

@@ -1,4 +1,8 @@
-"""Retries: reads are retried on transient failures, the sync trigger only when unprocessed."""
+"""The retry policy itself: backoff, ``Retry-After``, what may be sent again, opting out.
+
+Which failures ``info`` and ``sync`` retry, with what outcome, is in the fault
+matrices (tests/info/test_fault_matrix_info.py, tests/sync/test_fault_matrix_sync.py).
+"""
 
 from __future__ import annotations
 
@@ -8,137 +12,17 @@ import time
 import httpx
 import pytest
 
-from agb_context import ContextManager, RetryPolicy
+from agb_context import RetryPolicy
 from agb_context._client import build_async_client, build_client
 from agb_context._config import resolve_settings
 from agb_context._retry import NO_RETRY_EXTENSION, parse_retry_after
 from agb_context.emulator import Emulator
-from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 FAST = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
 
 
 def _count(emu: Emulator, path: str) -> int:
     return sum(1 for r in emu.requests if r.path == path)
-
-
-@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-def test_info_is_retried_on_transient_statuses(
-    agb_clean_emulator: Emulator,
-    agb_context_manager: ContextManagerFactory,
-    session_id: str,
-    status: int,
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=status, count=2)
-    result = cm.info()
-    assert result.success, result.error_message
-    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 3
-
-
-def test_retries_are_bounded(
-    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=503, count=10)
-    result = cm.info()
-    assert not result.success
-    assert "HTTP 503" in result.error_message
-    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 3
-
-
-@pytest.mark.parametrize("status", [400, 404, 409, 501])
-def test_other_statuses_are_not_retried(
-    agb_clean_emulator: Emulator,
-    agb_context_manager: ContextManagerFactory,
-    session_id: str,
-    status: int,
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.fail_requests(
-        "GetContextInfo", status=status, count=1, retry_after=0
-    )
-    assert not cm.info().success
-    assert _count(agb_clean_emulator, "/sdk/GetContextInfo") == 1
-
-
-def test_retry_after_is_honoured(
-    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
-) -> None:
-    cm = agb_context_manager(session_id, retry=RetryPolicy(max_retries=1, initial_delay=0.0))
-    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=1)
-    started = time.monotonic()
-    assert cm.info().success
-    assert time.monotonic() - started >= 0.95
-
-
-def test_a_retry_after_beyond_the_bound_is_not_waited_for(
-    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
-) -> None:
-    policy = RetryPolicy(max_retries=2, initial_delay=0.0, max_retry_after=1.0)
-    cm = agb_context_manager(session_id, retry=policy)
-    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=429, count=1, retry_after=120)
-    started = time.monotonic()
-    result = cm.info()
-    assert not result.success
-    assert "HTTP 429" in result.error_message
-    assert time.monotonic() - started < 60  # far below the 120 s asked for
-
-
-def test_dropped_connections_are_retried_for_reads(
-    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.drop_connections("GetContextInfo", count=2)
-    assert cm.info().success
-
-
-@pytest.mark.parametrize(
-    ("status", "retry_after"),
-    [(503, None), (429, None), (500, None), (408, 0), (500, 0), (502, 0), (504, 0)],
-)
-def test_the_sync_trigger_is_not_resent_when_the_server_may_have_processed_it(
-    agb_clean_emulator: Emulator,
-    agb_context_manager: ContextManagerFactory,
-    session_id: str,
-    status: int,
-    retry_after: int | None,
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.fail_requests(
-        "SyncContext", status=status, count=1, retry_after=retry_after
-    )
-    result = cm.sync(retry_interval=20).result(timeout=30)
-    assert not result.success
-    assert "not started" in result.error_message
-    assert f"HTTP {status}" in result.error_message
-    assert _count(agb_clean_emulator, "/sdk/SyncContext") == 1
-
-
-def test_the_sync_trigger_is_not_resent_after_a_dropped_connection(
-    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.drop_connections("SyncContext", count=1)
-    result = cm.sync(retry_interval=20).result(timeout=30)
-    assert not result.success
-    assert "may or may not have started" in result.error_message
-    assert result.error_kind == "no_response"
-    assert _count(agb_clean_emulator, "/sdk/SyncContext") == 1
-
-
-@pytest.mark.parametrize("status", [429, 503])
-def test_the_sync_trigger_is_resent_when_the_server_turned_it_away_with_retry_after(
-    agb_clean_emulator: Emulator,
-    agb_context_manager: ContextManagerFactory,
-    session_id: str,
-    status: int,
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.fail_requests("SyncContext", status=status, count=2, retry_after=0)
-    result = cm.sync(retry_interval=20).result(timeout=30)
-    assert result.success, result.error_message
-    assert _count(agb_clean_emulator, "/sdk/SyncContext") == 3
 
 
 def _info_params(session_id: str) -> dict[str, str]:
@@ -228,12 +112,3 @@ def test_retry_after_as_an_http_date() -> None:
     parsed = parse_retry_after(when)
     assert parsed is not None
     assert 25 <= parsed <= 31
-
-
-def test_unusual_status_codes_are_results(
-    agb_clean_emulator: Emulator, cm: ContextManager
-) -> None:
-    agb_clean_emulator.faults.fail_requests("GetContextInfo", status=599, count=1)
-    result = cm.info()
-    assert not result.success
-    assert result.error_message

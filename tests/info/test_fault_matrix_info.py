@@ -1,8 +1,10 @@
 """Fault matrix of ``info``: every fault, blocking (``info``) and awaited (``info_async``).
 
 Each case has one exact outcome: the success flag, the whole error message
-(a pattern), the request id, how many requests reached the emulator, and a
-time bound computed from the retry policy, latency and timeout in play.
+(a pattern), the request id, the kind of failure (``error_kind``, status,
+code, retryability and the exception ``raise_for_status`` raises), how many
+requests reached the emulator (so which statuses are retried), and a time
+bound computed from the retry policy, latency and timeout in play.
 Every case also checks that nothing is left behind (see `Watch`).
 """
 
@@ -16,7 +18,21 @@ import attrs
 import pytest
 from support import CONTEXT_ID, FAST, FAST_BACKOFF, MOUNT, SLACK, Watch, matches, wait_until
 
-from agb_context import ContextInfoResult, ContextManager, ContextSyncResult
+from agb_context import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ContextInfoResult,
+    ContextManager,
+    NetworkError,
+    NotFoundError,
+    RateLimitError,
+    RequestFailed,
+    RequestTimeoutError,
+    ServerError,
+    StatusError,
+    UnreadableResponseError,
+)
 from agb_context.emulator import Emulator
 from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
@@ -41,6 +57,14 @@ class InfoCase:
     """The most time the case can take by its configuration; `SLACK` is added."""
     tasks: tuple[tuple[str, str], ...] = ()
     """(status, error message) of each task reported on success."""
+    kind: str | None = None
+    """The failure's ``error_kind`` (None: a success)."""
+    http_status: int | None = 200
+    code: str = ""
+    """The failure's ``error_code``."""
+    retryable: bool = False
+    exception: type[RequestFailed] | None = None
+    """The exact class ``raise_for_status`` raises for the failure."""
 
 
 def _fail(status: int, count: int = 100, retry_after: int | None = None) -> Callable[..., None]:
@@ -67,38 +91,64 @@ def _slow(emu: Emulator, cm: ContextManager) -> None:
     emu.faults.set_latency("GetContextInfo", 0.1, count=None)
 
 
-def _status_case(status: int, code: str) -> InfoCase:
+CODES = {
+    400: "InvalidParameter",
+    401: "InvalidApiKey",
+    404: "NotFound",
+    408: "Error",
+    409: "Error",
+    429: "Throttling",
+    500: "InternalError",
+    501: "Error",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+"""The emulator's ``code`` for an injected HTTP status."""
+TRANSIENT = (408, 429, 500, 502, 503, 504)
+"""Statuses a read is tried again on."""
+EXCEPTIONS: dict[int, type[RequestFailed]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def _status_failure(
+    status: int, *, requests: int, budget: float = 0.0, **arrange: int
+) -> InfoCase:
+    """Every request answered with ``status``: a result of kind ``http_status``."""
     return InfoCase(
-        id=f"http_{status}",
-        arrange=_fail(status),
+        id=f"http_{status}" + ("" if status in TRANSIENT else "_not_retried"),
+        arrange=_fail(status, **arrange),
         success=False,
-        message=rf"injected fault: HTTP {status} \(HTTP {status}, code {code}\)",
-        requests=3,
-        budget=FAST_BACKOFF,
+        message=rf"injected fault: HTTP {status} \(HTTP {status}, code {CODES[status]}\)",
+        requests=requests,
+        budget=budget,
+        kind="http_status",
+        http_status=status,
+        code=CODES[status],
+        retryable=status in TRANSIENT,
+        exception=EXCEPTIONS.get(status, ServerError if status >= 500 else StatusError),
     )
 
 
 DROPPED = r"could not reach {endpoint}: Server disconnected without sending a response\."
 
 CASES = [
-    _status_case(408, "Error"),
-    _status_case(500, "InternalError"),
-    InfoCase(
-        id="http_501_not_retried",
-        arrange=_fail(501),
-        success=False,
-        message=r"injected fault: HTTP 501 \(HTTP 501, code Error\)",
-    ),
-    _status_case(502, "BadGateway"),
-    _status_case(503, "ServiceUnavailable"),
-    _status_case(504, "GatewayTimeout"),
-    InfoCase(
-        id="http_503_twice_then_ok",
-        arrange=_fail(503, count=2),
-        success=True,
-        requests=3,
-        budget=FAST_BACKOFF,
-    ),
+    *[_status_failure(s, requests=3, budget=FAST_BACKOFF) for s in TRANSIENT if s != 429],
+    *[_status_failure(s, requests=1) for s in (400, 401, 404, 409, 501)],
+    *[
+        InfoCase(
+            id=f"http_{s}_twice_then_ok",
+            arrange=_fail(s, count=2),
+            success=True,
+            requests=3,
+            budget=FAST_BACKOFF,
+        )
+        for s in TRANSIENT
+    ],
     InfoCase(
         id="http_429_retry_after_then_ok",
         arrange=_fail(429, count=1, retry_after=1),
@@ -107,12 +157,10 @@ CASES = [
         min_seconds=1,
         budget=1,
     ),
-    InfoCase(
-        id="http_429_retry_after_every_time",
-        arrange=_fail(429, retry_after=0),
-        success=False,
-        message=r"injected fault: HTTP 429 \(HTTP 429, code Throttling\)",
-        requests=3,
+    _status_failure(429, requests=3, retry_after=0),
+    attrs.evolve(
+        _status_failure(429, requests=1, retry_after=120),
+        id="http_429_retry_after_beyond_the_bound_not_waited_for",
     ),
     InfoCase(
         id="connection_dropped_every_time",
@@ -122,6 +170,10 @@ CASES = [
         requests=3,
         request_id="none",
         budget=FAST_BACKOFF,
+        kind="no_response",
+        http_status=None,
+        retryable=True,
+        exception=NetworkError,
     ),
     InfoCase(
         id="connection_dropped_twice_then_ok",
@@ -137,6 +189,20 @@ CASES = [
         message=r"the response from {endpoint} \(HTTP 200\) was not the documented JSON "
         r"envelope \(JSONDecodeError: Expecting value: line 1 column \d+ \(char \d+\)\)",
         request_id="last",
+        kind="unreadable_response",
+        retryable=True,
+        exception=UnreadableResponseError,
+    ),
+    InfoCase(
+        id="http_599_a_status_the_client_does_not_know",
+        arrange=_fail(599),
+        success=False,
+        message=r"the response from {endpoint} \(HTTP 599\) was not the documented JSON "
+        r"envelope \(.+\)",
+        http_status=599,
+        kind="unreadable_response",
+        retryable=True,
+        exception=UnreadableResponseError,
     ),
     InfoCase(
         id="success_false",
@@ -144,6 +210,9 @@ CASES = [
         success=False,
         message=r"injected fault: the request failed although the HTTP status is 200 "
         r"\(HTTP 200, code InjectedFault\)",
+        kind="api_error",
+        code="InjectedFault",
+        exception=ApiError,
     ),
     InfoCase(
         id="malformed_context_status",
@@ -151,6 +220,9 @@ CASES = [
         success=False,
         message=r"the context status in the response could not be parsed: "
         r"contextStatus is not valid JSON: .+",
+        kind="unreadable_response",
+        retryable=True,
+        exception=UnreadableResponseError,
     ),
     InfoCase(
         id="slow_response_under_the_timeout",
@@ -194,6 +266,32 @@ def _info(style: str, cm: ContextManager, watch: Watch) -> tuple[ContextInfoResu
     return asyncio.run(main())
 
 
+def _check_kind(
+    result: ContextInfoResult,
+    kind: str | None,
+    http_status: int | None,
+    code: str,
+    retryable: bool,
+    exception: type[RequestFailed] | None,
+) -> None:
+    """The result's kind, status, code and retryability, and what ``raise_for_status`` does."""
+    assert (result.error_kind, result.http_status, result.error_code, result.retryable) == (
+        kind,
+        http_status,
+        code,
+        retryable,
+    )
+    if exception is None:
+        assert result.raise_for_status() is result
+        return
+    with pytest.raises(RequestFailed) as raised:
+        result.raise_for_status()
+    assert type(raised.value) is exception
+    assert raised.value.result is result
+    assert str(raised.value) == result.error_message
+    assert raised.value.request_id == result.request_id
+
+
 @pytest.mark.parametrize("style", INFO_STYLES)
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_info_fault_matrix(
@@ -220,6 +318,7 @@ def test_info_fault_matrix(
             result.error_message
         )
         assert result.context_status_data == ()
+    _check_kind(result, case.kind, case.http_status, case.code, case.retryable, case.exception)
     requests = [r for r in agb_clean_emulator.requests if r.path == INFO_PATH]
     assert len(requests) == case.requests
     assert len(agb_clean_emulator.requests) == case.requests, "only GetContextInfo may be called"
@@ -243,6 +342,7 @@ def test_info_when_the_connection_is_refused(
         endpoint=refused_endpoint,
     ), result.error_message
     assert result.request_id == ""
+    _check_kind(result, "not_sent", None, "", True, NetworkError)
     assert elapsed <= FAST_BACKOFF + SLACK
     watch.assert_clean()
 
@@ -275,30 +375,10 @@ def test_info_read_timeout(
         endpoint=latency_emulator.endpoint,
     ), result.error_message
     assert result.request_id == ""
+    _check_kind(result, "timeout", None, "", True, RequestTimeoutError)
     attempts = 1 + FAST.max_retries
     assert attempts * timeout * 0.95 <= elapsed <= attempts * timeout + FAST_BACKOFF + SLACK
     # The emulator answers each abandoned request once its latency is over: exactly 3 came.
     wait_until(lambda: len(latency_emulator.requests) >= attempts, what="the abandoned requests")
     assert [r.path for r in latency_emulator.requests] == [INFO_PATH] * attempts
     watch.assert_clean()
-
-
-@pytest.mark.parametrize("call", ["info", "sync"])
-def test_a_body_that_is_not_json_still_reports_the_request_id(
-    agb_clean_emulator: Emulator,
-    agb_context_manager: ContextManagerFactory,
-    session_id: str,
-    call: str,
-) -> None:
-    cm = agb_context_manager(session_id, retry=FAST)
-    agb_clean_emulator.faults.invalid_json(
-        "GetContextInfo" if call == "info" else "SyncContext", 1
-    )
-    if call == "info":
-        result: ContextInfoResult | ContextSyncResult = cm.info()
-    else:
-        result = cm.sync(retry_interval=10).result(timeout=30)
-    assert not result.success
-    target = "/sdk/GetContextInfo" if call == "info" else "/sdk/SyncContext"
-    (request,) = [r for r in agb_clean_emulator.requests if r.path == target]
-    assert result.request_id == request.request_id

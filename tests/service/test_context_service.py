@@ -400,28 +400,13 @@ def test_server_and_network_failures_are_results(
     assert "could not delete context SdkCtx-any" in dropped.error_message
 
 
-def test_an_unreachable_endpoint_is_a_result(make_service: Callable[..., ContextService]):
-    with socket_closed() as port:
-        service = make_service(endpoint=f"http://127.0.0.1:{port}", retry=NO_RETRY)
-        result = service.list()
+def test_an_unreachable_endpoint_is_a_result(
+    make_service: Callable[..., ContextService], refused_endpoint: str
+):
+    service = make_service(endpoint=refused_endpoint, retry=NO_RETRY)
+    result = service.list()
     assert not result.success
     assert "could not list contexts" in result.error_message
-
-
-class socket_closed:
-    """A port on 127.0.0.1 nothing listens on."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        sock.close()
-        return port
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # --- configuration and lifetime -----------------------------------------------------------

@@ -62,7 +62,13 @@ MALFORMED = (
     r"the context status in the response could not be parsed: "
     r"contextStatus is not valid JSON: .+"
 )
-CODES = {500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+CODES = {
+    408: "Error",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
 
 
 def _status(status: int) -> str:
@@ -95,6 +101,8 @@ class SyncCase:
     """The statuses the result may report for its tasks (one of these)."""
     triggers: int = 1
     """SyncContext requests sent: more than one only when the server turned it away."""
+    kind: str | None = None
+    """The result's ``error_kind`` (None: a success); polls that all failed give the last's."""
 
 
 class AimedFaults:
@@ -122,11 +130,13 @@ def _trigger_case(
     arrange: Callable[[Any], None],
     message: str,
     *,
+    kind: str = "http_status",
     enveloped: bool = True,
     triggers: int = 1,
     prefix: str = "",
 ) -> SyncCase:
     return SyncCase(
+        kind=kind,
         enveloped=enveloped,
         triggers=triggers,
         budget=(triggers - 1) * (0.01 + FAST_BACKOFF),
@@ -147,6 +157,7 @@ def _poll_case(
     message: str,
     attempts: int,
     *,
+    kind: str = "http_status",
     wait: float = 0.0,
 ) -> SyncCase:
     """Every poll fails, each one request (polls are never retried by the transport).
@@ -156,6 +167,7 @@ def _poll_case(
     polls = 3
     del attempts, wait
     return SyncCase(
+        kind=kind,
         id=f"every_poll_{name}",
         arrange=_after_the_baseline(arrange),
         success=False,
@@ -192,6 +204,7 @@ def _slow(faults: Any) -> None:
 
 CASES = [
     _trigger_case("http_500", _fail(SYNC, 500), _status(500)),
+    _trigger_case("http_429", _fail(SYNC, 429), _status(429)),
     *[_trigger_case(f"http_{s}", _fail(SYNC, s), _status(s)) for s in (502, 503, 504)],
     _trigger_case(
         "http_429_retry_after_beyond_the_bound",
@@ -210,7 +223,7 @@ CASES = [
             _fail(SYNC, s, retry_after=0),
             _status(s),
         )
-        for s in (500, 502, 504)
+        for s in (408, 500, 502, 504)
     ],
     SyncCase(
         id="trigger_http_503_retry_after_once_then_accepted",
@@ -224,11 +237,22 @@ CASES = [
         "connection_dropped",
         _fault("drop_connections", SYNC, 100),
         DROPPED,
+        kind="no_response",
         enveloped=False,
         prefix=MAYBE_STARTED,
     ),
-    _trigger_case("invalid_json", _fault("invalid_json", SYNC, 100), NOT_JSON),
-    _trigger_case("success_false", _fault("respond_success_false", SYNC, 100), SUCCESS_FALSE),
+    _trigger_case(
+        "invalid_json",
+        _fault("invalid_json", SYNC, 100),
+        NOT_JSON,
+        kind="unreadable_response",
+    ),
+    _trigger_case(
+        "success_false",
+        _fault("respond_success_false", SYNC, 100),
+        SUCCESS_FALSE,
+        kind="api_error",
+    ),
     *[_poll_case(f"http_{s}", _fail(INFO, s), _status(s), 3) for s in (500, 502, 503, 504)],
     _poll_case(
         "http_429_retry_after",
@@ -236,10 +260,34 @@ CASES = [
         _status(429),
         3,
     ),
-    _poll_case("connection_dropped", _fault("drop_connections", INFO, 100), DROPPED, 3),
-    _poll_case("invalid_json", _fault("invalid_json", INFO, 100), NOT_JSON, 1),
-    _poll_case("success_false", _fault("respond_success_false", INFO, 100), SUCCESS_FALSE, 1),
-    _poll_case("malformed_status", _fault("malformed_status", 100), MALFORMED, 1),
+    _poll_case(
+        "connection_dropped",
+        _fault("drop_connections", INFO, 100),
+        DROPPED,
+        3,
+        kind="no_response",
+    ),
+    _poll_case(
+        "invalid_json",
+        _fault("invalid_json", INFO, 100),
+        NOT_JSON,
+        1,
+        kind="unreadable_response",
+    ),
+    _poll_case(
+        "success_false",
+        _fault("respond_success_false", INFO, 100),
+        SUCCESS_FALSE,
+        1,
+        kind="api_error",
+    ),
+    _poll_case(
+        "malformed_status",
+        _fault("malformed_status", 100),
+        MALFORMED,
+        1,
+        kind="unreadable_response",
+    ),
     SyncCase(
         id="poll_http_429_retry_after_once",
         arrange=_after_the_baseline(_fail(INFO, 429, count=1, retry_after=1)),
@@ -280,6 +328,7 @@ CASES = [
         arrange=_fail(INFO, 503, count=3),
         success=False,
         message=NOT_STARTED + BASELINE_FAILED + _status(503),
+        kind="http_status",
         accepted=False,
         triggers=0,
         info_requests=3,
@@ -301,6 +350,7 @@ CASES = [
         arrange=_fault("fail_tasks", "disk full"),
         success=False,
         message=r"sync failed: ctx-a at /home/data \(upload\): disk full",
+        kind="task_failed",
         max_retries=50,
         budget=50 * 0.01,
         final_status="Failed",
@@ -314,6 +364,7 @@ CASES = [
             r"timed out after \d+\.\ds \(3 polls\) waiting for the sync to finish; "
             r"still running on the server: ctx-a at /home/data \((Running|Pending)\)"
         ),
+        kind="still_running",
         info_requests=4,
         min_seconds=2 * 0.01,
         budget=2 * 0.01,
@@ -367,6 +418,7 @@ def test_sync_fault_matrix(
         assert matches(case.message, result.error_message, endpoint=agb_clean_emulator.endpoint), (
             result.error_message
         )
+    assert result.error_kind == case.kind
     assert tuple(t.status for t in result.context_status_data) in case.reported
     _check_callback_and_bounds(outcome, case.success, case.min_seconds, case.budget)
 
