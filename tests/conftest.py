@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from support import (
     SECRETS,
     CallbackRecorder,
     Watch,
+    logged_lines,
     refusing_endpoint,
 )
 
@@ -32,39 +32,14 @@ def pytest_terminal_summary(
         )
 
 
-class _Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            text += " " + repr(record.exc_info[1])
-        self.lines.append(text)
-
-
 @pytest.fixture(autouse=True)
 def _api_keys_are_never_logged(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test runs with all loggers at DEBUG; no record may show an API key."""
     if "agb_emulator" in request.fixturenames:
         SECRETS.add(request.getfixturevalue("agb_emulator").api_key)
-    root = logging.getLogger()
-    collector = _Collector()
-    level = root.level
-    root.setLevel(logging.DEBUG)
-    root.addHandler(collector)
-    try:
+    with logged_lines() as lines:
         yield
-    finally:
-        root.removeHandler(collector)
-        root.setLevel(level)
-    leaks = [
-        line.replace(key, "<API KEY>")
-        for line in collector.lines
-        for key in SECRETS
-        if key in line
-    ]
+    leaks = [line.replace(key, "<API KEY>") for line in lines for key in SECRETS if key in line]
     assert not leaks, f"an API key was logged: {leaks[:3]}"
 
 

@@ -271,17 +271,6 @@ def test_unknown_session_and_unknown_mount_get_404(agb_clean_emulator: Emulator,
     assert agb_clean_emulator.tasks(sid) == []
 
 
-def test_one_session_cannot_sync_another_sessions_mounts(agb_clean_emulator: Emulator, api: Api):
-    owner = agb_clean_emulator.create_session(mounts={"private": "/home/secret"})
-    other = agb_clean_emulator.create_session(mounts={"public": "/home/data"})
-    (agb_clean_emulator.session_path(owner, "/home/secret") / "s.txt").write_text("secret")
-    response = api.sync(other, contextId="private", path="/home/secret")
-    assert_error(response, 404, "MountNotFound")
-    assert agb_clean_emulator.tasks(owner) == []
-    assert agb_clean_emulator.tasks(other) == []
-    assert not agb_clean_emulator.context_path("private").exists()
-
-
 def test_unknown_routes_and_methods_get_the_envelope(api: Api):
     assert_error(api.client.get("/sdk/Nothing"), 404, "NotFound", "POST /sdk/SyncContext")
     response = api.client.get("/sdk/SyncContext")

@@ -118,37 +118,3 @@ def test_special_files_are_skipped_without_blocking(agb_clean_emulator: Emulator
     [task] = wait_final(agb_clean_emulator, sid)
     assert task.status == "Success"
     assert tree(agb_clean_emulator.context_path("fifo")) == {"file.txt": b"x"}
-
-
-@pytest.mark.parametrize("mode", ["upload", "download"])
-def test_a_copy_failing_midway_leaves_the_target_intact(
-    agb_clean_emulator: Emulator, api: Api, mode: str
-):
-    cid = f"midway-{mode}"
-    sid = agb_clean_emulator.create_session(mounts={cid: "/home/data"})
-    mount = agb_clean_emulator.session_path(sid, "/home/data")
-    for index in range(10):
-        (mount / f"v1-{index}.txt").write_text(f"version 1, file {index}")
-    api.sync(sid)
-    wait_final(agb_clean_emulator, sid, 1)
-    stored_before = tree(agb_clean_emulator.context_path(cid))
-    for path in mount.iterdir():
-        path.unlink()
-    for index in range(10):
-        (mount / f"v2-{index}.txt").write_text(f"version 2, file {index}")
-    mount_before = tree(mount)
-
-    agb_clean_emulator.faults.fail_copy_midway(count=1)
-    api.sync(sid, contextId=cid, path="/home/data", mode=mode)
-    tasks = wait_final(agb_clean_emulator, sid, 2)
-    assert tasks[-1].status == "Failed"
-    assert "injected fault: the copy failed after 5 file(s)" in tasks[-1].error_message
-    assert tree(agb_clean_emulator.context_path(cid)) == stored_before
-    assert tree(mount) == mount_before
-    siblings = {p.name for p in agb_clean_emulator.context_path(cid).parent.iterdir()} | {
-        p.name for p in mount.parent.iterdir()
-    }
-    assert not [name for name in siblings if name.startswith(".")]
-
-    api.sync(sid, contextId=cid, path="/home/data", mode=mode)
-    assert wait_final(agb_clean_emulator, sid, 3)[-1].status == "Success"

@@ -19,6 +19,7 @@ import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -86,8 +87,20 @@ class Fortress:
         return self.emu.create_session(mounts=mounts)
 
     def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.raw(method, f"/emulator/{path}", **kwargs)
+
+    def raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request over raw HTTP, with what the SDK itself would refuse to send."""
         with httpx.Client(base_url=self.emu.endpoint, headers={"authorization": KEY}) as client:
-            return client.request(method, f"/emulator/{path}", **kwargs)
+            return client.request(method, path, **kwargs)
+
+    def raw_sync(self, session_id: str, **params: str) -> httpx.Response:
+        return self.raw(
+            "POST", "/sdk/SyncContext", params={"sessionId": session_id, **params}, json={}
+        )
+
+    def raw_info(self, session_id: str, **params: str) -> httpx.Response:
+        return self.raw("GET", "/sdk/GetContextInfo", params={"sessionId": session_id, **params})
 
     def assert_untouched(self) -> None:
         assert _snapshot(self.sentinel) == self.before, "the sentinel folder changed"
@@ -98,6 +111,15 @@ class Fortress:
                 assert SECRET not in path.read_bytes(), f"the secret was copied into {path}"
         contexts = self.data / "contexts"
         assert not [p for p in _walk(contexts) if p.is_symlink()], "a stored context has links"
+        assert sorted(p.name for p in self.data.iterdir()) == [
+            ".emulator.lock",
+            "contexts",
+            "contexts.json",
+            "sessions",
+        ]
+        for path in _walk(self.data):
+            if not path.is_symlink():
+                assert self.data in path.resolve().parents, f"{path} leads outside"
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +171,13 @@ def _assert_refused(result: ContextInfoResult | ContextSyncResult, argument: str
 # --- hostile context ids -------------------------------------------------------------------
 
 HOSTILE_CONTEXT_IDS = [
+    "",
     ".",
     "..",
+    "a/b",
+    "a\\b",
+    "ctx with space",
+    "\u00fcn\u00efcode",
     "../sentinel",
     "../../sentinel",
     "..%2fsentinel",
@@ -195,20 +222,32 @@ def test_hostile_context_ids_are_refused_through_the_sdk(
     cm = fortress.cm(sid)
     for mode in ("upload", "download"):
         _assert_refused(_sync(cm, context_id, MOUNT, mode), "context_id")
-    _assert_refused(cm.info(context_id=context_id), "context_id")
+    if context_id:  # a blank filter means none to info
+        _assert_refused(cm.info(context_id=context_id), "context_id")
+    for mode in ("upload", "download"):
+        raw = fortress.raw_sync(sid, contextId=context_id, path=MOUNT, mode=mode)
+        assert raw.status_code == 400, raw.text
+    assert fortress.raw_info(sid, contextId=context_id).status_code == 400
     created = fortress.admin("POST", "sessions", json={"mounts": {context_id: MOUNT}})
     assert created.status_code == 400, created.text
     assert created.json()["code"] == "InvalidParameter"
+    with pytest.raises(ValueError, match=r"id|empty"):
+        fortress.session({context_id: MOUNT})
     with pytest.raises(ValueError, match=r"context id|contextId|empty|characters"):
         fortress.emu.context_path(context_id)
+    described = fortress.admin("GET", f"contexts/{quote(context_id, safe='')}")
+    assert described.status_code in (400, 404), described.text
     assert fortress.emu.tasks(sid) == []
 
 
 # --- hostile mount paths -------------------------------------------------------------------
 
 REFUSED_PATHS = [
+    "",
     "/",
     "..",
+    "relative/path",
+    "/home/da\x1bta",
     "/..",
     "/../sentinel",
     "/home/../../sentinel",
@@ -239,6 +278,9 @@ REFUSED_PATHS = [
 ]
 
 CONTAINED_PATHS = [
+    "/home/donn\u00e9es/\u65e5\u672c",
+    "/x/.hidden/..y",
+    "/~/$HOME",
     "/proc/self/root",
     "/etc",
     "/home/\u2026/x",
@@ -265,8 +307,19 @@ def test_hostile_mount_paths_are_refused(fortress: Fortress, path: str) -> None:
     cm = fortress.cm(sid)
     for mode in ("upload", "download"):
         _assert_refused(_sync(cm, "ctx-ok", path, mode), "path")
-    _assert_refused(cm.info(path=path), "path")
+    if path:  # a blank filter means none to info
+        _assert_refused(cm.info(path=path), "path")
+    assert fortress.raw_sync(sid, contextId="ctx-ok", path=path).status_code == 400
+    assert fortress.raw_info(sid, path=path).status_code == 400
     assert fortress.emu.tasks(sid) == []
+
+
+def test_two_contexts_cannot_share_a_mount_path(fortress: Fortress) -> None:
+    created = fortress.admin("POST", "sessions", json={"mounts": {"a": "/home/x", "b": "/home/x"}})
+    assert created.status_code == 400
+    assert "both mounted at /home/x" in created.json()["message"]
+    with pytest.raises(ValueError, match="both mounted"):
+        fortress.session({"a": "/home/x", "b": "/home/x"})
 
 
 @pytest.mark.parametrize(

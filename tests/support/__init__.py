@@ -6,7 +6,8 @@ Everything is re-exported here: ``from support import wait_until, Api``. By subj
   deadline), `drain_background` (the SDK's background loop has run what was
   scheduled).
 - `support.managers`: the ``session_id`` fixture's `CONTEXT_ID` and `MOUNT`,
-  `SECRETS` (keys the log check looks for), `WRONG_KEY`, `CallbackRecorder`.
+  `SECRETS` (keys the log check looks for in `logged_lines`), `WRONG_KEY`,
+  `CallbackRecorder`.
 - `support.outcomes`: `run_sync` runs one sync in a calling style (`STYLES`) and
   returns its `Outcome`; `FAST`, `FAST_BACKOFF`, `SLACK` and `matches` for
   exact fault outcomes.
@@ -40,7 +41,14 @@ from support.emulator import (
     tree,
     wait_final,
 )
-from support.managers import CONTEXT_ID, MOUNT, SECRETS, WRONG_KEY, CallbackRecorder
+from support.managers import (
+    CONTEXT_ID,
+    MOUNT,
+    SECRETS,
+    WRONG_KEY,
+    CallbackRecorder,
+    logged_lines,
+)
 from support.network import (
     API_HOST,
     NETWORK_ENV,
@@ -92,6 +100,7 @@ __all__ = [
     "client_for",
     "drain_background",
     "free_port",
+    "logged_lines",
     "matches",
     "never_accepting_listener",
     "refusing_endpoint",

@@ -1,8 +1,12 @@
-"""The shared session's names, the keys the log check looks for, a callback recorder."""
+"""The shared session's names, the keys the log check looks for and its collector, a callback
+recorder."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+from collections.abc import Iterator
 
 SECRETS: set[str] = set()
 """API keys used by tests; the suite-wide log check fails a test that logs one."""
@@ -34,3 +38,30 @@ class CallbackRecorder:
     def wait(self, timeout: float = 30.0) -> list[bool]:
         assert self.called.wait(timeout), "the callback was not called"
         return self.calls
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += " " + repr(record.exc_info[1])
+        self.lines.append(text)
+
+
+@contextlib.contextmanager
+def logged_lines() -> Iterator[list[str]]:
+    """Every logger at DEBUG meanwhile; the list fills with each record's text (and error)."""
+    root = logging.getLogger()
+    collector = _Lines()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(collector)
+    try:
+        yield collector.lines
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(level)
