@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from support import (
     CONTEXT_ID,
     MOUNT,
     SECRETS,
     CallbackRecorder,
+    Proxy,
+    ServerLoop,
+    TlsFront,
     Watch,
     logged_lines,
     refusing_endpoint,
+    tls_server_context,
 )
 
 from agb_context import ContextManager, ContextService
 from agb_context.emulator import Emulator
 from agb_context.emulator.pytest_plugin import ContextManagerFactory
+
+if TYPE_CHECKING:
+    import trustme
 
 
 def pytest_terminal_summary(
@@ -137,3 +145,47 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
     yield make
     for emulator in made:
         emulator.stop()
+
+
+# --- networks on 127.0.0.1: a TLS front for the emulator and a proxy ---------------------
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[ServerLoop]:
+    """The loop the module's small servers (TLS front, proxies) run on."""
+    runner = ServerLoop()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A throwaway certificate authority."""
+    import trustme  # only for the modules that use it: it loads the cryptography package
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The path of `ca`'s certificate, as a CA bundle."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def front(servers: ServerLoop, ca: trustme.CA, agb_emulator: Emulator) -> Iterator[TlsFront]:
+    """TLS with a certificate of `ca` for localhost, in front of the plugin's emulator."""
+    target = ("127.0.0.1", httpx.URL(agb_emulator.endpoint).port)
+    tls = TlsFront(servers, tls_server_context(ca), target)
+    yield tls
+    tls.close()
+
+
+@pytest.fixture
+def proxy(servers: ServerLoop, front: TlsFront) -> Iterator[Proxy]:
+    """A proxy that sends every tunnel to the TLS front and plain requests where asked."""
+    made = Proxy(servers, lambda host, port: ("127.0.0.1", front.port if port == 443 else port))
+    yield made
+    made.close()

@@ -5,61 +5,23 @@ Each flag has an environment variable too (the SDK's); the messages name the fla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import trustme
 from support import (
     API_HOST,
     NETWORK_ENV,
     Proxy,
     Run,
-    ServerLoop,
     TlsFront,
     assert_cli_words,
     base_env,
     never_accepting_listener,
     run_cli,
-    tls_server_context,
 )
 
 from agb_context import __version__
 from agb_context.emulator import Emulator
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[ServerLoop]:
-    runner = ServerLoop()
-    yield runner
-    runner.close()
-
-
-@pytest.fixture(scope="module")
-def ca_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, str]:
-    ca = trustme.CA()
-    path = tmp_path_factory.mktemp("cli-ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return ca, str(path)
-
-
-@pytest.fixture(scope="module")
-def front(
-    servers: ServerLoop, ca_file: tuple[trustme.CA, str], agb_emulator: Emulator
-) -> Iterator[TlsFront]:
-    """TLS in front of the plugin's emulator (the clean one of each test)."""
-    target = ("127.0.0.1", httpx.URL(agb_emulator.endpoint).port)
-    tls = TlsFront(servers, tls_server_context(ca_file[0]), target)
-    yield tls
-    tls.close()
-
-
-@pytest.fixture
-def proxy(servers: ServerLoop, front: TlsFront) -> Iterator[Proxy]:
-    made = Proxy(servers, lambda host, port: ("127.0.0.1", front.port if port == 443 else port))
-    yield made
-    made.close()
 
 
 def _run(emulator: Emulator, *args: str, **env: str) -> Run:
@@ -71,7 +33,7 @@ def _run(emulator: Emulator, *args: str, **env: str) -> Run:
 
 
 def test_https_through_a_proxy_with_a_ca_bundle(
-    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
+    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy, ca_file: str
 ) -> None:
     run = _run(
         cli_emulator,
@@ -84,14 +46,14 @@ def test_https_through_a_proxy_with_a_ca_bundle(
         "--proxy",
         proxy.url,
         "--ca-bundle",
-        ca_file[1],
+        ca_file,
     )
     assert run.code == 0, run.err
     assert [r.request_line for r in proxy.requests] == [f"CONNECT {API_HOST}:443 HTTP/1.1"]
 
 
 def test_the_environment_gives_the_proxy_and_the_ca_bundle(
-    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy, ca_file: tuple[trustme.CA, str]
+    cli_emulator: Emulator, cli_session_id: str, proxy: Proxy, ca_file: str
 ) -> None:
     run = _run(
         cli_emulator,
@@ -102,7 +64,7 @@ def test_the_environment_gives_the_proxy_and_the_ca_bundle(
         "--endpoint",
         API_HOST,
         HTTPS_PROXY=proxy.url,
-        REQUESTS_CA_BUNDLE=ca_file[1],
+        REQUESTS_CA_BUNDLE=ca_file,
     )
     assert run.code == 0, run.err
     assert {r.request_line for r in proxy.requests} == {f"CONNECT {API_HOST}:443 HTTP/1.1"}

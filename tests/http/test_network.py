@@ -15,7 +15,6 @@ import sys
 import time
 import tomllib
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,7 +31,6 @@ from support import (
     TlsFront,
     never_accepting_listener,
     self_signed_certificate,
-    tls_server_context,
 )
 
 from agb_context import (
@@ -60,44 +58,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[ServerLoop]:
-    runner = ServerLoop()
-    yield runner
-    runner.close()
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def front(servers: ServerLoop, ca: trustme.CA, agb_emulator: Emulator) -> Iterator[TlsFront]:
-    target = ("127.0.0.1", httpx.URL(agb_emulator.endpoint).port)
-    tls = TlsFront(servers, tls_server_context(ca), target)
-    yield tls
-    tls.close()
-
-
 @pytest.fixture
 def https_endpoint(front: TlsFront) -> str:
     return f"https://localhost:{front.port}"
-
-
-@pytest.fixture
-def proxy(servers: ServerLoop, front: TlsFront) -> Iterator[Proxy]:
-    """A proxy that sends every tunnel to the TLS front and plain requests where asked."""
-    made = Proxy(servers, lambda host, port: ("127.0.0.1", front.port if port == 443 else port))
-    yield made
-    made.close()
 
 
 def _info_ok(cm: ContextManager) -> None:

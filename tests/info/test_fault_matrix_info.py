@@ -259,7 +259,7 @@ def _info(style: str, cm: ContextManager, watch: Watch) -> tuple[ContextInfoResu
         result = await cm.info_async()
         elapsed = time.monotonic() - started
         await cm.aclose()
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one loop step: what the close scheduled runs first
         assert asyncio.all_tasks() == {asyncio.current_task()}, "tasks left on the loop"
         return result, elapsed
 

@@ -107,7 +107,7 @@ async def _awaited(
     result = waiter.result()
     elapsed = time.monotonic() - started
     await cm.aclose()
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop step: what the close scheduled runs first
     leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     return Outcome(
         result=result,

@@ -122,7 +122,7 @@ def test_callback_inside_a_running_loop_runs_on_that_loop(
         operation = cm.sync(CONTEXT_ID, MOUNT, callback=callback, retry_interval=20)
         assert not operation.done()
         result = await operation
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one loop step: the done-callbacks scheduled at the end run
         await cm.aclose()
         return threading.current_thread().name, result
 
