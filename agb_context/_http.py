@@ -164,8 +164,25 @@ def _release(
         shared.users.discard(user)
         if shared.users:
             return None
-        del _shared[key]
+        _shared.pop(key, None)
         return shared
+
+
+def _let_go_on_closed_loop(
+    loop: asyncio.AbstractEventLoop,
+    settings: Settings,
+    user: ClientPool,
+    client: AuthenticatedClient,
+) -> None:
+    """`_release` for a client whose loop is closed, without the lock (this may run
+    inside a garbage collection): nothing but other users letting go touches the
+    entry of a closed loop, and its client can no longer be closed."""
+    key = (loop, settings, user.share)
+    shared = _shared.get(key)
+    if shared is not None and shared.client is client:
+        shared.users.discard(user)
+        if not shared.users:
+            _shared.pop(key, None)
 
 
 async def _close_when_loop_ends(key: _SharedKey, shared: _Shared) -> AsyncGenerator[None, None]:
@@ -175,7 +192,7 @@ async def _close_when_loop_ends(key: _SharedKey, shared: _Shared) -> AsyncGenera
         with _shared_lock:
             owned = _shared.get(key) is shared
             if owned:
-                del _shared[key]
+                _shared.pop(key, None)
             users = list(shared.users) if owned else []
         for pool in users:
             pool._forget_loop(key[0], shared.client)
@@ -323,13 +340,14 @@ class ClientPool:
         if transfers is not None:
             transfers.close()
         for loop, async_client in async_clients:
-            if not loop.is_closed():
-                # Not here: this may run inside a garbage collection that
-                # interrupted code holding the lock of the shared clients.
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(
-                        self._release_later, loop, async_client, context=contextvars.Context()
-                    )
+            # On its loop, not here: this may run inside a garbage collection that
+            # interrupted code holding the lock of the shared clients.
+            try:
+                loop.call_soon_threadsafe(
+                    self._release_later, loop, async_client, context=contextvars.Context()
+                )
+            except RuntimeError:  # the loop is closed
+                _let_go_on_closed_loop(loop, self._settings, self, async_client)
         return client is not None or transfers is not None or bool(async_clients)
 
     def _release_later(self, loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
