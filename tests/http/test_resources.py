@@ -1,4 +1,10 @@
-"""Connections and event loops: a manager leaves no socket behind, whichever loops used it."""
+"""Connections, event loops and processes: a manager leaves no socket behind, whichever
+loops used it; it keeps working in both processes after a fork; the first async call
+imports the HTTP stack off the loop.
+
+The fork and import checks run in fresh interpreters: a fork copies the whole
+process, and what is imported must not depend on what other tests imported.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import wait_until
+from support import CONTEXT_ID, MOUNT, run_python, wait_until
 
 from agb_context import ContextManager, PollingPolicy
 from agb_context.emulator import Emulator
@@ -68,3 +74,99 @@ def test_one_manager_used_from_many_event_loops_keeps_no_socket_of_finished_loop
         asyncio.run(once())
     gc.collect()
     assert _settles_at(baseline), f"{_open_fds() - baseline} descriptors more after 10 loops"
+
+
+FORK_SCRIPT = """
+import os, signal, sys
+from agb_context import ContextManager
+
+ROUNDS, CALLS = 20, 100
+session, endpoint, key, context, mount = sys.argv[1:6]
+cm = ContextManager(session, api_key=key, endpoint=endpoint)
+# A pooled connection, a background loop and its client exist before each fork.
+assert cm.info().success
+assert cm.sync(context, mount, retry_interval=20).result(30).success
+
+
+def calls() -> int:
+    return sum(not cm.info().success for _ in range(CALLS))
+
+
+for round in range(ROUNDS):
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(60)  # a child that hangs is killed, and its status says so
+        failed = calls()
+        synced = cm.sync(context, mount, retry_interval=20).result(30).success
+        os._exit(0 if failed == 0 and synced else 1)
+    failed = calls()
+    _, status = os.waitpid(pid, 0)
+    if failed or os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"round {round}: {failed} failed calls in the parent, child status {status}")
+assert cm.sync(context, mount, retry_interval=20).result(30).success
+cm.close()
+print("ok")
+"""
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_fork_then_calls_in_both_processes(agb_clean_emulator: Emulator, session_id: str) -> None:
+    # one mount named: a sync of every mount would wait for the grace each round
+    done = run_python(
+        "-c",
+        FORK_SCRIPT,
+        session_id,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
+        CONTEXT_ID,
+        MOUNT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+FIRST_CALL = """
+import asyncio, sys, threading
+from agb_context import ContextManager
+
+importers = {}
+
+
+class Recorder:
+    # Notes which thread imports each module of the HTTP stack; finds nothing itself.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("httpcore", "anyio"):
+            importers.setdefault(name, threading.current_thread().name)
+        return None
+
+
+session, endpoint, key = sys.argv[1:4]
+cm = ContextManager(session, api_key=key, endpoint=endpoint)
+assert "httpcore" not in sys.modules
+sys.meta_path.insert(0, Recorder())
+
+
+async def main() -> None:
+    assert (await cm.info_async()).success
+    await cm.aclose()
+
+
+asyncio.run(main())
+on_loop = sorted(name for name, thread in importers.items() if thread == "MainThread")
+assert importers, "nothing of the HTTP stack was imported"
+assert not on_loop, on_loop
+print("ok")
+"""
+
+
+def test_the_first_async_call_imports_off_the_event_loop(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
+    """What the first asyncio request needs is imported on a thread of its own (on the
+    loop, those imports stall it for about 100 ms)."""
+    done = run_python(
+        "-c", FIRST_CALL, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -20,6 +20,7 @@ Everything is re-exported here: ``from support import wait_until, Api``. By subj
   `CannedServer`, `never_accepting_listener`, `refusing_endpoint`,
   `free_port`) and test certificates.
 - `support.cli`: the command line in a subprocess (`run_cli`, `Run`, `base_env`),
+  a fresh interpreter (`run_python`),
   `assert_cli_words` (messages speak in flags, not Python names).
 """
 
@@ -31,6 +32,7 @@ from support.cli import (
     assert_cli_words,
     base_env,
     run_cli,
+    run_python,
 )
 from support.emulator import (
     API_KEY,
@@ -105,6 +107,7 @@ __all__ = [
     "never_accepting_listener",
     "refusing_endpoint",
     "run_cli",
+    "run_python",
     "run_sync",
     "sdk_threads",
     "self_signed_certificate",

@@ -1,4 +1,5 @@
-"""The command line in a subprocess: run it, read what it printed, check its errors.
+"""The command line and fresh interpreters in a subprocess: run them, read what they
+printed, check the errors.
 
 The CLI always runs as a subprocess (``python -m agb_context.cli``), so what is
 tested is what a user gets: exit codes, stdout, stderr.
@@ -11,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 
@@ -73,3 +75,19 @@ PYTHON_NAMES = re.compile(
 def assert_cli_words(line: str) -> None:
     """``line`` speaks in flags and environment variables, not in the SDK's Python names."""
     assert not PYTHON_NAMES.search(line), line
+
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository's root folder."""
+
+
+def run_python(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in a fresh interpreter, from the repository's root; its output."""
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )

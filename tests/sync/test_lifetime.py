@@ -1,9 +1,8 @@
-"""Lifetimes: fork, a manager left unclosed, closing while syncs run, callers on other
-async libraries.
+"""Lifetimes: a manager left unclosed, closing while syncs run, callers on other async
+libraries.
 
-The fork and warning checks run in fresh interpreters: a fork copies the whole
-process, and warnings at collection time must not depend on what other tests
-left behind.
+The warning checks run in fresh interpreters: warnings at collection time must
+not depend on what other tests left behind.
 """
 
 from __future__ import annotations
@@ -13,80 +12,14 @@ import concurrent.futures
 import contextlib
 import logging
 import re
-import subprocess
-import sys
 import textwrap
 import threading
-from pathlib import Path
 
 import pytest
-from support import CONTEXT_ID, MOUNT
+from support import run_python
 
 from agb_context import ContextManager, SyncOperation
 from agb_context.emulator import Emulator
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-FORK_SCRIPT = """
-import os, signal, sys
-from agb_context import ContextManager
-
-ROUNDS, CALLS = 20, 100
-session, endpoint, key, context, mount = sys.argv[1:6]
-cm = ContextManager(session, api_key=key, endpoint=endpoint)
-# A pooled connection, a background loop and its client exist before each fork.
-assert cm.info().success
-assert cm.sync(context, mount, retry_interval=20).result(30).success
-
-
-def calls() -> int:
-    return sum(not cm.info().success for _ in range(CALLS))
-
-
-for round in range(ROUNDS):
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(60)  # a child that hangs is killed, and its status says so
-        failed = calls()
-        synced = cm.sync(context, mount, retry_interval=20).result(30).success
-        os._exit(0 if failed == 0 and synced else 1)
-    failed = calls()
-    _, status = os.waitpid(pid, 0)
-    if failed or os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"round {round}: {failed} failed calls in the parent, child status {status}")
-assert cm.sync(context, mount, retry_interval=20).result(30).success
-cm.close()
-print("ok")
-"""
-
-
-def _python(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        check=False,
-    )
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
-def test_fork_then_calls_in_both_processes(agb_clean_emulator: Emulator, session_id: str) -> None:
-    # one mount named: a sync of every mount would wait for the grace each round
-    done = _python(
-        "-c",
-        FORK_SCRIPT,
-        session_id,
-        agb_clean_emulator.endpoint,
-        agb_clean_emulator.api_key,
-        CONTEXT_ID,
-        MOUNT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == "ok"
-
 
 SLOW_STEP = re.compile(r"Executing <.*> took \d+\.\d+ seconds$")
 """asyncio's debug-mode line for a slow loop step."""
@@ -117,7 +50,7 @@ print("ok")
 
 
 def test_nothing_warns_when_closed_properly(agb_clean_emulator: Emulator, session_id: str) -> None:
-    done = _python(
+    done = run_python(
         "-X",
         "dev",
         "-W",
@@ -171,7 +104,7 @@ print("ok")
 def test_an_unclosed_manager_warns_once_naming_itself(
     agb_clean_emulator: Emulator, session_id: str, style: str
 ) -> None:
-    done = _python(
+    done = run_python(
         "-X",
         "dev",
         "-W",
@@ -303,7 +236,7 @@ def test_a_callback_sync_from_trio_through_anyio(
     agb_clean_emulator: Emulator, session_id: str
 ) -> None:
     pytest.importorskip("trio")
-    done = _python(
+    done = run_python(
         "-c", ANYIO_CALLBACK, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
     )
     assert done.returncode == 0, done.stderr
@@ -328,52 +261,8 @@ def test_a_blocking_call_from_trio_works(agb_clean_emulator: Emulator, session_i
         print("ok")
         """
     )
-    done = _python("-c", code, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
-
-
-FIRST_CALL = """
-import asyncio, sys, threading
-from agb_context import ContextManager
-
-importers = {}
-
-
-class Recorder:
-    # Notes which thread imports each module of the HTTP stack; finds nothing itself.
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("httpcore", "anyio"):
-            importers.setdefault(name, threading.current_thread().name)
-        return None
-
-
-session, endpoint, key = sys.argv[1:4]
-cm = ContextManager(session, api_key=key, endpoint=endpoint)
-assert "httpcore" not in sys.modules
-sys.meta_path.insert(0, Recorder())
-
-
-async def main() -> None:
-    assert (await cm.info_async()).success
-    await cm.aclose()
-
-
-asyncio.run(main())
-on_loop = sorted(name for name, thread in importers.items() if thread == "MainThread")
-assert importers, "nothing of the HTTP stack was imported"
-assert not on_loop, on_loop
-print("ok")
-"""
-
-
-def test_the_first_async_call_imports_off_the_event_loop(
-    agb_clean_emulator: Emulator, session_id: str
-) -> None:
-    """What the first asyncio request needs is imported on a thread of its own (on the
-    loop, those imports stall it for about 100 ms)."""
-    done = _python(
-        "-c", FIRST_CALL, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
+    done = run_python(
+        "-c", code, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
