@@ -9,7 +9,7 @@ import time
 
 import attrs
 import pytest
-from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background, wait_until
+from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
 
 from agb_context import ContextManager, ContextSyncResult, PollingPolicy
 from agb_context.emulator import Emulator, TaskRecord
@@ -55,16 +55,6 @@ def _session(emu: Emulator, content: str) -> str:
     sid = emu.create_session(mounts={CONTEXT_ID: MOUNT})
     (emu.session_path(sid, MOUNT) / "f.txt").write_text(content)
     return sid
-
-
-def _settle(emu: Emulator, sid: str, count: int) -> list[TaskRecord]:
-    """Wait until the session has ``count`` tasks, all final (a sync left behind)."""
-
-    def settled() -> list[TaskRecord] | None:
-        tasks = emu.tasks(sid)
-        return tasks if len(tasks) >= count and all(t.is_final for t in tasks) else None
-
-    return wait_until(settled, 30, f"{count} final tasks in {sid}")
 
 
 def _the_new_task(emu: Emulator, sid: str, before: int) -> TaskRecord:
