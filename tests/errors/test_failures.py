@@ -15,7 +15,6 @@ from support import CONTEXT_ID, MOUNT, WRONG_KEY
 from agb_context import (
     AuthenticationError,
     ContextSyncResult,
-    InvalidArgumentError,
     NotFoundError,
     PollingPolicy,
     StillRunningError,
@@ -52,19 +51,6 @@ def test_a_rejected_key_and_an_unknown_session_are_told_apart(
         assert "HTTP 404" in result.error_message
         with pytest.raises(NotFoundError):
             result.raise_for_status()
-
-
-def test_a_typo_is_an_invalid_argument_and_sends_nothing(
-    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
-) -> None:
-    result = (
-        agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT, mode="uplaod").result(timeout=0)
-    )
-    assert result.error_kind == "invalid_argument"
-    assert "mode" in result.error_message
-    with pytest.raises(InvalidArgumentError):
-        result.raise_for_status()
-    assert agb_clean_emulator.requests == []
 
 
 def test_a_failed_task_and_a_task_still_running_are_told_apart(

@@ -1,4 +1,5 @@
-"""Arguments are checked before any request is sent; failures name the argument."""
+"""Arguments are checked before any request is sent: a result of kind ``invalid_argument``
+naming the argument, the same in every calling style."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import math
 import pytest
 from support import CallbackRecorder
 
-from agb_context import ContextManager, ContextSyncResult
+from agb_context import (
+    ContextInfoResult,
+    ContextManager,
+    ContextSyncResult,
+    InvalidArgumentError,
+    PollingPolicy,
+)
 from agb_context.emulator import Emulator
 
 INVALID_SYNC_ARGUMENTS = [
@@ -18,6 +25,7 @@ INVALID_SYNC_ARGUMENTS = [
     ({"context_id": "", "path": "/home/data"}, "context_id"),
     ({"mode": "sideways"}, "mode"),
     ({"mode": "UPLOAD"}, "mode"),
+    ({"mode": "uplaod"}, "mode"),
     ({"max_retries": 0}, "max_retries"),
     ({"max_retries": -1}, "max_retries"),
     ({"max_retries": 2.5}, "max_retries"),
@@ -29,6 +37,14 @@ INVALID_SYNC_ARGUMENTS = [
     ({"context_id": "ctx\x00a", "path": "/home/data"}, "context_id"),
     ({"context_id": "ctx-a", "path": "/home/\x00data"}, "path"),
     ({"context_id": 7, "path": "/home/data"}, "context_id"),
+    ({"timeout": 0}, "timeout"),
+    ({"timeout": float("nan")}, "timeout"),
+    ({"timeout": "1"}, "timeout"),
+    ({"polling": 3}, "polling"),
+    (
+        {"polling": PollingPolicy(interval=0.01), "max_retries": 3},
+        "either polling= or max_retries",
+    ),
 ]
 
 
@@ -47,12 +63,43 @@ def test_invalid_sync_arguments_fail_before_any_request(
     assert not result.success
     assert argument in result.error_message
     assert result.request_id == ""
+    _assert_invalid_argument(result)
 
     async def awaited() -> ContextSyncResult:
         return await cm.sync(**kwargs)  # type: ignore[arg-type]
 
     assert asyncio.run(awaited()) == result
     assert agb_clean_emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"task_type": "sideways"}, "task_type"),
+        ({"context_id": 5}, "context_id"),
+        ({"path": "a\x00b"}, "path"),
+    ],
+)
+def test_invalid_info_arguments_fail_before_any_request(
+    agb_clean_emulator: Emulator, cm: ContextManager, kwargs: dict[str, object], argument: str
+) -> None:
+    result = cm.info(**kwargs)  # type: ignore[arg-type]
+    assert not result.success
+    assert argument in result.error_message
+    _assert_invalid_argument(result)
+    assert asyncio.run(cm.info_async(**kwargs)) == result  # type: ignore[arg-type]
+    assert agb_clean_emulator.requests == []
+
+
+def _assert_invalid_argument(result: ContextInfoResult | ContextSyncResult) -> None:
+    assert (result.error_kind, result.http_status, result.retryable) == (
+        "invalid_argument",
+        None,
+        False,
+    )
+    with pytest.raises(InvalidArgumentError) as raised:
+        result.raise_for_status()
+    assert raised.value.result is result
 
 
 def test_blank_scope_counts_as_omitted(agb_clean_emulator: Emulator, cm: ContextManager) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from support import CONTEXT_ID, MOUNT
 
 from agb_context import ContextManager, ContextStatusData
@@ -71,24 +70,6 @@ def test_blank_filters_are_left_out(
     assert cm.info(context_id=" ", path="", task_type="").success
     (request,) = [r for r in agb_clean_emulator.requests if r.path == "/sdk/GetContextInfo"]
     assert request.query == {"sessionId": session_id}
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "argument"),
-    [
-        ({"task_type": "sideways"}, "task_type"),
-        ({"context_id": 5}, "context_id"),
-        ({"path": "a\x00b"}, "path"),
-    ],
-)
-def test_invalid_arguments_send_nothing(
-    agb_clean_emulator: Emulator, cm: ContextManager, kwargs: dict[str, object], argument: str
-) -> None:
-    result = cm.info(**kwargs)  # type: ignore[arg-type]
-    assert not result.success
-    assert argument in result.error_message
-    assert asyncio.run(cm.info_async(**kwargs)).error_message == result.error_message  # type: ignore[arg-type]
-    assert agb_clean_emulator.requests == []
 
 
 def test_info_async_does_the_same_without_blocking(

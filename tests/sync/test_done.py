@@ -272,27 +272,3 @@ def test_the_overall_timeout_bounds_a_sync_against_a_slow_server(
     assert polled < LATENCY, polled
     result = cm.sync(CONTEXT_ID, MOUNT, timeout=0.5).result(timeout=60)
     assert not result.success
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "hint"),
-    [
-        ({"timeout": 0}, "timeout"),
-        ({"timeout": float("nan")}, "timeout"),
-        ({"timeout": "1"}, "timeout"),
-        ({"polling": 3}, "polling"),
-        ({"polling": FAST, "max_retries": 3}, "either polling= or max_retries"),
-    ],
-)
-def test_bad_timeout_or_polling_is_refused_before_any_request(
-    agb_clean_emulator: Emulator,
-    agb_context_manager: ContextManagerFactory,
-    kwargs: dict[str, object],
-    hint: str,
-) -> None:
-    sid = _session(agb_clean_emulator, "v1")
-    agb_clean_emulator.clear_requests()
-    result = agb_context_manager(sid).sync(CONTEXT_ID, MOUNT, **kwargs).result(timeout=0)  # type: ignore[arg-type]
-    assert not result.success
-    assert hint in result.error_message
-    assert agb_clean_emulator.requests == []
