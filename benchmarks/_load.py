@@ -138,11 +138,18 @@ def _all_final(context_status: str) -> bool:
 
 
 async def _minimal_sync(
-    connection: _Connection, session_id: str, mount: int, interval: float, max_polls: int
+    connection: _Connection,
+    session_id: str,
+    mount: int,
+    interval: float,
+    max_polls: int,
+    read_first: bool,
 ) -> None:
     query = urlencode(
         {"sessionId": session_id, "contextId": f"ctx-{mount}", "path": f"/home/data{mount}"}
     )
+    if read_first:
+        await connection.call("GET", f"/sdk/GetContextInfo?{query}")
     await connection.call("POST", f"/sdk/SyncContext?{query}", b"{}")
     for poll in range(max_polls):
         if poll:
@@ -160,11 +167,14 @@ async def minimal_syncs(
     *,
     interval: float = 1.5,
     max_polls: int = 150,
+    read_first: bool = False,
 ) -> float:
     """Seconds a bare client takes to run the syncs of ``plan`` at once, as the SDK polls.
 
-    One connection per sync, opened beforehand; the first poll is immediate,
-    then one every ``interval`` seconds.
+    One connection per sync, opened on its first request; the first poll is
+    immediate, then one every ``interval`` seconds. ``read_first`` also reads
+    the tasks listed before each sync starts, as the SDK does to judge which
+    tasks are the sync's own: the same requests as the SDK's.
     """
     parts = urlsplit(endpoint)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -173,7 +183,7 @@ async def minimal_syncs(
         start = time.perf_counter()
         await asyncio.gather(
             *(
-                _minimal_sync(connection, sid, mount, interval, max_polls)
+                _minimal_sync(connection, sid, mount, interval, max_polls, read_first)
                 for connection, (sid, mount) in zip(connections, plan, strict=True)
             )
         )
