@@ -6,6 +6,8 @@ import asyncio
 import atexit
 import threading
 
+from agb_context._threads import leave_signals_to_main_thread
+
 THREAD_NAME = "agb-context-loop"
 
 _lock = threading.Lock()
@@ -62,6 +64,7 @@ def forget_after_fork() -> None:
 
 
 def _run(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    leave_signals_to_main_thread()
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
     loop.run_forever()

@@ -34,6 +34,7 @@ from agb_context import _background
 from agb_context._background import is_background_thread
 from agb_context._config import Settings
 from agb_context._flow import forget_gates
+from agb_context._threads import leave_signals_to_main_thread
 
 if TYPE_CHECKING:
     import httpx
@@ -77,6 +78,7 @@ def _off_loop(key: object, work: Callable[[], object]) -> concurrent.futures.Fut
 
 
 def _run(work: Callable[[], object], done: concurrent.futures.Future[None]) -> None:
+    leave_signals_to_main_thread()
     try:
         work()
     except BaseException as exc:  # reported to whoever waits; the loop then does it itself

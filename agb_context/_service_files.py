@@ -23,6 +23,7 @@ from agb_context._results import (
     FolderTransferResult,
     OperationResult,
 )
+from agb_context._threads import leave_signals_to_main_thread
 
 if TYPE_CHECKING:
     from agb_context._config import Settings
@@ -407,7 +408,9 @@ class ContextFiles:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run_coroutine_threadsafe(work, background_loop()).result()
-        with ThreadPoolExecutor(1, thread_name_prefix="agb-context-blocking") as pool:
+        with ThreadPoolExecutor(
+            1, thread_name_prefix="agb-context-blocking", initializer=leave_signals_to_main_thread
+        ) as pool:
             return pool.submit(asyncio.run, work).result()
 
     def _url_call(

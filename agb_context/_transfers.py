@@ -33,6 +33,7 @@ import httpx
 
 from agb_context._config import Settings
 from agb_context._results import FileUrlResult
+from agb_context._threads import leave_signals_to_main_thread
 
 logger = logging.getLogger("agb_context")
 
@@ -343,6 +344,7 @@ async def _on_own_thread(work: Callable[[threading.Event], T]) -> T:
             done.set_exception(exc)
 
     def run() -> None:
+        leave_signals_to_main_thread()
         try:
             value = work(stop)
         except BaseException as exc:  # handed to the awaiting task

@@ -12,14 +12,19 @@ import concurrent.futures
 import contextlib
 import logging
 import re
+import signal
+import subprocess
+import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
-from support import run_python
+from support import CONTEXT_ID, MOUNT, run_python
 
 from agb_context import ContextManager, SyncOperation
 from agb_context.emulator import Emulator
+from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 SLOW_STEP = re.compile(r"Executing <.*> took \d+\.\d+ seconds$")
 """asyncio's debug-mode line for a slow loop step."""
@@ -266,3 +271,66 @@ def test_a_blocking_call_from_trio_works(agb_clean_emulator: Emulator, session_i
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def _blocked_signals(thread: threading.Thread) -> set[int]:
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    mask = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M).group(1), 16)  # type: ignore[union-attr]
+    return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_the_sdk_threads_leave_ctrl_c_to_the_main_thread(
+    agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    assert agb_context_manager(session_id).sync(CONTEXT_ID, MOUNT).result(timeout=30).success
+    loop_thread = next(t for t in threading.enumerate() if t.name == "agb-context-loop")
+    # A signal the SDK's thread took would not wake a main thread blocked in result().
+    assert {signal.SIGINT, signal.SIGTERM} <= _blocked_signals(loop_thread)
+    assert signal.SIGINT not in _blocked_signals(threading.main_thread())
+
+
+CTRL_C_WHILE_WAITING = """
+import sys
+from agb_context import ContextManager
+
+session, endpoint, key = sys.argv[1:4]
+cm = ContextManager(session, api_key=key, endpoint=endpoint)
+operation = cm.sync()
+print("waiting", flush=True)
+try:
+    operation.result()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    cm.close()
+"""
+
+
+def test_ctrl_c_interrupts_a_blocking_wait_for_a_sync(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
+    agb_clean_emulator.faults.hang_tasks(count=None, session_id=session_id)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CTRL_C_WHILE_WAITING,
+            session_id,
+            agb_clean_emulator.endpoint,
+            agb_clean_emulator.api_key,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "waiting"
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert out.strip() == "interrupted", err
+    assert child.returncode == 0, err
