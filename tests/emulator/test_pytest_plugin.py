@@ -29,7 +29,9 @@ def test_a_sync_polls_fast_by_default(agb_clean_emulator, agb_context_manager):
     emulator = agb_clean_emulator
     sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     (emulator.session_path(sid, "/home/data") / "secret.txt").write_text("left behind")
-    emulator.set_task_delay(0.5)
+    # 3 s: the default policy (1.5 s apart) polls at most 4 times; 10 ms apart gives
+    # 10 polls even if a loaded machine makes each one take 300 ms
+    emulator.set_task_delay(3)
     cm = agb_context_manager(sid)
     result = cm.sync("ctx-a", "/home/data").result(timeout=60)
     assert result.success, result.error_message
