@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,18 @@ from agb_context.emulator.pytest_plugin import ContextManagerFactory
 
 if TYPE_CHECKING:
     import trustme
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the tests press Ctrl-C on the processes they start.
+
+    A shell starts a background job (``nox &``, a CI step) with SIGINT ignored,
+    and a child inherits an ignored signal; a handled one is reset to the default
+    in a child. Handling it here makes the children's Ctrl-C live again.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        with contextlib.suppress(ValueError):  # not on the main thread: nothing to do
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_terminal_summary(
