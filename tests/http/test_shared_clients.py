@@ -35,6 +35,27 @@ def test_many_managers_share_at_most_max_in_flight_clients(
     asyncio.run(main())
 
 
+def test_a_client_is_never_shared_across_api_keys(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
+    """One client per loop at most (max_in_flight=1): only the key keeps these apart."""
+    emulator = agb_clean_emulator
+
+    async def main() -> None:
+        right, wrong = (
+            ContextManager(session_id, api_key=key, endpoint=emulator.endpoint, max_in_flight=1)
+            for key in (emulator.api_key, "not-" + emulator.api_key)
+        )
+        for _ in range(3):
+            good, bad = await asyncio.gather(right.info_async(), wrong.info_async())
+            assert good.success, good.error_message
+            assert (bad.success, bad.http_status) == (False, 401)
+        assert await right._async_client() is not await wrong._async_client()
+        await asyncio.gather(right.aclose(), wrong.aclose())
+
+    asyncio.run(main())
+
+
 def test_a_shared_client_closes_with_its_last_user(
     agb_clean_emulator: Emulator, session_id: str
 ) -> None:
