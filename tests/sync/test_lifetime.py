@@ -297,8 +297,8 @@ from agb_context import ContextManager
 session, endpoint, key = sys.argv[1:4]
 cm = ContextManager(session, api_key=key, endpoint=endpoint)
 operation = cm.sync()
-print("waiting", flush=True)
 try:
+    print("waiting", flush=True)
     operation.result()
 except KeyboardInterrupt:
     print("interrupted", flush=True)
