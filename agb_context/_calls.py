@@ -78,17 +78,12 @@ class ApiCalls:
         self, client: AuthenticatedClient, query: InfoQuery, *, retry: bool = True
     ) -> ContextInfoResult:
         """``GetContextInfo`` on an asyncio client; ``retry=False`` sends it once only."""
-        await wait_for_room(self.settings.max_in_flight)
-        try:
-            request = self._info_request(client, query, retry=retry)
-        except _TRANSPORT_FAILURES as exc:
-            return ContextInfoResult(success=False, **self._transport_failure(exc).fields())
-        return await self._send_info(client, request)
+        return await StatusPoll(self, client, query, retry=retry)()
 
     def status_poll(self, client: AuthenticatedClient, query: InfoQuery) -> StatusPoll:
         """A sync's status poll: ``GetContextInfo`` without transport retries, its request
         built once (building one costs more than a tenth of a millisecond of CPU)."""
-        return StatusPoll(self, client, query)
+        return StatusPoll(self, client, query, retry=False)
 
     def _info_request(
         self, client: AuthenticatedClient, query: InfoQuery, *, retry: bool
@@ -203,13 +198,15 @@ class ApiCalls:
 
 
 class StatusPoll:
-    """``GetContextInfo`` sent as often as a sync polls: built on the first call, then
-    sent as it is, once each time (no transport retries: polling is the retry)."""
+    """``GetContextInfo`` as often as it is called: built on the first call, then sent
+    as it is (a sync's polls pass ``retry=False``: polling is the retry)."""
 
-    __slots__ = ("_calls", "_client", "_query", "_request")
+    __slots__ = ("_calls", "_client", "_query", "_request", "_retry")
 
-    def __init__(self, calls: ApiCalls, client: AuthenticatedClient, query: InfoQuery) -> None:
-        self._calls, self._client, self._query = calls, client, query
+    def __init__(
+        self, calls: ApiCalls, client: AuthenticatedClient, query: InfoQuery, *, retry: bool
+    ) -> None:
+        self._calls, self._client, self._query, self._retry = calls, client, query, retry
         self._request: httpx.Request | None = None
 
     async def __call__(self) -> ContextInfoResult:
@@ -217,7 +214,7 @@ class StatusPoll:
         await wait_for_room(calls.settings.max_in_flight)
         if self._request is None:
             try:
-                self._request = calls._info_request(self._client, self._query, retry=False)
+                self._request = calls._info_request(self._client, self._query, retry=self._retry)
             except _TRANSPORT_FAILURES as exc:
                 return ContextInfoResult(success=False, **calls._transport_failure(exc).fields())
         return await calls._send_info(self._client, self._request)
