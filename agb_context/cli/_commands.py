@@ -76,17 +76,18 @@ def sync_command(args: argparse.Namespace) -> int:
     live = not args.json and console.is_terminal
     with open_manager(args) as cm:
         progress = SyncProgress(cm.session_id, args.mode)
-        operation = cm.sync(
-            context_id=args.context_id,
-            path=args.path,
-            mode=args.mode,
-            timeout=timeout,
-            polling=PollingPolicy(
-                interval=interval, max_polls=DEFAULT_MAX_POLLS if timeout is None else 10**9
-            ),
-        )
-        follow(operation, progress)
+        operation: SyncOperation | None = None
         try:
+            operation = cm.sync(
+                context_id=args.context_id,
+                path=args.path,
+                mode=args.mode,
+                timeout=timeout,
+                polling=PollingPolicy(
+                    interval=interval, max_polls=DEFAULT_MAX_POLLS if timeout is None else 10**9
+                ),
+            )
+            follow(operation, progress)
             if live:
                 with Live(progress, console=console, refresh_per_second=8) as view:
                     operation.wait()
@@ -96,7 +97,8 @@ def sync_command(args: argparse.Namespace) -> int:
                 operation.wait()
                 result = _conclude(operation, progress)
         except KeyboardInterrupt:
-            operation.cancel()
+            if operation is not None:
+                operation.cancel()
             if args.json:
                 print_json(interrupted_json(cm.session_id, operation, progress))
             raise CommandFailed(INTERRUPTED, 130) from None
@@ -119,12 +121,13 @@ INTERRUPTED = "interrupted; the sync goes on on the server"
 
 
 def interrupted_json(
-    session_id: str, operation: SyncOperation, progress: SyncProgress
+    session_id: str, operation: SyncOperation | None, progress: SyncProgress
 ) -> dict[str, Any]:
-    """The ``--json`` document of a sync the user interrupted (the tasks as last seen)."""
+    """The ``--json`` document of a sync the user interrupted (the tasks as last seen;
+    ``operation`` is None when it came before the sync was started)."""
     result = ContextSyncResult(
         success=False,
-        request_id=operation.request_id or "",
+        request_id=(operation.request_id if operation is not None else None) or "",
         error_message=INTERRUPTED,
         context_status_data=progress.tasks,
     )
