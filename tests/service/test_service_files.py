@@ -146,9 +146,11 @@ class _FlakyServer:
     middle of a body, so this small server stands in for the storage service.
     """
 
-    def __init__(self, content: bytes) -> None:
+    def __init__(self, content: bytes, *, honour_range: bool = True) -> None:
         self.content = content
+        self.honour_range = honour_range
         self.requests: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self.received = b""
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
@@ -182,6 +184,7 @@ class _FlakyServer:
         lines = head.decode().split("\r\n")
         self.requests.append(lines[0])
         headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        self.headers.append(headers)
         first = len(self.requests) == 1
         if lines[0].startswith("PUT"):
             length = int(headers.get("content-length", "0"))
@@ -200,6 +203,12 @@ class _FlakyServer:
             conn.sendall(
                 f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode()
                 + self.content[:half]
+            )
+            return
+        if not self.honour_range:
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode()
+                + self.content
             )
             return
         part = self.content[start:]
@@ -228,6 +237,7 @@ def test_a_dropped_connection_is_tried_again_and_a_download_resumes(
         assert down.attempts == 2
         assert target.read_bytes() == content
         assert server.requests[1].startswith("GET")
+        assert server.headers[1]["range"] == f"bytes={len(content) // 2}-"  # not from 0
         source = tmp_path / "up.bin"
         source.write_bytes(content[:1000])
         server.requests.clear()
@@ -235,6 +245,27 @@ def test_a_dropped_connection_is_tried_again_and_a_download_resumes(
         assert up.success, up.error_message
         assert up.attempts == 2
         assert server.received == content[:1000]
+    finally:
+        server.close()
+
+
+def test_a_resumed_download_starts_over_when_the_server_ignores_range(
+    service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    content = os.urandom(400_000)
+    server = _FlakyServer(content, honour_range=False)
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    try:
+        target = tmp_path / "whole.bin"
+        down = service.download_file("SdkCtx-x", "/object", target)
+        assert down.success, down.error_message
+        assert (down.attempts, down.size) == (2, len(content))
+        assert target.read_bytes() == content  # the first try's half is not kept before it
+        assert "range" in server.headers[1]
     finally:
         server.close()
 
