@@ -18,6 +18,35 @@ from agb_context_api import AuthenticatedClient
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 
+_SPENT = httpx.ByteStream(b"")
+
+
+class _Client(httpx.Client):
+    """An httpx client whose fully read responses are freed as soon as they are dropped.
+
+    httpx binds a response and its stream to each other; the SDK reads every
+    answer whole, so it cuts that cycle once the body is in. Otherwise each
+    response would wait for the garbage collector, and a burst of syncs makes
+    enough of them to set off full collections that stall the event loop.
+    """
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = super().send(request, **kwargs)
+        if response.is_closed:  # read whole: nothing streams from it again
+            response.stream = _SPENT
+        return response
+
+
+class _AsyncClient(httpx.AsyncClient):
+    """The asyncio `_Client`."""
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        if response.is_closed:
+            response.stream = _SPENT
+        return response
+
+
 def _http_args(settings: Settings) -> dict[str, Any]:
     """What the blocking and the asyncio httpx clients share."""
     return {
@@ -55,7 +84,7 @@ def _generated_client(settings: Settings) -> AuthenticatedClient:
 
 def build_client(settings: Settings) -> AuthenticatedClient:
     """A client for blocking calls, with retries, pooling, the proxy and TLS trust."""
-    http = httpx.Client(
+    http = _Client(
         **_http_args(settings),
         transport=RetryingTransport(
             settings.retry, httpx.HTTPTransport(**_transport_args(settings))
@@ -67,7 +96,7 @@ def build_client(settings: Settings) -> AuthenticatedClient:
 def build_async_client(settings: Settings) -> AuthenticatedClient:
     """A client for one event loop, with retries, pooling, the proxy, TLS trust and
     the loop's limit on requests in flight (taken by each attempt, not by retry waits)."""
-    http = httpx.AsyncClient(
+    http = _AsyncClient(
         **_http_args(settings),
         transport=AsyncRetryingTransport(
             settings.retry,

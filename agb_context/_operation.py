@@ -11,9 +11,11 @@ import atexit
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
@@ -114,7 +116,7 @@ class Operation(Generic[R]):
         self._watchers: tuple[Callable[[Progress | None], None], ...] = ()
         self._started = time.monotonic()
         self._owner: OperationSet | None = None
-        self._future.add_done_callback(self._on_done)
+        self._future.add_done_callback(functools.partial(_when_done, weakref.ref(self)))
 
     # -- outcome ---------------------------------------------------------------
 
@@ -186,11 +188,15 @@ class Operation(Generic[R]):
         """Call ``fn(operation)`` once the operation is over (the class docs name the thread)."""
 
         lock = self._callback_lock()
+        ref = weakref.ref(self)
 
         def call(_: concurrent.futures.Future[R]) -> None:
+            operation = ref()
+            if operation is None:  # not expected: whatever ends an operation holds it
+                return
             with lock:
                 try:
-                    fn(self)
+                    fn(operation)
                 except Exception:
                     logger.exception("a done-callback (%r) raised", fn)
 
@@ -426,6 +432,16 @@ class Operation(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
+
+
+def _when_done(ref: weakref.ref[Operation[Any]], future: concurrent.futures.Future[Any]) -> None:
+    # The future's callbacks hold their operation weakly (the future keeps its
+    # callbacks for good): strong, they would make each operation a reference
+    # cycle, left to the garbage collector, whose full collections then stall
+    # the event loop in a burst of syncs.
+    operation = ref()
+    if operation is not None:
+        operation._on_done(future)
 
 
 _running: set[Operation[Any]] = set()

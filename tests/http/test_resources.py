@@ -9,8 +9,10 @@ process, and what is imported must not depend on what other tests imported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,45 @@ def test_the_first_async_call_imports_off_the_event_loop(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@contextlib.contextmanager
+def sdk_garbage() -> Iterator[list[str]]:
+    """The SDK's and httpx's objects that the code in the block leaves in reference
+    cycles (other objects, such as an in-process emulator's, are left out)."""
+    found: list[str] = []
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what any collection finds is kept, to be looked at
+    try:
+        yield found
+        gc.collect()
+        found += [
+            type(obj).__qualname__
+            for obj in gc.garbage
+            if type(obj).__module__.startswith(("agb_context.", "httpx", "httpcore"))
+            and not type(obj).__module__.startswith("agb_context.emulator")
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+def test_finished_calls_leave_no_reference_cycles(cm: ContextManager) -> None:
+    """What a finished call made is freed at once, not left to the garbage collector:
+    in a burst of syncs, cycles set off full collections that stall the event loop."""
+    fast = PollingPolicy(interval=0.01, grace=0.05)
+
+    async def awaited() -> None:
+        assert (await cm.info_async()).success
+        assert (await cm.sync(CONTEXT_ID, MOUNT, polling=fast)).success
+
+    asyncio.run(awaited())  # clients and connections made before counting
+    assert cm.sync(CONTEXT_ID, MOUNT, polling=fast).result(30).success
+    with sdk_garbage() as garbage:
+        asyncio.run(awaited())
+        assert cm.info().success
+        assert cm.sync(CONTEXT_ID, MOUNT, polling=fast).result(30).success
+        called: list[bool] = []
+        cm.sync(CONTEXT_ID, MOUNT, polling=fast, callback=called.append).wait(30)
+        wait_until(lambda: called == [True], timeout=5.0, what="the callback")
+    assert garbage == []
