@@ -97,9 +97,22 @@ def async_stack_loaded() -> concurrent.futures.Future[None]:
     return _off_loop(_import_stack, _import_stack)
 
 
-def _ready_for(settings: Settings) -> list[concurrent.futures.Future[None]]:
-    """What must be done, off the loop, before a first asyncio client for ``settings``."""
+def _import_all(names: tuple[str, ...]) -> Callable[[], None]:
+    def work() -> None:
+        for name in names:
+            importlib.import_module(name)
+
+    return work
+
+
+def _ready_for(
+    settings: Settings, imports: tuple[str, ...]
+) -> list[concurrent.futures.Future[None]]:
+    """What must be done, off the loop, before a first asyncio call with ``settings``
+    by an owner whose calls need the modules ``imports``."""
     ready = [async_stack_loaded()]
+    if imports:
+        ready.append(_off_loop(imports, _import_all(imports)))
     if settings.tls.lazy and settings.uses_tls:
         ready.append(_off_loop(settings.tls.load, settings.tls.load))
     return ready
@@ -217,11 +230,15 @@ class ClientPool:
     Args:
         settings: How to reach the API.
         owner: The owner's class name, for the error raised once it is closed.
+        imports: Modules the owner's asyncio calls need, imported off the loop
+            before the first (see `ready_async`).
     """
 
-    def __init__(self, settings: Settings, owner: str) -> None:
+    def __init__(self, settings: Settings, owner: str, imports: tuple[str, ...] = ()) -> None:
         self._settings = settings
         self._owner = owner
+        self._imports = imports
+        self._ready = False
         self._closed = False
         self.share = next(_dealt) % settings.max_in_flight
         """Which of the shared asyncio clients of a loop this pool uses."""
@@ -274,12 +291,20 @@ class ClientPool:
         client = self._async_clients.get(asyncio.get_running_loop())
         if client is not None and not self._closed:
             return client
-        for ready in _ready_for(self._settings):
+        await self.ready_async()
+        return self.for_running_loop()
+
+    async def ready_async(self) -> None:
+        """Wait, without stalling the loop, until the modules the asyncio calls need are
+        imported and the TLS trust is loaded (both on a thread, once per process)."""
+        if self._ready:
+            return
+        for ready in _ready_for(self._settings, self._imports):
             if not ready.done():
                 with contextlib.suppress(Exception):
                     # shielded: a cancelled caller must not cancel the future others share
                     await asyncio.shield(asyncio.wrap_future(ready))
-        return self.for_running_loop()
+        self._ready = True
 
     def for_running_loop(self) -> AuthenticatedClient:
         """The client of the running loop: httpx connections belong to one loop."""

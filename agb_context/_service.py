@@ -32,7 +32,7 @@ from agb_context._service_files import ContextFiles
 from agb_context._tls import Verify
 
 if TYPE_CHECKING:
-    from agb_context._context_calls import Call
+    from agb_context._context_calls import Call, ContextCalls
 
 logger = logging.getLogger("agb_context")
 
@@ -120,12 +120,22 @@ class ContextService(ContextFiles, Closable):
             user_agent_suffix=user_agent_suffix,
             max_in_flight=max_in_flight,
         )
-        # Imported on first use: the generated client stays out of `import agb_context`.
-        from agb_context._context_calls import ContextCalls
-
-        self._calls = ContextCalls(self._settings)
-        self._clients = ClientPool(self._settings, "ContextService")
+        self._context_calls: ContextCalls | None = None
+        self._clients = ClientPool(
+            self._settings, "ContextService", imports=("agb_context._context_calls",)
+        )
         self._operations = OperationSet()
+
+    @property
+    def _calls(self) -> ContextCalls:
+        calls = self._context_calls
+        if calls is None:
+            # Imported on first use, not in `__init__`: the generated client stays out of
+            # `import agb_context`, and async code has it imported off the event loop.
+            from agb_context._context_calls import ContextCalls
+
+            calls = self._context_calls = ContextCalls(self._settings)
+        return calls
 
     @property
     def endpoint(self) -> str:
@@ -162,7 +172,7 @@ class ContextService(ContextFiles, Closable):
         next_token: str | None = None,
     ) -> ContextListResult:
         """The non-blocking `list`, for async code: same arguments, same result."""
-        return await self._send_async(self._list_call(max_results, next_token))
+        return await self._send_async(lambda: self._list_call(max_results, next_token))
 
     def iter_pages(self, max_results: int | None = None) -> Iterator[ContextListResult]:
         """Every page of the account's contexts, in order, following the tokens.
@@ -252,7 +262,9 @@ class ContextService(ContextFiles, Closable):
         context_id: str | None = None,
     ) -> ContextResult:
         """The non-blocking `get`, for async code: same arguments, same result."""
-        return await self._send_async(self._get_call(name, create, login_region_id, context_id))
+        return await self._send_async(
+            lambda: self._get_call(name, create, login_region_id, context_id)
+        )
 
     def create(self, name: str) -> ContextResult:
         """Create a context named ``name``, or get the one that already has that name."""
@@ -260,7 +272,7 @@ class ContextService(ContextFiles, Closable):
 
     async def create_async(self, name: str) -> ContextResult:
         """The non-blocking `create`, for async code."""
-        return await self._send_async(self._create_call(name))
+        return await self._send_async(lambda: self._create_call(name))
 
     # -- update and delete ---------------------------------------------------
 
@@ -273,7 +285,7 @@ class ContextService(ContextFiles, Closable):
 
     async def update_async(self, context: ContextLike) -> OperationResult:
         """The non-blocking `update`, for async code."""
-        return await self._send_async(self._update_call(context))
+        return await self._send_async(lambda: self._update_call(context))
 
     def delete(self, context: ContextLike | str) -> OperationResult:
         """Delete a context and its stored data; give the context or its id.
@@ -285,7 +297,7 @@ class ContextService(ContextFiles, Closable):
 
     async def delete_async(self, context: ContextLike | str) -> OperationResult:
         """The non-blocking `delete`, for async code."""
-        return await self._send_async(self._delete_call(context))
+        return await self._send_async(lambda: self._delete_call(context))
 
     # -- clear ---------------------------------------------------------------
 
@@ -299,7 +311,7 @@ class ContextService(ContextFiles, Closable):
 
     async def start_clear_async(self, context_id: str) -> ClearContextResult:
         """The non-blocking `start_clear`, for async code."""
-        return await self._send_async(self._by_id(self._calls.start_clear, context_id))
+        return await self._send_async(lambda: self._by_id(self._calls.start_clear, context_id))
 
     def get_clear_status(self, context_id: str) -> ClearContextResult:
         """One look at where the clearing of a context's data stands.
@@ -311,7 +323,7 @@ class ContextService(ContextFiles, Closable):
 
     async def get_clear_status_async(self, context_id: str) -> ClearContextResult:
         """The non-blocking `get_clear_status`, for async code."""
-        return await self._send_async(self._by_id(self._calls.clear_status, context_id))
+        return await self._send_async(lambda: self._by_id(self._calls.clear_status, context_id))
 
     def clear(
         self,
@@ -345,7 +357,7 @@ class ContextService(ContextFiles, Closable):
         """
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
-        start = self._by_id(self._calls.start_clear, context_id)
+        start = self._checked_id(context_id)
         try:
             policy = polling if polling is not None else _clear_policy(timeout, poll_interval)
             if not isinstance(policy, PollingPolicy):
@@ -366,12 +378,13 @@ class ContextService(ContextFiles, Closable):
         return operation
 
     async def _run_clear(
-        self, operation: ClearOperation, start: Call[ClearContextResult], policy: PollingPolicy
+        self, operation: ClearOperation, context_id: str, policy: PollingPolicy
     ) -> ClearContextResult:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        await self._clients.ready_async()
         client = await self._clients.for_running_loop_async()
-        accepted = await start.send_async(client)
+        accepted = await self._calls.start_clear(context_id).send_async(client)
         if not accepted.success:
             return accepted
         context_id = accepted.context_id
@@ -396,9 +409,13 @@ class ContextService(ContextFiles, Closable):
             return result
         return prepared
 
-    async def _send_async(self, prepared: Call[R] | R) -> R:
+    async def _send_async(self, build: Callable[[], Call[R] | R]) -> R:
+        """``build()``'s call sent, or its refusal: built once the modules it needs
+        are imported (off the loop, the first time)."""
+        await self._clients.ready_async()
         from agb_context._context_calls import Call
 
+        prepared = build()
         if isinstance(prepared, Call):
             client = await self._clients.for_running_loop_async()
             result: R = await prepared.send_async(client)
@@ -490,14 +507,17 @@ class ContextService(ContextFiles, Closable):
     def _by_id(
         self, make: Callable[[str], Call[ClearContextResult]], context_id: object
     ) -> Call[ClearContextResult] | ClearContextResult:
+        checked = self._checked_id(context_id)
+        return checked if isinstance(checked, ClearContextResult) else make(checked)
+
+    def _checked_id(self, context_id: object) -> str | ClearContextResult:
         self._clients.check_open()
         try:
-            cid = check.context_id(context_id)
+            return check.context_id(context_id)
         except check.InvalidArgument as exc:
             return ClearContextResult(
                 success=False, error_message=str(exc), error_kind="invalid_argument"
             )
-        return make(cid)
 
 
 def _clear_policy(timeout: object, poll_interval: object) -> PollingPolicy:

@@ -61,13 +61,16 @@ class ContextFiles:
     """What `ContextService` does with the files of a context (mixed into it)."""
 
     _settings: Settings
-    _calls: ContextCalls
     _clients: ClientPool
+
+    @property
+    def _calls(self) -> ContextCalls:
+        raise NotImplementedError
 
     def _send(self, prepared: Call[R] | R) -> R:
         raise NotImplementedError
 
-    async def _send_async(self, prepared: Call[R] | R) -> R:
+    async def _send_async(self, build: Callable[[], Call[R] | R]) -> R:
         raise NotImplementedError
 
     # -- URLs, listing, deleting ---------------------------------------------
@@ -82,7 +85,7 @@ class ContextFiles:
 
     async def get_file_upload_url_async(self, context_id: str, file_path: str) -> FileUrlResult:
         """The non-blocking `get_file_upload_url`."""
-        return await self._send_async(self._url_call("put", context_id, file_path))
+        return await self._send_async(lambda: self._url_call("put", context_id, file_path))
 
     def get_file_download_url(self, context_id: str, file_path: str) -> FileUrlResult:
         """A presigned URL to ``GET`` one file of a context from (no API key needed there)."""
@@ -90,7 +93,7 @@ class ContextFiles:
 
     async def get_file_download_url_async(self, context_id: str, file_path: str) -> FileUrlResult:
         """The non-blocking `get_file_download_url`."""
-        return await self._send_async(self._url_call("get", context_id, file_path))
+        return await self._send_async(lambda: self._url_call("get", context_id, file_path))
 
     def delete_file(self, context_id: str, file_path: str) -> OperationResult:
         """Delete one file of a context."""
@@ -98,7 +101,7 @@ class ContextFiles:
 
     async def delete_file_async(self, context_id: str, file_path: str) -> OperationResult:
         """The non-blocking `delete_file`."""
-        return await self._send_async(self._delete_file_call(context_id, file_path))
+        return await self._send_async(lambda: self._delete_file_call(context_id, file_path))
 
     def list_files(
         self,
@@ -131,8 +134,9 @@ class ContextFiles:
         page_size: int = 50,
     ) -> ContextFileListResult:
         """The non-blocking `list_files`."""
-        call = self._list_files_call(context_id, parent_folder_path, page_number, page_size)
-        return await self._send_async(call)
+        return await self._send_async(
+            lambda: self._list_files_call(context_id, parent_folder_path, page_number, page_size)
+        )
 
     def iter_files(
         self, context_id: str, parent_folder_path: str | None = None, page_size: int = 50
