@@ -32,10 +32,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from _load import minimal_syncs, throughput
@@ -68,6 +68,7 @@ syncs of distinct contexts use N/50 sessions, each with its own `ContextManager`
 B2 gives each sync a session of its own (as one manager per cloud session
 would): the emulator rewrites a session's whole record on every task change,
 which in big sessions would make its own cost, not the SDK's, the figure."""
+T = TypeVar("T")
 MB = 2**20
 RAW_CHUNK = MB
 """Bytes per chunk of the raw ``httpx`` upload of B10 (its download takes what arrives)."""
@@ -410,6 +411,18 @@ async def _concurrent_round(
     }
 
 
+async def _watched(work: Awaitable[T]) -> tuple[T, float]:
+    """``work``'s value, and the longest loop stall while it ran (a `Ticker`)."""
+    ticker = Ticker()
+    ticking = asyncio.create_task(ticker.run())
+    await asyncio.sleep(0.05)
+    try:
+        return await work, ticker.worst
+    finally:
+        ticker.stop()
+        await ticking
+
+
 async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
     connect = {"api_key": server.api_key, "endpoint": server.endpoint}
     n = sizes.b2_syncs
@@ -429,6 +442,7 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
     bursts: list[dict[str, float]] = []
     burst_floors: list[float] = []
     burst_same_requests: list[float] = []
+    burst_floor_stalls: list[float] = []
     try:
         for _ in range(sizes.b2_warmup):
             await _timed_sync(one, 0)
@@ -444,9 +458,11 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         ]
         for _ in range(sizes.b2_burst_rounds):
             bursts.append(await _concurrent_round(server, burst_plan, burst_managers))
-            burst_floors.append(
-                await minimal_syncs(server.endpoint, server.api_key, burst_floor_plan)
+            floor, stall = await _watched(
+                minimal_syncs(server.endpoint, server.api_key, burst_floor_plan)
             )
+            burst_floors.append(floor)
+            burst_floor_stalls.append(stall)
             burst_same_requests.append(
                 await minimal_syncs(
                     server.endpoint, server.api_key, burst_floor_plan, read_first=True
@@ -509,7 +525,9 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         f"median over {len(stalls)} rounds of each round's longest stall; worst "
         f"{_ms(max(stalls)):.1f} ms. Counting only time the loop's thread was on a CPU "
         f"(not waiting for one on a busy machine): median {_median_ms(busy):.1f} ms. "
-        f"At {big} syncs: median {burst_stall_ms:.1f} ms, on a CPU {burst_busy_ms:.1f} ms. "
+        f"At {big} syncs: median {burst_stall_ms:.1f} ms, on a CPU {burst_busy_ms:.1f} ms; "
+        f"the minimal raw-socket client's own loop stalled {_median_ms(burst_floor_stalls):.1f}"
+        f" ms (median) for the same {big} syncs. "
         "Not the target, for comparison: an application that turns the garbage collector "
         "off during the burst (gc.disable(); the SDK never does) saw "
         f"{_ms(paused[0]['stall']):.1f} ms at {n} "
@@ -521,6 +539,7 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         burst_busy_stall_ms=burst_busy_ms,
         burst_stalls_ms=[_ms(r["stall"]) for r in bursts],
         burst_busy_stalls_ms=[_ms(r["busy_stall"]) for r in bursts],
+        burst_minimal_client_stalls_ms=[_ms(s) for s in burst_floor_stalls],
         gc_paused_stall_ms=_ms(paused[0]["stall"]),
         gc_paused_busy_stall_ms=_ms(paused[0]["busy_stall"]),
         gc_paused_burst_stall_ms=_ms(paused[1]["stall"]),
