@@ -8,14 +8,22 @@ emulator never leaves its folder locked. The file also says who holds it.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import socket
+import stat
 import sys
+import time
 from pathlib import Path
 
 from agb_context.emulator._errors import DataDirInUse
 
 LOCK_FILE = ".emulator.lock"
+ABANDONED_AFTER = 60.0
+"""Seconds since its lock was last taken before a folder no process holds counts as left."""
+
+logger = logging.getLogger("agb_context.emulator")
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -98,3 +106,42 @@ class DataDirLock:
         except (OSError, ValueError, KeyError, TypeError):
             return "a process that is starting or stopping"
         return described
+
+
+def remove_abandoned(parent: Path, prefix: str, *, after: float = ABANDONED_AFTER) -> list[Path]:
+    """Remove the folders ``parent/<prefix>*`` that emulators killed while running left.
+
+    Such a folder has a lock file that no process holds and that was last
+    taken more than ``after`` seconds ago (a folder being made has a young
+    one). Each is removed while this process holds its lock. Folders of
+    other users, without a lock file, or that cannot be checked are left
+    alone. Returns the folders removed.
+    """
+    removed: list[Path] = []
+    uid = getattr(os, "getuid", lambda: None)()
+    now = time.time()
+    for folder in parent.glob(f"{prefix}*"):
+        lock_path = folder / LOCK_FILE
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            found = lock_path.lstat()
+            if (
+                not stat.S_ISREG(found.st_mode)
+                or (uid is not None and found.st_uid != uid)
+                or now - found.st_mtime < after
+            ):
+                continue
+            fd = os.open(lock_path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if not _try_lock(fd):
+                continue  # an emulator runs on it
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)  # and with it the lock
+    if removed:
+        logger.info("removed %d data folder(s) left by emulators that were killed", len(removed))
+    return removed

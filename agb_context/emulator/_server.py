@@ -22,7 +22,7 @@ from agb_context.emulator import _validation as check
 from agb_context.emulator._app import build_app
 from agb_context.emulator._behaviour import Behaviour
 from agb_context.emulator._context_files import UrlSigner
-from agb_context.emulator._dirlock import DataDirLock
+from agb_context.emulator._dirlock import DataDirLock, remove_abandoned
 from agb_context.emulator._errors import DataDirError, ListenError
 from agb_context.emulator._faults import Faults
 from agb_context.emulator._gateway import Gateway
@@ -35,6 +35,8 @@ from agb_context.emulator._tasks import TaskRunner
 
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 30.0
+_TEMPORARY_PREFIX = "agb-context-emulator-"
+"""The start of the name of a temporary data folder (``data_dir=None``)."""
 
 
 class Emulator:
@@ -66,7 +68,9 @@ class Emulator:
     Args:
         data_dir: Where contexts and sessions are kept; they survive a restart
             on the same folder, and tasks left unfinished are run again. None:
-            a temporary folder, removed on `stop`.
+            a temporary folder, removed on `stop`; the temporary folders of
+            emulators that were killed (held by no process for a minute) are
+            removed when one starts.
         api_key: The key clients must send in the ``authorization`` header;
             None makes a random one (see `api_key`).
         task_delay: The least time, in seconds, a sync task takes, to stand
@@ -245,7 +249,8 @@ class Emulator:
             if self.running:
                 raise RuntimeError("the emulator is already running")
             if self._data_dir is None:
-                self._temporary = Path(tempfile.mkdtemp(prefix="agb-context-emulator-"))
+                remove_abandoned(Path(tempfile.gettempdir()), _TEMPORARY_PREFIX)
+                self._temporary = Path(tempfile.mkdtemp(prefix=_TEMPORARY_PREFIX))
                 root = self._temporary
             else:
                 root = self._data_dir.resolve()

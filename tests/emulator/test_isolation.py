@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from support import API_KEY, Api, client_for, tree, wait_final, wait_until
 
 from agb_context.emulator import DataDirError, DataDirInUse, Emulator, ListenError
+from agb_context.emulator._dirlock import LOCK_FILE, DataDirLock
 
 # --- one emulator per data dir ------------------------------------------------------------
 
@@ -55,6 +59,38 @@ def test_a_data_dir_that_is_a_file_names_the_file(tmp_path: Path):
     not_a_folder.write_text("x")
     with pytest.raises(DataDirError, match=r"data\.txt is a file, not a folder"):
         Emulator(data_dir=not_a_folder).start()
+
+
+def test_temporary_folders_left_by_killed_emulators_are_removed_at_start():
+    def left_folder(*, held: bool = False, age: float = 120.0, locked: bool = True) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix="agb-context-emulator-"))
+        (folder / "contexts").mkdir()
+        if locked:
+            lock = DataDirLock(folder)
+            lock.acquire()
+            if held:
+                holders.append(lock)
+            else:
+                lock.release()  # as the kernel does when the holder is killed
+            then = time.time() - age
+            os.utime(folder / LOCK_FILE, (then, then))
+        return folder
+
+    holders: list[DataDirLock] = []
+    killed = left_folder()
+    running = left_folder(held=True)  # an emulator runs on it
+    starting = left_folder(age=0.0)  # its emulator is just starting
+    no_lock = left_folder(locked=False)  # not an emulator's, as far as anyone can tell
+    try:
+        with Emulator(api_key=API_KEY) as emulator:
+            assert emulator.running
+            assert not killed.exists()
+            assert all(folder.is_dir() for folder in (running, starting, no_lock))
+    finally:
+        for lock in holders:
+            lock.release()
+        for folder in (killed, running, starting, no_lock):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_taken_port_is_an_error_naming_it():
