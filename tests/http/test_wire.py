@@ -7,6 +7,7 @@ wire rather than what a mock was told.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ class Recorder:
             "message": "",
             "requestId": "R-1",
         }
+        self.headers: list[tuple[str, str]] = []
+        """Headers the next answers carry besides the body's."""
 
 
 @pytest.fixture
@@ -61,6 +64,8 @@ def server() -> Iterator[tuple[str, Recorder]]:
             self.send_response(recorder.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in recorder.headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 
@@ -114,6 +119,24 @@ def test_sync_context_sends_the_documented_request(server: tuple[str, Recorder])
     assert isinstance(response.parsed, ApiEnvelope)
     assert response.parsed.success is True
     assert response.parsed.request_id == "R-1"
+
+
+def test_a_cookie_the_server_sets_is_sent_back(server: tuple[str, Recorder]) -> None:
+    """The clients look for cookies only in answers that set some (it saves httpx's
+    copy of every answer), and keep and send those as httpx does."""
+    endpoint, recorder = server
+    client = _client(endpoint)
+    info = functools.partial(
+        get_context_info.sync_detailed, client=client, session_id="s-1", task_type=SyncMode.UPLOAD
+    )
+    info()
+    recorder.headers = [("Set-Cookie", "affinity=node-7; Path=/")]
+    info()
+    recorder.headers = []
+    info()
+    info()
+    sent = [request["headers"].get("cookie") for request in recorder.requests]
+    assert sent == [None, None, "affinity=node-7", "affinity=node-7"]
 
 
 def test_optional_parameters_are_left_out_not_sent_empty(server: tuple[str, Recorder]) -> None:
