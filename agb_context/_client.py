@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from agb_context._asyncio_network import use_asyncio_network
 from agb_context._config import Settings
 from agb_context._flow import AsyncGatedTransport
 from agb_context._proxy import proxy_label
@@ -124,14 +125,14 @@ def build_client(settings: Settings) -> AuthenticatedClient:
 
 def build_async_client(settings: Settings) -> AuthenticatedClient:
     """A client for one event loop, with retries, pooling, the proxy, TLS trust and
-    the loop's limit on requests in flight (taken by each attempt, not by retry waits)."""
+    the loop's limit on requests in flight (taken by each attempt, not by retry waits);
+    its connections are the loop's own (`use_asyncio_network`)."""
+    network = httpx.AsyncHTTPTransport(**_transport_args(settings))
+    use_asyncio_network(network)
     http = _AsyncClient(
         **_http_args(settings),
         transport=AsyncRetryingTransport(
-            settings.retry,
-            AsyncGatedTransport(
-                httpx.AsyncHTTPTransport(**_transport_args(settings)), settings.max_in_flight
-            ),
+            settings.retry, AsyncGatedTransport(network, settings.max_in_flight)
         ),
     )
     return _generated_client(settings).set_async_httpx_client(http)

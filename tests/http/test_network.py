@@ -6,6 +6,7 @@ certificate from a test CA, a small proxy, and a listener that never accepts.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import shutil
@@ -35,6 +36,7 @@ from support import (
 
 from agb_context import (
     ConfigurationError,
+    ContextInfoResult,
     ContextManager,
     ContextService,
     InsecureTLSWarning,
@@ -85,6 +87,23 @@ def test_an_unknown_ca_is_reported_as_a_tls_failure_naming_the_host(
     assert "certifi" in result.error_message
     assert "could not reach" not in result.error_message
     assert front.connections - before == 1, "a certificate failure is not retried"
+
+
+def test_the_asyncio_client_reports_an_unknown_ca_and_a_trusted_one_works(
+    agb_context_manager: ContextManagerFactory,
+    session_id: str,
+    https_endpoint: str,
+    ca_file: str,
+) -> None:
+    async def both() -> tuple[ContextInfoResult, ContextInfoResult]:
+        untrusted = agb_context_manager(session_id, endpoint=https_endpoint)
+        trusted = agb_context_manager(session_id, endpoint=https_endpoint, verify=ca_file)
+        return await untrusted.info_async(), await trusted.info_async()
+
+    refused, answered = asyncio.run(both())
+    assert not refused.success
+    assert refused.error_message.startswith("TLS certificate of localhost could not be verified")
+    assert answered.success, answered.error_message
 
 
 def test_verify_takes_a_ca_bundle_path(
