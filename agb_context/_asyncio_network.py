@@ -20,7 +20,7 @@ import asyncio
 import os
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import httpcore
@@ -194,21 +194,14 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, connection = await loop.create_connection(
-                    _Connection,
-                    host,
-                    port,
-                    local_addr=None if local_address is None else (local_address, 0),
-                    happy_eyeballs_delay=0.25,
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(_reason(exc)) from exc
-        return _stream(transport, connection, socket_options)
+        opening = asyncio.get_running_loop().create_connection(
+            _Connection,
+            host,
+            port,
+            local_addr=None if local_address is None else (local_address, 0),
+            happy_eyeballs_delay=0.25,
+        )
+        return await _connect(opening, timeout, socket_options)
 
     async def connect_unix_socket(
         self,
@@ -216,15 +209,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, connection = await loop.create_unix_connection(_Connection, path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(_reason(exc)) from exc
-        return _stream(transport, connection, socket_options)
+        opening = asyncio.get_running_loop().create_unix_connection(_Connection, path)
+        return await _connect(opening, timeout, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -238,11 +224,19 @@ def _reason(error: OSError) -> str:
     return str(error)
 
 
-def _stream(
-    transport: asyncio.BaseTransport,
-    connection: _Connection,
+async def _connect(
+    opening: Awaitable[tuple[asyncio.BaseTransport, _Connection]],
+    timeout: float | None,
     socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
 ) -> AsyncioStream:
+    """The stream of a connection being opened, its failures as httpcore's."""
+    try:
+        async with asyncio.timeout(timeout):
+            transport, connection = await opening
+    except TimeoutError as exc:
+        raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
+    except OSError as exc:
+        raise httpcore.ConnectError(_reason(exc)) from exc
     assert isinstance(transport, asyncio.Transport)
     sock: socket.socket | None = transport.get_extra_info("socket")
     if sock is not None:
