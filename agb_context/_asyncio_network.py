@@ -21,7 +21,7 @@ import os
 import socket
 import ssl
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 import httpx
@@ -45,8 +45,8 @@ class _Connection(asyncio.Protocol):
         self.draining: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports have the methods without being `asyncio.Transport`s
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -167,9 +167,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc)) from exc
         if transport is None:
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
-        assert isinstance(transport, asyncio.Transport)
         self._connection.transport = transport
-        return AsyncioStream(self._connection, transport)
+        return AsyncioStream(self._connection, self._connection.transport)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # an idle connection that did: the server closed it
@@ -199,7 +198,6 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             host,
             port,
             local_addr=None if local_address is None else (local_address, 0),
-            happy_eyeballs_delay=0.25,
         )
         return await _connect(opening, timeout, socket_options)
 
@@ -237,12 +235,11 @@ async def _connect(
         raise httpcore.ConnectTimeout(f"no connection within {timeout}s") from exc
     except OSError as exc:
         raise httpcore.ConnectError(_reason(exc)) from exc
-    assert isinstance(transport, asyncio.Transport)
     sock: socket.socket | None = transport.get_extra_info("socket")
     if sock is not None:
         for option in socket_options or ():
             sock.setsockopt(*option)
-    return AsyncioStream(connection, transport)
+    return AsyncioStream(connection, cast(asyncio.Transport, transport))
 
 
 def use_asyncio_network(transport: httpx.AsyncHTTPTransport) -> bool:

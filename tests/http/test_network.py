@@ -16,6 +16,7 @@ import sys
 import time
 import tomllib
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -89,18 +90,30 @@ def test_an_unknown_ca_is_reported_as_a_tls_failure_naming_the_host(
     assert front.connections - before == 1, "a certificate failure is not retried"
 
 
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    if name == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        return uvloop.new_event_loop  # type: ignore[no-any-return]
+    return asyncio.new_event_loop
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_the_asyncio_client_reports_an_unknown_ca_and_a_trusted_one_works(
     agb_context_manager: ContextManagerFactory,
     session_id: str,
     https_endpoint: str,
     ca_file: str,
+    loop: str,
 ) -> None:
     async def both() -> tuple[ContextInfoResult, ContextInfoResult]:
         untrusted = agb_context_manager(session_id, endpoint=https_endpoint)
         trusted = agb_context_manager(session_id, endpoint=https_endpoint, verify=ca_file)
+        sync = await trusted.sync(CONTEXT_ID, MOUNT, retry_interval=20)
+        assert sync.success, sync.error_message
         return await untrusted.info_async(), await trusted.info_async()
 
-    refused, answered = asyncio.run(both())
+    with asyncio.Runner(loop_factory=_loop_factory(loop)) as runner:
+        refused, answered = runner.run(both())
     assert not refused.success
     assert refused.error_message.startswith("TLS certificate of localhost could not be verified")
     assert answered.success, answered.error_message
