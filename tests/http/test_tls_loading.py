@@ -13,6 +13,7 @@ import certifi
 import pytest
 
 from agb_context import ConfigurationError, ContextManager, RetryPolicy
+from agb_context import _http as http
 from agb_context import _tls as tls
 from agb_context.emulator import Emulator
 
@@ -29,6 +30,9 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         return load(path, is_dir, mtime_ns, size)
 
     monkeypatch.setattr(tls, "_context_for", recording)
+    # What was loaded off the loop before is forgotten with the cache it filled: else an
+    # earlier test's load of the same file counts as done, and this one's runs on the loop.
+    monkeypatch.setattr(http, "_warm", {})
     for name in tls.CA_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     return seen
