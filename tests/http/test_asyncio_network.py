@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from support import wait_until_async
 
 from agb_context._asyncio_network import use_asyncio_network
 
@@ -64,7 +65,8 @@ async def _serve(handler: Handler) -> AsyncIterator[str]:
 
 
 def _client(**options: object) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport()
+    # Idle connections are kept for a minute: only a close can end them during a test.
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(keepalive_expiry=60))
     assert use_asyncio_network(transport)
     return httpx.AsyncClient(transport=transport, **options)  # type: ignore[arg-type]
 
@@ -95,19 +97,29 @@ def test_a_body_bigger_than_the_read_buffer_arrives_whole(run: Callable[..., Any
 def test_an_idle_connection_the_server_closed_is_not_used_again(run: Callable[..., Any]) -> None:
     connections: list[int] = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(len(connections))
-        await _read_request(reader)
-        writer.write(_answer(b"first"))  # keep-alive, then the server drops it anyway
-        await writer.drain()
-        writer.close()
-
     async def main() -> list[bytes]:
+        release = asyncio.Event()
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(len(connections))
+            await _read_request(reader)
+            writer.write(_answer(b"first"))  # keep-alive...
+            await writer.drain()
+            await release.wait()  # ...until the connection is idle in the client's pool
+            writer.close()
+
         async for url in _serve(handler):
             async with _client() as client:
                 first = (await client.get(url)).content
-                await asyncio.sleep(0.05)  # the close reaches the client's loop
-                second = (await client.get(url)).content
+                [idle] = client._transport._pool.connections  # type: ignore[attr-defined]
+                assert not idle.has_expired()
+                release.set()
+                await wait_until_async(idle.has_expired, within=5.0, what="the close to arrive")
+                release.clear()
+                task = asyncio.ensure_future(client.get(url))
+                await wait_until_async(lambda: len(connections) == 2, what="a new connection")
+                release.set()
+                second = (await task).content
                 return [first, second]
         raise AssertionError("not served")
 
