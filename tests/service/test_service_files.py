@@ -139,6 +139,20 @@ def test_an_expired_url_is_replaced_by_a_fresh_one(
     assert (tmp_path / "t.txt").read_text() == "fresh"
 
 
+def _read_head(conn: socket.socket, pending: bytes) -> tuple[str, dict[str, str], bytes] | None:
+    """The next request's line and headers (names in lower case), and the bytes read
+    after them; None if the client closed first."""
+    while b"\r\n\r\n" not in pending:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        pending += chunk
+    head, _, rest = pending.partition(b"\r\n\r\n")
+    line, *fields = head.decode().split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in (f.split(":", 1) for f in fields)}
+    return line, headers, rest
+
+
 class _FlakyServer:
     """A real HTTP server on 127.0.0.1 that breaks the first transfer off half-way.
 
@@ -174,19 +188,14 @@ class _FlakyServer:
                 self._answer(conn)
 
     def _answer(self, conn: socket.socket) -> None:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            head += chunk
-        head, _, rest = head.partition(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        self.requests.append(lines[0])
-        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        request = _read_head(conn, b"")
+        if request is None:
+            return
+        line, headers, rest = request
+        self.requests.append(line)
         self.headers.append(headers)
         first = len(self.requests) == 1
-        if lines[0].startswith("PUT"):
+        if line.startswith("PUT"):
             length = int(headers.get("content-length", "0"))
             if first:
                 return  # cut off before answering
@@ -345,20 +354,13 @@ class _KeepAliveServer:
     def _serve(self, conn: socket.socket) -> None:
         pending = b""
         with conn:
-            while True:
-                while b"\r\n\r\n" not in pending:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    pending += chunk
-                head, _, pending = pending.partition(b"\r\n\r\n")
-                lines = head.decode().split("\r\n")
-                headers = {k.lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+            while (request := _read_head(conn, pending)) is not None:
+                line, headers, pending = request
                 length = int(headers.get("content-length", "0"))
                 while len(pending) < length:
                     pending += conn.recv(65536)
                 pending = pending[length:]
-                body = b"" if lines[0].startswith("PUT") else b"content"
+                body = b"" if line.startswith("PUT") else b"content"
                 conn.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
                 )
