@@ -382,8 +382,7 @@ class ContextService(ContextFiles, Closable):
     ) -> ClearContextResult:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await self._clients.ready_async()
-        client = await self._clients.for_running_loop_async()
+        client = await self._clients.for_running_loop_async()  # imports off the loop first
         accepted = await self._calls.start_clear(context_id).send_async(client)
         if not accepted.success:
             return accepted
