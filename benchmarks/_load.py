@@ -103,7 +103,7 @@ class _Connection:
 
     def __init__(self, host: str, port: int, api_key: str) -> None:
         self._address = (host, port)
-        self._head = f"Host: {host}:{port}\r\nauthorization: {api_key}\r\n"
+        self._head = f"Host: {host}:{port}\r\nauthorization: Bearer {api_key}\r\n"
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def call(self, method: str, target: str, body: bytes = b"") -> dict[str, Any]:

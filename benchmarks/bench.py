@@ -385,6 +385,7 @@ async def _concurrent_round(
     to have later.
     """
     await _warm(managers)
+    full_collection = _full_collection()
     ticker = Ticker()
     ticking = asyncio.create_task(ticker.run())
     await asyncio.sleep(0.05)
@@ -408,7 +409,22 @@ async def _concurrent_round(
         "busy_stall": ticker.worst_busy,
         "cpu": cpu,
         "server_cpu": server_cpu,
+        "full_collection": full_collection,
     }
+
+
+def _full_collection() -> float:
+    """Seconds one full garbage collection of this process takes, at rest.
+
+    Any burst that keeps more objects alive than a quarter of those the
+    process already holds sets off such a collection (CPython's rule), and
+    the loop stalls for it whoever allocated the objects: this is the floor
+    under the longest stall of a burst of that size.
+    """
+    gc.collect()
+    start = time.perf_counter()
+    gc.collect()
+    return time.perf_counter() - start
 
 
 async def _watched(work: Awaitable[T]) -> tuple[T, float]:
@@ -528,6 +544,12 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         f"At {big} syncs: median {burst_stall_ms:.1f} ms, on a CPU {burst_busy_ms:.1f} ms; "
         f"the minimal raw-socket client's own loop stalled {_median_ms(burst_floor_stalls):.1f}"
         f" ms (median) for the same {big} syncs. "
+        "One full garbage collection of this process at rest, just before each round, took "
+        f"{_median_ms(r['full_collection'] for r in rounds):.1f} ms before the {n}-sync "
+        f"rounds and {_median_ms(r['full_collection'] for r in bursts):.1f} ms before the "
+        f"{big}-sync ones (medians): a burst that keeps alive more than a quarter as many "
+        "objects as the process held sets one off, the loop stalls for it, and no client "
+        "in this process can stall less. "
         "Not the target, for comparison: an application that turns the garbage collector "
         "off during the burst (gc.disable(); the SDK never does) saw "
         f"{_ms(paused[0]['stall']):.1f} ms at {n} "
@@ -540,6 +562,8 @@ async def _b2(server: ServerProcess, sizes: Sizes) -> tuple[Row, Row]:
         burst_stalls_ms=[_ms(r["stall"]) for r in bursts],
         burst_busy_stalls_ms=[_ms(r["busy_stall"]) for r in bursts],
         burst_minimal_client_stalls_ms=[_ms(s) for s in burst_floor_stalls],
+        full_collection_ms=_median_ms(r["full_collection"] for r in rounds),
+        burst_full_collection_ms=_median_ms(r["full_collection"] for r in bursts),
         gc_paused_stall_ms=_ms(paused[0]["stall"]),
         gc_paused_busy_stall_ms=_ms(paused[0]["busy_stall"]),
         gc_paused_burst_stall_ms=_ms(paused[1]["stall"]),
