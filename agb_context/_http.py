@@ -35,6 +35,7 @@ from agb_context._background import is_background_thread
 from agb_context._config import Settings
 from agb_context._flow import forget_gates
 from agb_context._threads import leave_signals_to_main_thread
+from agb_context._tls import CaFile
 
 if TYPE_CHECKING:
     import httpx
@@ -114,7 +115,10 @@ def _ready_for(
     if imports:
         ready.append(_off_loop(imports, _import_all(imports)))
     if settings.tls.lazy and settings.uses_tls:
-        ready.append(_off_loop(settings.tls.load, settings.tls.load))
+        load = settings.tls.load
+        # A CA file renewed since it was loaded is loaded again: off the loop too.
+        version = load.version() if isinstance(load, CaFile) else None
+        ready.append(_off_loop((load, version), load))
     return ready
 
 

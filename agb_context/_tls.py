@@ -141,6 +141,15 @@ class CaFile:
     path: str
     origin: str
 
+    def version(self) -> tuple[str, int, int] | None:
+        """The file's path, change time and size (what a loaded context is kept by);
+        None if it cannot be read now."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return (self.path, stat.st_mtime_ns, stat.st_size)
+
     def __call__(self) -> ssl.SSLContext:
         try:
             stat = os.stat(self.path)

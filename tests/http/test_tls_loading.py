@@ -75,3 +75,28 @@ def test_a_bundle_that_cannot_be_loaded_fails_the_first_call(tmp_path: Path) -> 
     cm = ContextManager("s-1", api_key="k", endpoint="https://127.0.0.1:9", verify=bundle)
     with cm, pytest.raises(ConfigurationError, match=r"broken\.pem.*could not be loaded"):
         cm.info()
+
+
+def test_a_bundle_changed_on_disk_is_loaded_again_off_the_loop(
+    loads: list[tuple[str, str]], tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+
+    async def first_call() -> None:
+        # Nothing listens on port 9: the call fails, after its client was made.
+        async with ContextManager(
+            "s-1",
+            api_key="k",
+            endpoint="https://127.0.0.1:9",
+            verify=bundle,
+            retry=RetryPolicy(max_retries=0),
+        ) as cm:
+            assert not (await cm.info_async()).success
+
+    asyncio.run(first_call())
+    with bundle.open("ab") as file:  # renewed: a new size and change time
+        file.write(b"\n")
+    asyncio.run(first_call())
+    assert [path for path, _ in loads] == [str(bundle), str(bundle)]
+    assert threading.main_thread().name not in {thread for _, thread in loads}
