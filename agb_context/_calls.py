@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from http import HTTPStatus
+from typing import Any, Protocol, cast
 
 import attrs
 import httpx
@@ -32,9 +33,10 @@ from agb_context_api.types import UNSET, Response, Unset
 logger = logging.getLogger("agb_context")
 
 # What a generated call raises on a body it cannot read (json, from_dict; deep
-# nesting) or a status code outside http.HTTPStatus, besides httpx's own errors.
+# nesting), besides httpx's own errors.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 _TRANSPORT_FAILURES = (httpx.HTTPError, httpx.InvalidURL)
+_KNOWN_STATUSES = frozenset(HTTPStatus)
 
 
 MAX_INFO_BYTES = 2 * 2**20
@@ -169,6 +171,15 @@ class ApiCalls:
         self, module: _CallModule, client: AuthenticatedClient, response: httpx.Response
     ) -> Response[Any] | Failure:
         """The generated parse of ``response``, or why it could not be read."""
+        if response.status_code not in _KNOWN_STATUSES:
+            # The generated parse stops at a status http.HTTPStatus lacks (a gateway's
+            # 520 or 599): the body is read as an error's, as for any other failing status.
+            return Response(
+                status_code=cast("HTTPStatus", response.status_code),
+                content=response.content,
+                headers=response.headers,
+                parsed=None,
+            )
         try:
             return module._build_response(client=client, response=response)
         except _UNREADABLE as exc:

@@ -100,6 +100,7 @@ CODES = {
     429: "Throttling",
     500: "InternalError",
     501: "Error",
+    599: "Error",
     502: "BadGateway",
     503: "ServiceUnavailable",
     504: "GatewayTimeout",
@@ -193,16 +194,10 @@ CASES = [
         retryable=True,
         exception=UnreadableResponseError,
     ),
-    InfoCase(
-        id="http_599_a_status_the_client_does_not_know",
-        arrange=_fail(599),
-        success=False,
-        message=r"the response from {endpoint} \(HTTP 599\) was not the documented JSON "
-        r"envelope \(.+\)",
-        http_status=599,
-        kind="unreadable_response",
-        retryable=True,
-        exception=UnreadableResponseError,
+    attrs.evolve(
+        # Not in http.HTTPStatus (a gateway's status): read as any other failing status.
+        _status_failure(599, requests=1),
+        id="http_599_a_status_outside_httpstatus_not_retried",
     ),
     InfoCase(
         id="success_false",

@@ -20,6 +20,7 @@ from agb_context import (
     ContextListParams,
     ContextService,
     RetryPolicy,
+    ServerError,
 )
 from agb_context.emulator import Emulator
 
@@ -398,6 +399,21 @@ def test_server_and_network_failures_are_results(
     dropped = service.delete("SdkCtx-any")
     assert not dropped.success
     assert "could not delete context SdkCtx-any" in dropped.error_message
+
+
+def test_a_status_outside_httpstatus_is_read_as_a_failing_status(
+    make_service: Callable[..., ContextService], agb_clean_emulator: Emulator
+):
+    # 520 is a gateway's status that http.HTTPStatus does not list.
+    service = make_service(retry=NO_RETRY)
+    agb_clean_emulator.faults.fail_requests("GetContext", status=520)
+    failed = service.get("SdkCtx-any")
+    assert not failed.success
+    assert failed.http_status == 520
+    assert (failed.error_kind, failed.error_code) == ("http_status", "Error")
+    assert failed.request_id
+    with pytest.raises(ServerError, match=r"HTTP 520"):
+        failed.raise_for_status()
 
 
 def test_an_unreachable_endpoint_is_a_result(
