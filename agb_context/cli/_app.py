@@ -100,9 +100,8 @@ A context is persistent storage mounted into a session at a path. `info`
 shows the session's sync tasks, `sync` starts a sync and shows its progress
 until it is over, `contexts` lists, finds, creates, renames, deletes and
 clears the contexts of the account, `files` moves a context's files,
-`emulator` serves the API locally for
-tests, and `demo` tells the whole story against that emulator in a few
-seconds.
+`emulator` serves the API locally for tests, and `demo` tells the whole
+story against that emulator in a few seconds.
 """
 
 EPILOG = """\
@@ -120,10 +119,13 @@ configuration error, 130 interrupted.
 """
 
 
-def _connection_options() -> _Parser:
-    """Options shared by the commands that talk to the API."""
-    parent = _Parser(add_help=False)
-    group = parent.add_argument_group("connection")
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options shared by the commands that talk to the API.
+
+    Added to each command's parser rather than through ``parents=``, which
+    moves a mutually exclusive group out of its argument group in the help.
+    """
+    group = parser.add_argument_group("connection")
     group.add_argument(
         "--endpoint",
         metavar="URL",
@@ -188,7 +190,7 @@ def _connection_options() -> _Parser:
         type=_non_blank,
         help="text appended to the User-Agent header (default: $AGB_USER_AGENT_SUFFIX)",
     )
-    output = parent.add_argument_group("output")
+    output = parser.add_argument_group("output")
     output.add_argument(
         "--json", action="store_true", help="print the result as JSON on stdout, nothing else"
     )
@@ -198,7 +200,6 @@ def _connection_options() -> _Parser:
         action="store_true",
         help="log what the SDK does (the 'agb_context' logger) to stderr",
     )
-    return parent
 
 
 def _scope_options(parser: argparse.ArgumentParser, *, for_sync: bool) -> None:
@@ -224,11 +225,9 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
     parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=_FORMATTER)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    connection = _connection_options()
 
     info = commands.add_parser(
         "info",
-        parents=[connection],
         formatter_class=_FORMATTER,
         help="show the session's context sync tasks",
         description=_para(
@@ -237,13 +236,13 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
         ),
         epilog="example:\n  agb-context info --session s-123 --task-type upload",
     )
+    add_connection_options(info)
     _scope_options(info, for_sync=False)
     info.add_argument("--task-type", choices=SYNC_MODES, help="only tasks of this type")
     info.set_defaults(handler=_lazy("agb_context.cli._commands", "info_command"))
 
     sync = commands.add_parser(
         "sync",
-        parents=[connection],
         formatter_class=_FORMATTER,
         help="start a sync and show its progress until it is over",
         description=_para(
@@ -255,6 +254,7 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
         "  agb-context sync --session s-123 --context-id ctx-1 --path /home/data\n"
         "  agb-context sync --session s-123 --mode download --timeout 60 --json",
     )
+    add_connection_options(sync)
     _scope_options(sync, for_sync=True)
     sync.add_argument(
         "--mode",
@@ -280,10 +280,10 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
 
     from agb_context.cli._context_args import add_contexts  # it uses this module
 
-    add_contexts(commands, connection)
+    add_contexts(commands, add_connection_options)
     from agb_context.cli._file_args import add_files  # it uses this module
 
-    add_files(commands, connection)
+    add_files(commands, add_connection_options)
 
     if with_emulator:
         _add_emulator(commands)

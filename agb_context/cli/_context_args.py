@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser
 
@@ -26,7 +27,10 @@ def _text(text: str) -> str:
     return text
 
 
-def add_contexts(commands: argparse._SubParsersAction[_Parser], connection: _Parser) -> None:
+def add_contexts(
+    commands: argparse._SubParsersAction[_Parser],
+    connection: Callable[[argparse.ArgumentParser], None],
+) -> None:
     """Add ``contexts`` and its subcommands to ``commands``."""
     contexts = commands.add_parser(
         "contexts",
@@ -51,11 +55,11 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser], connection: _Par
     def action(name: str, handler: str, help: str, description: str) -> _Parser:
         parser: _Parser = actions.add_parser(
             name,
-            parents=[connection],
             formatter_class=_FORMATTER,
             help=help,
             description=_para(description),
         )
+        connection(parser)
         parser.set_defaults(handler=_lazy(COMMANDS, handler))
         return parser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser
 
@@ -15,7 +16,10 @@ def _text(text: str) -> str:
     return text
 
 
-def add_files(commands: argparse._SubParsersAction[_Parser], connection: _Parser) -> None:
+def add_files(
+    commands: argparse._SubParsersAction[_Parser],
+    connection: Callable[[argparse.ArgumentParser], None],
+) -> None:
     """Add ``files`` and its subcommands to ``commands``."""
     files = commands.add_parser(
         "files",
@@ -37,9 +41,10 @@ def add_files(commands: argparse._SubParsersAction[_Parser], connection: _Parser
 
     def action(name: str, handler: str, help: str) -> _Parser:
         parser: _Parser = actions.add_parser(
-            name, parents=[connection], formatter_class=_FORMATTER, help=help, description=help
+            name, formatter_class=_FORMATTER, help=help, description=help
         )
         parser.add_argument("context", type=_text, metavar="CONTEXT", help="the context's id")
+        connection(parser)
         parser.set_defaults(handler=_lazy(COMMANDS, handler))
         return parser
 

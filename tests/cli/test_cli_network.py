@@ -5,8 +5,6 @@ Each flag has an environment variable too (the SDK's); the messages name the fla
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from support import (
     API_HOST,
@@ -157,9 +155,14 @@ def test_network_configuration_errors_name_flags_and_variables(
     assert_cli_words(line)
 
 
-def test_the_help_lists_the_network_flags(tmp_path: Path) -> None:
-    run = run_cli("info", "--help")
+@pytest.mark.parametrize(
+    "command", [("info",), ("sync",), ("contexts", "list"), ("files", "get")], ids=" ".join
+)
+def test_the_help_lists_the_network_flags_under_connection(command: tuple[str, ...]) -> None:
+    run = run_cli(*command, "--help")
+    connection = run.out.split("\nconnection:\n", 1)[1].split("\n\n", 1)[0]
     for flag in (
+        "--endpoint",
         "--connect-timeout",
         "--max-retries",
         "--proxy",
@@ -167,4 +170,4 @@ def test_the_help_lists_the_network_flags(tmp_path: Path) -> None:
         "--no-verify-tls",
         "--user-agent-suffix",
     ):
-        assert flag in run.out
+        assert f"  {flag}" in connection, (flag, run.out)
