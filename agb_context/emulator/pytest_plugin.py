@@ -11,6 +11,12 @@ entry point in the ``pytest11`` group); nothing to import or register:
 - ``agb_context_manager``: a factory of `ContextManager` objects bound to the
   clean emulator (endpoint and key set), closed after the test, whose syncs
   poll every 10 ms unless told otherwise, so a sync takes milliseconds.
+- ``agb_context_service``: a `ContextService` bound to the clean emulator,
+  closed after the test.
+- ``agb_emulator_env``: the clean emulator, with ``AGB_ENDPOINT`` and
+  ``AGB_API_KEY`` set to its endpoint and key for the test, so that code
+  which makes its own managers and services from the environment talks to it
+  unchanged.
 
 Override ``agb_emulator`` in a ``conftest.py`` to start it differently (a
 ``task_delay``, a ``seed``). The emulator and its server libraries are
@@ -26,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from agb_context import ContextManager, PollingPolicy
+    from agb_context import ContextManager, ContextService, PollingPolicy
     from agb_context.emulator import Emulator
 
 ContextManagerFactory = Callable[..., "ContextManager"]
@@ -106,3 +112,25 @@ def agb_context_manager(agb_clean_emulator: Emulator) -> Iterator[ContextManager
     yield make
     for manager in made:
         manager.close()
+
+
+@pytest.fixture
+def agb_context_service(agb_clean_emulator: Emulator) -> Iterator[ContextService]:
+    """A `ContextService` bound to the clean emulator (its endpoint and key); closed
+    after the test."""
+    from agb_context import ContextService
+
+    with ContextService(
+        api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    ) as service:
+        yield service
+
+
+@pytest.fixture
+def agb_emulator_env(agb_clean_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The clean emulator, with ``AGB_ENDPOINT`` and ``AGB_API_KEY`` set to its endpoint
+    and key until the test ends: code that makes ``ContextManager(session_id)`` or
+    ``ContextService()`` without arguments reaches it, unchanged."""
+    monkeypatch.setenv("AGB_ENDPOINT", agb_clean_emulator.endpoint)
+    monkeypatch.setenv("AGB_API_KEY", agb_clean_emulator.api_key)
+    return agb_clean_emulator

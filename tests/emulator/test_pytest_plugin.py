@@ -67,6 +67,44 @@ def test_explicit_polling_is_kept(agb_clean_emulator, agb_context_manager):
 def test_the_session_emulator_is_shared(agb_emulator, agb_clean_emulator):
     assert agb_emulator is agb_clean_emulator
     note(test="fourth", data_dir=str(agb_emulator.data_dir), session="")
+
+
+def test_a_service_is_bound_to_the_emulator(agb_context_service, agb_clean_emulator):
+    created = agb_context_service.create("user-data")
+    assert created.success, created.error_message
+    assert [c.name for c in agb_context_service.list().contexts] == ["user-data"]
+    assert agb_clean_emulator.requests, "the service called the emulator"
+    note(test="fifth", data_dir=str(agb_clean_emulator.data_dir), session="")
+
+
+def contexts_of_the_account():
+    \"\"\"Code under test: it makes its own clients from the environment.\"\"\"
+    from agb_context import ContextManager, ContextService
+
+    with ContextService() as service:
+        names = [c.name for c in service.list().contexts]
+    with ContextManager("s-env") as cm:
+        info = cm.info()
+    return names, info
+
+
+def test_code_reading_the_environment_reaches_the_emulator(agb_emulator_env):
+    import os
+
+    assert os.environ["AGB_ENDPOINT"] == agb_emulator_env.endpoint
+    names, info = contexts_of_the_account()
+    assert names == []
+    assert info.http_status == 404, info.error_message
+    paths = {r.path for r in agb_emulator_env.requests}
+    assert paths == {"/sdk/ListContexts", "/sdk/GetContextInfo"}, paths
+    note(test="sixth", data_dir=str(agb_emulator_env.data_dir), session="")
+
+
+def test_the_environment_is_restored(agb_clean_emulator):
+    import os
+
+    assert "AGB_ENDPOINT" not in os.environ and "AGB_API_KEY" not in os.environ
+    note(test="seventh", data_dir=str(agb_clean_emulator.data_dir), session="")
 """
 
 
@@ -103,9 +141,17 @@ def reports(folder: Path) -> list[dict[str, str]]:
 def test_the_fixtures_load_from_the_entry_point_and_keep_tests_apart(tmp_path: Path):
     done = run_pytest(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"\b4 passed\b", done.stdout), done.stdout
+    assert re.search(r"\b7 passed\b", done.stdout), done.stdout
     noted = reports(tmp_path)
-    assert [n["test"] for n in noted] == ["first", "second", "third", "fourth"]
+    assert [n["test"] for n in noted] == [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+    ]
     assert len({n["data_dir"] for n in noted}) == 1
     assert noted[0]["session"] != noted[1]["session"]
 
@@ -113,9 +159,9 @@ def test_the_fixtures_load_from_the_entry_point_and_keep_tests_apart(tmp_path: P
 def test_the_fixtures_are_safe_under_xdist(tmp_path: Path):
     done = run_pytest(tmp_path, "-p", "xdist.plugin", "-n", "2", autoload=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"\b4 passed\b", done.stdout), done.stdout
+    assert re.search(r"\b7 passed\b", done.stdout), done.stdout
     noted = reports(tmp_path)
-    assert sorted(n["test"] for n in noted) == ["first", "fourth", "second", "third"]
+    assert len(noted) == 7
     by_worker = {
         report.name: {n["data_dir"] for n in map(_load, report.read_text().splitlines())}
         for report in tmp_path.glob("report-gw*.jsonl")
