@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import time
 import warnings
 from typing import Any
@@ -30,6 +31,7 @@ LIST_PAGE = 100
 """Contexts fetched per request when listing them all."""
 
 STATE_STYLES = {"available": "green", "clearing": "yellow", "pre-available": "yellow"}
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d")
 
 
 def open_service(args: argparse.Namespace) -> ContextService:
@@ -156,21 +158,30 @@ class _ClearState:
 def contexts_table(contexts: tuple[Context, ...] | list[Context]) -> Table:
     """One row per context: id, name, state, created, last used."""
     table = Table(title_justify="left", expand=False)
-    table.add_column("ID", overflow="fold")
+    # An id is kept on one line, whole, to be copied; on a narrow terminal the
+    # times wrap between date and time instead.
+    table.add_column("ID", no_wrap=True)
     table.add_column("Name", overflow="fold")
     table.add_column("State", no_wrap=True)
-    table.add_column("Created", no_wrap=True)
-    table.add_column("Last used", no_wrap=True)
+    table.add_column("Created")
+    table.add_column("Last used")
     for context in contexts:
         style = STATE_STYLES.get(context.state, "")
         table.add_row(
             context.id,
             context.name,
             f"[{style}]{context.state}[/]" if style else context.state or "-",
-            context.created_at or "-",
-            context.last_used_at or "-",
+            _time(context.created_at),
+            _time(context.last_used_at),
         )
     return table
+
+
+def _time(text: str) -> str:
+    """An ISO 8601 time with a space between date and time (where a line may break)."""
+    if not text:
+        return "-"
+    return text.replace("T", " ", 1) if _ISO_TIME.match(text) else text
 
 
 def _all_pages(service: ContextService) -> ContextListResult:

@@ -74,6 +74,16 @@ def test_tables_for_people(cli: RunCli) -> None:
     assert "deleted" in deleted.out
 
 
+def test_an_80_column_table_keeps_each_id_whole_on_one_line(cli: RunCli) -> None:
+    ids = [created(cli, unique("a-rather-long-context-name"))["id"] for _ in range(2)]
+    listing = cli("contexts", "list", COLUMNS="80")
+    assert listing.code == 0, listing.err
+    lines = listing.out.splitlines()
+    assert max(map(len, lines)) <= 80, listing.out
+    for context_id in ids:
+        assert any(context_id in line for line in lines), listing.out
+
+
 def test_list_follows_every_page_or_shows_one(cli: RunCli) -> None:
     names = [unique("page") for _ in range(3)]
     ids = [created(cli, name)["id"] for name in names]
