@@ -171,14 +171,15 @@ def contexts_table(contexts: tuple[Context, ...] | list[Context]) -> Table:
             context.id,
             context.name,
             f"[{style}]{context.state}[/]" if style else context.state or "-",
-            _time(context.created_at),
-            _time(context.last_used_at),
+            server_time(context.created_at),
+            server_time(context.last_used_at),
         )
     return table
 
 
-def _time(text: str) -> str:
-    """An ISO 8601 time with a space between date and time (where a line may break)."""
+def server_time(text: str) -> str:
+    """A time the server gave, for a table: an ISO 8601 one with a space between date
+    and time (where a narrow table may break the line); "-" for none."""
     if not text:
         return "-"
     return text.replace("T", " ", 1) if _ISO_TIME.match(text) else text

@@ -22,7 +22,7 @@ from rich.table import Table
 from agb_context import ContextFileEntry, ContextFileListError, FileTransferResult
 from agb_context.cli._app import CommandFailed
 from agb_context.cli._commands import print_json, stdout_console
-from agb_context.cli._context_commands import open_service
+from agb_context.cli._context_commands import open_service, server_time
 
 
 def ls_command(args: argparse.Namespace) -> int:
@@ -139,8 +139,8 @@ def _files_table(entries: list[ContextFileEntry]) -> Table:
     table.add_column("Path", overflow="fold")
     table.add_column("Type", no_wrap=True)
     table.add_column("Size", justify="right", no_wrap=True)
-    table.add_column("Modified", no_wrap=True)
+    table.add_column("Modified")
     for entry in entries:
         size = "-" if entry.is_folder else f"{entry.size:,}"
-        table.add_row(entry.file_path, entry.file_type, size, entry.gmt_modified or "-")
+        table.add_row(entry.file_path, entry.file_type, size, server_time(entry.gmt_modified))
     return table
