@@ -60,7 +60,7 @@ def tasks_table(
     table.add_column("Path", overflow="fold")
     table.add_column("Type", no_wrap=True)
     table.add_column("Status", no_wrap=True)
-    table.add_column("Started")  # may wrap between date and time
+    table.add_column("Started", no_wrap=True)
     table.add_column("Elapsed", justify="right", no_wrap=True)
     if with_errors:
         table.add_column("Error", overflow="fold")
