@@ -4,6 +4,8 @@ The server accepted the clear; each poll is one look at the context's state
 (`ContextService.get_clear_status`). The clear is over once a look shows a
 state other than ``clearing``/``pre-available``: the data is gone. A look
 that fails counts as a poll and polling goes on; it is never read as "done".
+A look answered 404 ends the wait: the context was deleted, and its data
+with it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,19 @@ class ClearJudge:
     def judge(self, look: ClearContextResult, clock: PollClock) -> ClearContextResult | None:
         """The final result once the clear is over, or None to look again."""
         self.looks += 1
+        if not look.success and look.http_status == 404:
+            return ClearContextResult(
+                success=False,
+                request_id=look.request_id,
+                http_status=look.http_status,
+                error_kind=look.error_kind,
+                error_code=look.error_code,
+                context_id=self.context_id,
+                error_message=(
+                    f"context {self.context_id} no longer exists: it was deleted while its "
+                    f"data was being cleared ({look.error_message})"
+                ),
+            )
         if not look.success:
             self.failed_looks += 1
             self.last_failure = look

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support import CallbackRecorder, drain_background
+from support import CallbackRecorder, drain_background, wait_until
 
 from agb_context import (
     ClearContextResult,
@@ -159,3 +159,24 @@ def test_closing_the_service_cancels_the_clear_and_calls_back_false(
     service.close()
     assert recorder.wait() == [False]
     assert operation.cancelled()
+
+
+@pytest.mark.parametrize("deleted", ["before_the_first_look", "while_clearing"])
+def test_a_context_deleted_during_the_clear_ends_the_wait_as_not_found(
+    clearing_service: ContextService, clearing_emulator: Emulator, deleted: str
+) -> None:
+    cid = _context_with_data(clearing_service, clearing_emulator)
+    clearing_emulator.set_task_delay(60)  # clearing until the context is deleted
+    if deleted == "before_the_first_look":
+        clearing_emulator.faults.drop_connections("GetContext", count=None)
+    operation = clearing_service.clear(cid, timeout=30, poll_interval=0.05)
+    wait_until(lambda: operation.progress.polls >= 1, timeout=30, what="a first look")
+    assert clearing_service.delete(cid).success
+    clearing_emulator.faults.clear()
+    result = operation.result(timeout=60)
+    assert not result.success
+    # gone: neither "still clearing on the server" nor a wait until the deadline
+    assert (result.error_kind, result.http_status, result.retryable) == ("http_status", 404, False)
+    assert "deleted" in result.error_message
+    with pytest.raises(NotFoundError):
+        result.raise_for_status()
