@@ -23,6 +23,7 @@ from agb_context._results import (
     FolderTransferResult,
     OperationResult,
 )
+from agb_context._retry import RETRY_STATUSES
 from agb_context._threads import leave_signals_to_main_thread
 
 if TYPE_CHECKING:
@@ -565,11 +566,14 @@ def _transfer_result(
             **where,
         )
     if moved.error:
+        refused = moved.http_status is not None
         return FileTransferResult(
             success=False,
             attempts=moved.attempts,
-            error_kind="no_response",
-            retryable=True,
+            http_status=moved.http_status,
+            error_code=moved.error_code,
+            error_kind="http_status" if refused else "no_response",
+            retryable=moved.http_status in RETRY_STATUSES if refused else True,
             error_message=f"the {verb} of {file_path} of context {context_id} failed: "
             f"{moved.error}",
             **where,

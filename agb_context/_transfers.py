@@ -58,6 +58,10 @@ class Moved:
     error: str = ""
     url_failure: FileUrlResult | None = None
     """The failed URL request, when that is why the transfer failed."""
+    http_status: int | None = None
+    """The status the URL last answered with, when a refusal is why the transfer failed."""
+    error_code: str = ""
+    """The ``code`` of that refusal's body, ``""`` when it had none."""
 
 
 class _Reporter:
@@ -106,6 +110,7 @@ async def upload(
     attempts = 0
     url: str | None = None
     last_error = ""
+    refused: _Try | None = None  # the last try, when the URL refused it
     while attempts < MAX_ATTEMPTS:
         if url is None:
             got = await get_url()
@@ -114,6 +119,7 @@ async def upload(
             url = got.url
         attempts += 1
         step = await _on_own_thread(functools.partial(_put_once, http, url, source, size, tell))
+        refused = None
         if step.error:
             last_error = step.error
             logger.debug("upload try %d: %s", attempts, last_error)
@@ -121,13 +127,12 @@ async def upload(
             continue
         if step.status == 403:
             last_error = f"the URL was refused (HTTP 403: {step.reason})"
+            refused = step
             url = None  # expired or refused: ask for a fresh one
             continue
         if not 200 <= step.status < 300:
-            return Moved(
-                size=0,
-                attempts=attempts,
-                error=f"the upload was refused (HTTP {step.status}: {step.reason})",
+            return _refused(
+                step, attempts, f"the upload was refused (HTTP {step.status}: {step.reason})"
             )
         if step.written != size:
             return Moved(
@@ -137,7 +142,22 @@ async def upload(
                 f"{size} expected)",
             )
         return Moved(size=size, attempts=attempts)
-    return Moved(size=0, attempts=attempts, error=f"gave up after {attempts} tries: {last_error}")
+    return _gave_up(attempts, last_error, refused)
+
+
+def _refused(step: _Try, attempts: int, error: str) -> Moved:
+    """A transfer ended by the URL's refusal ``step``."""
+    return Moved(
+        size=0, attempts=attempts, error=error, http_status=step.status, error_code=step.code
+    )
+
+
+def _gave_up(attempts: int, last_error: str, refused: _Try | None) -> Moved:
+    """A transfer out of tries; ``refused``: the last try, when the URL refused it."""
+    error = f"gave up after {attempts} tries: {last_error}"
+    if refused is not None:
+        return _refused(refused, attempts, error)
+    return Moved(size=0, attempts=attempts, error=error)
 
 
 def _put_once(
@@ -165,8 +185,10 @@ def _put_once(
         response = http.put(url, content=body(), headers={"Content-Length": str(size)})
     except httpx.TransportError as exc:
         return _Try(error=f"the connection failed ({type(exc).__name__}: {exc})")
-    reason = "" if 200 <= response.status_code < 300 else _reason(response)
-    return _Try(status=response.status_code, written=sent, reason=reason)
+    if 200 <= response.status_code < 300:
+        return _Try(status=response.status_code, written=sent)
+    reason, code = _refusal(response)
+    return _Try(status=response.status_code, written=sent, reason=reason, code=code)
 
 
 def _teller(progress: Progress | None) -> Callable[[int, int | None], None]:
@@ -196,17 +218,14 @@ async def download(
     attempts = 0
     url: str | None = None
     last_error = ""
+    refused: _Try | None = None  # the last try, when the URL refused it
     written = 0
     total: int | None = None
     try:
         scratch.touch()
         while True:
             if attempts >= MAX_ATTEMPTS:
-                return Moved(
-                    size=0,
-                    attempts=attempts,
-                    error=f"gave up after {attempts} tries: {last_error}",
-                )
+                return _gave_up(attempts, last_error, refused)
             if url is None:
                 got = await get_url()
                 if not got.success:
@@ -218,6 +237,7 @@ async def download(
             step = await _on_own_thread(
                 functools.partial(_get_once, http, url, scratch, written, total, tell)
             )
+            refused = None
             if step.error:
                 last_error = step.error
                 written, total = step.written, step.total  # the next try resumes there
@@ -226,15 +246,16 @@ async def download(
                 continue
             if step.status == 403:
                 last_error = f"the URL was refused (HTTP 403: {step.reason})"
+                refused = step
                 url = None  # expired or refused: ask for a fresh one
                 continue
             if step.status == 416 and total is not None and written == total:
                 break
             if step.status not in (200, 206):
-                return Moved(
-                    size=0,
-                    attempts=attempts,
-                    error=f"the download was refused (HTTP {step.status}: {step.reason})",
+                return _refused(
+                    step,
+                    attempts,
+                    f"the download was refused (HTTP {step.status}: {step.reason})",
                 )
             written, total = step.written, step.total
             if total is not None and written < total:
@@ -262,6 +283,8 @@ class _Try:
     total: int | None = None
     reason: str = ""
     """What a refusal said."""
+    code: str = ""
+    """The ``code`` of a refusal's body."""
     error: str = ""
     """Why the connection failed (then the try is made again)."""
 
@@ -292,7 +315,8 @@ def _get_once(
                 total = _range_total(response) or total
             else:
                 response.read()
-                return _Try(status=status, written=written, total=total, reason=_reason(response))
+                reason, code = _refusal(response)
+                return _Try(status=status, written=written, total=total, reason=reason, code=code)
             told = written
             if _size_of(scratch) != written:
                 os.truncate(scratch, written)
@@ -383,12 +407,16 @@ def _range_total(response: httpx.Response) -> int | None:
     return int(match.group(3))
 
 
-def _reason(response: httpx.Response) -> str:
-    """What a refusal said: the envelope's message, else the start of the body."""
+def _refusal(response: httpx.Response) -> tuple[str, str]:
+    """What a refusal said (the envelope's message, else the start of the body) and
+    its ``code`` (``""`` when it has none)."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])[:200]
-    return response.text[:200]
+        return response.text[:200] or response.reason_phrase, ""
+    if not isinstance(body, dict):
+        return response.text[:200], ""
+    code = body.get("code")
+    code = code[:200] if isinstance(code, str) else ""
+    message = body.get("message")
+    return (message[:200] if isinstance(message, str) else response.text[:200]), code

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 from support import wait_until
 
-from agb_context import ContextFileListError, ContextManager, ContextService, FileUrlResult
+from agb_context import (
+    ContextFileListError,
+    ContextManager,
+    ContextService,
+    FileUrlResult,
+    NotFoundError,
+)
 from agb_context.emulator import Emulator
 
 
@@ -137,6 +143,47 @@ def test_an_expired_url_is_replaced_by_a_fresh_one(
     assert down.success, down.error_message
     assert down.attempts == 2
     assert (tmp_path / "t.txt").read_text() == "fresh"
+
+
+def test_a_refusal_at_the_url_is_reported_with_its_status(
+    service: ContextService, cid: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The storage answers 404: the file (or the context) went away after its URL was
+    given. That is an answer, with a status: not a network failure worth trying again."""
+    source = tmp_path / "s.txt"
+    source.write_text("soon gone")
+    assert service.upload_file(cid, source, "/s.txt").success
+    get_download_url = service.get_file_download_url_async
+    get_upload_url = service.get_file_upload_url_async
+
+    async def url_then_delete_the_file(*args: str) -> FileUrlResult:
+        got = await get_download_url(*args)
+        assert (await service.delete_file_async(cid, "/s.txt")).success
+        return got
+
+    async def url_then_delete_the_context(*args: str) -> FileUrlResult:
+        got = await get_upload_url(*args)
+        assert (await service.delete_async(cid)).success
+        return got
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url_then_delete_the_file)
+    monkeypatch.setattr(service, "get_file_upload_url_async", url_then_delete_the_context)
+    target = tmp_path / "t.txt"
+    down = service.download_file(cid, "/s.txt", target)
+    up = service.upload_file(cid, source, "/s.txt")
+    for result, code in ((down, "FileNotFound"), (up, "ContextNotFound")):
+        assert not result.success
+        assert (result.error_kind, result.http_status, result.error_code) == (
+            "http_status",
+            404,
+            code,
+        )
+        assert not result.retryable
+        with pytest.raises(NotFoundError):
+            result.raise_for_status()
+    assert down.attempts == up.attempts == 1
+    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.txt"]
 
 
 def _read_head(conn: socket.socket, pending: bytes) -> tuple[str, dict[str, str], bytes] | None:
