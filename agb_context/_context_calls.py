@@ -136,7 +136,7 @@ class ContextCalls:
             parsed = response.parsed
             envelope = parsed if isinstance(parsed, ListContextsResponse) else _envelope(response)
             request_id = _request_id(envelope, response.headers)
-            problem = _failure(response.status_code, envelope, request_id)
+            problem = _failure(int(response.status_code), envelope, request_id)
             if problem is not None:
                 return failed(problem)
             assert isinstance(envelope, ListContextsResponse)
@@ -144,7 +144,7 @@ class ContextCalls:
             return ContextListResult(
                 success=True,
                 request_id=request_id,
-                http_status=response.status_code,
+                http_status=int(response.status_code),
                 contexts=tuple(_context(item) for item in data),
                 next_token=_text(envelope.next_token) or None,
                 max_results=_count(envelope.max_results),
@@ -179,7 +179,7 @@ class ContextCalls:
             parsed = response.parsed
             envelope = parsed if isinstance(parsed, GetContextResponse) else _envelope(response)
             request_id = _request_id(envelope, response.headers)
-            problem = _failure(response.status_code, envelope, request_id)
+            problem = _failure(int(response.status_code), envelope, request_id)
             if problem is not None:
                 return failed(problem)
             assert isinstance(envelope, GetContextResponse)
@@ -192,7 +192,7 @@ class ContextCalls:
             return ContextResult(
                 success=True,
                 request_id=request_id,
-                http_status=response.status_code,
+                http_status=int(response.status_code),
                 context_id=context.id,
                 context=context,
             )
@@ -229,14 +229,14 @@ class ContextCalls:
         def read(response: Response[Any]) -> ClearContextResult:
             envelope = _envelope(response)
             request_id = _request_id(envelope, response.headers)
-            problem = _failure(response.status_code, envelope, request_id)
+            problem = _failure(int(response.status_code), envelope, request_id)
             if problem is not None:
                 return failed(problem)
             logger.debug("clearing of %s accepted (%s)", context_id, request_id)
             return ClearContextResult(
                 success=True,
                 request_id=request_id,
-                http_status=response.status_code,
+                http_status=int(response.status_code),
                 context_id=context_id,
                 status="clearing",
             )
@@ -304,7 +304,7 @@ class ContextCalls:
             parsed = response.parsed
             envelope = parsed if isinstance(parsed, FileUrlResponse) else _envelope(response)
             request_id = _request_id(envelope, response.headers)
-            problem = _failure(response.status_code, envelope, request_id)
+            problem = _failure(int(response.status_code), envelope, request_id)
             if problem is not None:
                 return failed(problem)
             assert isinstance(envelope, FileUrlResponse)
@@ -316,13 +316,13 @@ class ContextCalls:
                         message="the answer holds no URL",
                         kind="unreadable_response",
                         request_id=request_id,
-                        http_status=response.status_code,
+                        http_status=int(response.status_code),
                     )
                 )
             return FileUrlResult(
                 success=True,
                 request_id=request_id,
-                http_status=response.status_code,
+                http_status=int(response.status_code),
                 url=url,
                 expire_time=_count(data.expire_time) if data is not None else None,
             )
@@ -356,7 +356,7 @@ class ContextCalls:
                 parsed if isinstance(parsed, DescribeContextFilesResponse) else _envelope(response)
             )
             request_id = _request_id(envelope, response.headers)
-            problem = _failure(response.status_code, envelope, request_id)
+            problem = _failure(int(response.status_code), envelope, request_id)
             if problem is not None:
                 return failed(problem)
             assert isinstance(envelope, DescribeContextFilesResponse)
@@ -364,7 +364,7 @@ class ContextCalls:
             return ContextFileListResult(
                 success=True,
                 request_id=request_id,
-                http_status=response.status_code,
+                http_status=int(response.status_code),
                 entries=tuple(_file_entry(item) for item in data),
                 count=_count(envelope.count),
             )
@@ -391,14 +391,14 @@ class ContextCalls:
         def read(response: Response[Any]) -> OperationResult:
             envelope = _envelope(response)
             request_id = _request_id(envelope, response.headers)
-            problem = _failure(response.status_code, envelope, request_id)
+            problem = _failure(int(response.status_code), envelope, request_id)
             if problem is not None:
                 return failed(problem)
             logger.debug("%s of context %s done (%s)", verb, context_id, request_id)
             return OperationResult(
                 success=True,
                 request_id=request_id,
-                http_status=response.status_code,
+                http_status=int(response.status_code),
                 context_id=context_id,
             )
 

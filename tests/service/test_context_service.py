@@ -457,3 +457,30 @@ def test_a_closed_service_refuses_calls(make_service: Callable[..., ContextServi
     service.close()
     with pytest.raises(RuntimeError, match="ContextService is closed"):
         service.list()
+
+
+def test_every_result_holds_its_status_as_a_plain_int(service: ContextService):
+    """As a sync's results do: ``to_dict()`` is plain data, and the repr shows the number."""
+    made = service.create(unique())
+    cid = made.context_id
+    results: list[Any] = [
+        made,
+        service.get(context_id=cid),
+        service.get(context_id="SdkCtx-none"),
+        service.list(),
+        service.update(Context(id=cid, name=unique("renamed"))),
+        service.list_files(cid),
+        service.get_file_upload_url(cid, "/a.txt"),
+        service.get_file_download_url(cid, "/a.txt"),
+        service.delete_file(cid, "/a.txt"),
+        service.start_clear(cid),
+        service.get_clear_status(cid),
+        service.delete(cid),
+    ]
+    assert [r.http_status for r in results] == [200, 200, 404, 200, 200, 200, 200, 404, 404] + [
+        200
+    ] * 3
+    for result in results:
+        assert type(result.http_status) is int, repr(result)
+        assert type(result.to_dict()["http_status"]) is int
+        assert f"http_status={result.http_status}," in repr(result)
