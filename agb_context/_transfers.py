@@ -85,7 +85,10 @@ class _Reporter:
 def blocking_transfer_client(settings: Settings) -> httpx.Client:
     """A client for presigned URLs: the settings' TLS trust, proxy and timeouts, no API key.
 
-    Blocking: the tries run on threads of their own.
+    Blocking: the tries run on threads of their own. It asks for bodies as they
+    are stored (``Accept-Encoding: identity``): a download writes the bytes it
+    receives, and resumes by byte offset, so a body compressed on the way would
+    be stored compressed.
     """
     return httpx.Client(
         verify=settings.tls.context,
@@ -93,6 +96,7 @@ def blocking_transfer_client(settings: Settings) -> httpx.Client:
         timeout=settings.timeout,
         trust_env=False,
         follow_redirects=False,
+        headers={"Accept-Encoding": "identity"},
     )
 
 

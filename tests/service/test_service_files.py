@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import os
 import socket
 import threading
@@ -324,6 +325,67 @@ def test_a_resumed_download_starts_over_when_the_server_ignores_range(
         assert "range" in server.headers[1]
     finally:
         server.close()
+
+
+class _CompressingServer:
+    """A real HTTP server on 127.0.0.1 that gzips a body when the request accepts gzip,
+    as a storage front with compression on does (the emulator never compresses)."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.accepted: list[str] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/object"
+
+    def close(self) -> None:
+        self._sock.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                request = _read_head(conn, b"")
+                if request is None:
+                    continue
+                accepted = request[1].get("accept-encoding", "")
+                self.accepted.append(accepted)
+                body, encoding = self.content, b""
+                if "gzip" in accepted:
+                    body, encoding = gzip.compress(self.content), b"Content-Encoding: gzip\r\n"
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                    % (encoding, len(body), body)
+                )
+
+
+def test_a_download_is_the_file_itself_even_where_the_server_would_compress_it(
+    service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    content = b"a line that compresses well\n" * 20_000
+    server = _CompressingServer(content)
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    target = tmp_path / "text.txt"
+    try:
+        down = service.download_file("SdkCtx-x", "/text.txt", target)
+    finally:
+        server.close()
+    assert down.success, down.error_message
+    assert target.read_bytes() == content
+    assert down.size == len(content)
+    assert server.accepted == ["identity"]
 
 
 class _StallingServer:
