@@ -218,7 +218,8 @@ async def download(
     the event loop.
     """
     tell = _teller(progress)
-    scratch = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
+    # The start of the name only: the whole name may already be as long as the disk allows.
+    scratch = target.with_name(f".{target.name[:50]}.part-{secrets.token_hex(4)}")
     attempts = 0
     url: str | None = None
     last_error = ""

@@ -110,6 +110,21 @@ def test_a_failed_download_leaves_no_partial_file_and_keeps_the_old(
     assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
 
 
+def test_a_download_to_a_name_as_long_as_the_disk_allows(
+    service: ContextService, cid: str, tmp_path: Path
+):
+    source = tmp_path / "s.txt"
+    source.write_text("long name")
+    assert service.upload_file(cid, source, "/s.txt").success
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX")
+    target = tmp_path / ("é" * ((longest - 4) // 2) + ".txt")  # two bytes a character
+    assert len(target.name.encode()) > longest - 2
+    down = service.download_file(cid, "/s.txt", target)
+    assert down.success, down.error_message
+    assert target.read_text() == "long name"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s.txt", target.name])
+
+
 def test_an_expired_url_is_replaced_by_a_fresh_one(
     service: ContextService,
     cid: str,
