@@ -407,12 +407,19 @@ class ContextFiles:
         SDK's background loop, or the loop of a transfer run this way) that
         wait could be a wait for the caller's own loop, which would never
         end: the work runs on a loop of its own on a new thread instead.
+        A wait interrupted (Ctrl-C) cancels the work: it does not go on
+        moving bytes behind the caller's back.
         """
         self._clients.check_open()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run_coroutine_threadsafe(work, background_loop()).result()
+            future = asyncio.run_coroutine_threadsafe(work, background_loop())
+            try:
+                return future.result()
+            except BaseException:
+                future.cancel()
+                raise
         with ThreadPoolExecutor(
             1, thread_name_prefix="agb-context-blocking", initializer=leave_signals_to_main_thread
         ) as pool:

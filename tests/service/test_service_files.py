@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import os
+import signal
 import socket
 import threading
 import uuid
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import wait_until
+from support import drain_background, wait_until
 
 from agb_context import (
     ContextFileListError,
@@ -546,6 +547,39 @@ def test_a_cancelled_download_stops_its_thread_and_leaves_nothing(
         lambda: not [t for t in threading.enumerate() if t.name == "agb-context-transfer"],
         what="the transfer thread ended",
     )
+
+
+def test_a_blocking_download_stopped_by_ctrl_c_stops_and_leaves_nothing(
+    service: ContextService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("Ctrl-C reaches the main thread only")
+    server = _StallingServer(os.urandom(4 * 2**20))
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    target = tmp_path / "never.bin"
+    pressed = threading.Event()
+
+    def progress(done: int, total: int) -> None:  # half the body is in: press Ctrl-C once
+        if not pressed.is_set():
+            pressed.set()
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            service.download_file("SdkCtx-x", "/o", target, progress)
+        server.go.set()  # the rest of the body comes: the download must have stopped anyway
+        wait_until(
+            lambda: not [t for t in threading.enumerate() if t.name == "agb-context-transfer"],
+            what="the transfer thread ended",
+        )
+        drain_background()
+        wait_until(lambda: not list(tmp_path.iterdir()), what="no partial file, no target")
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize(
