@@ -371,7 +371,18 @@ class ContextFiles:
         async def one(entry: ContextFileEntry) -> FileTransferResult:
             relative = entry.file_path[len(prefix) :].lstrip("/")
             target = root.joinpath(*relative.split("/"))
-            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            try:
+                await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. a file where a folder has to be
+                return FileTransferResult(
+                    success=False,
+                    context_id=cid,
+                    file_path=entry.file_path,
+                    local_path=str(target),
+                    error_kind="invalid_argument",
+                    error_message=f"local_path {str(target)!r}: its folder could not be made "
+                    f"({exc.strerror or exc})",
+                )
             return await self.download_file_async(
                 cid, entry.file_path, target, tally.for_file(entry.file_path)
             )

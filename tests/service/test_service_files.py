@@ -671,6 +671,28 @@ def test_a_folder_transfer_reports_each_failure(service: ContextService, cid: st
     assert "concurrency" in service.upload_dir(cid, tmp_path, concurrency=0).error_message
 
 
+def test_a_local_file_in_the_way_of_a_folder_fails_that_file_only(
+    service: ContextService, cid: str, tmp_path: Path
+):
+    source = tmp_path / "s.txt"
+    source.write_text("x")
+    for path in ("/d/x.txt", "/e.txt", "/z/y.txt"):
+        assert service.upload_file(cid, source, path).success
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "d").write_text("in the way")
+    result = service.download_dir(cid, "/", out)
+    assert not result.success
+    assert [(r.file_path, r.success) for r in result.files] == [
+        ("/d/x.txt", False),
+        ("/e.txt", True),
+        ("/z/y.txt", True),
+    ]
+    assert result.files[0].error_kind == "invalid_argument"
+    assert str(out / "d") in result.files[0].error_message
+    assert _tree_of(out) == {"d": b"in the way", "e.txt": b"x", "z/y.txt": b"x"}
+
+
 def test_blocking_calls_inside_a_sync_callback_finish(
     service: ContextService, cid: str, agb_clean_emulator: Emulator, tmp_path: Path
 ):
