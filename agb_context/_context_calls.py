@@ -310,10 +310,13 @@ class ContextCalls:
             assert isinstance(envelope, FileUrlResponse)
             data = envelope.data if isinstance(envelope.data, WireFileUrl) else None
             url = _text(data.url) if data is not None else ""
-            if not url:
+            if not _is_http_url(url):
                 return failed(
                     Failure(
-                        message="the answer holds no URL",
+                        # not the URL itself: it may carry a signature
+                        message="the answer holds no URL"
+                        if not url
+                        else "the answer's URL is not an absolute http or https URL",
                         kind="unreadable_response",
                         request_id=request_id,
                         http_status=int(response.status_code),
@@ -425,6 +428,14 @@ def _unreadable(message: str, request_id: str, response: Response[Any]) -> Failu
         request_id=request_id,
         http_status=int(response.status_code),
     )
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
 
 
 def _text(value: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import drain_background, wait_until
+from support import CannedServer, drain_background, wait_until
 
 from agb_context import (
     ContextFileListError,
@@ -200,6 +201,33 @@ def test_a_refusal_at_the_url_is_reported_with_its_status(
             result.raise_for_status()
     assert down.attempts == up.attempts == 1
     assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.txt"]
+
+
+@pytest.mark.parametrize(
+    "url", ["::not a url::", "http://[::1/x", "ftp://127.0.0.1/x", "/relative", "http:///x"]
+)
+def test_a_url_that_is_not_an_http_url_is_an_unreadable_answer(url: str, tmp_path: Path):
+    """Whatever URL the server gives, the calls and the transfers return a result."""
+    source = tmp_path / "s.txt"
+    source.write_text("x")
+    body = {"success": True, "data": {"url": url, "expireTime": 1}}
+    with (
+        CannedServer() as canned,
+        ContextService(api_key="k-canned", endpoint=canned.endpoint) as service,
+    ):
+        canned.answer(200, json.dumps(body).encode(), "POST")
+        results = [
+            service.get_file_upload_url("SdkCtx-x", "/s.txt"),
+            service.get_file_download_url("SdkCtx-x", "/s.txt"),
+            service.upload_file("SdkCtx-x", source, "/s.txt"),
+            service.download_file("SdkCtx-x", "/s.txt", tmp_path / "t.txt"),
+        ]
+    for result in results:
+        assert not result.success
+        assert result.error_kind == "unreadable_response", result.error_message
+        assert "URL" in result.error_message
+        assert result.request_id == "canned-request-id"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.txt"]
 
 
