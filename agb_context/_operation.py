@@ -37,6 +37,7 @@ class _Outcome(Protocol):
 
 
 R = TypeVar("R", bound=_Outcome)
+T = TypeVar("T")
 P = TypeVar("P")
 P_contra = TypeVar("P_contra", contravariant=True)
 R_co = TypeVar("R_co", bound=_Outcome, covariant=True)
@@ -97,7 +98,8 @@ class Operation(Generic[R]):
     done-callback. A callback added after the end runs at once on the adding
     thread. Keep callbacks short: a slow one delays other operations on that
     loop. A callback that raises is logged on the ``agb_context`` logger and
-    changes nothing.
+    changes nothing (on the SDK's background thread, ``sys.exit()`` too: it
+    could only end that thread).
     """
 
     # A burst of operations keeps thousands of these alive at once: each holds as
@@ -195,10 +197,7 @@ class Operation(Generic[R]):
             if operation is None:  # not expected: whatever ends an operation holds it
                 return
             with lock:
-                try:
-                    fn(operation)
-                except Exception:
-                    logger.exception("a done-callback (%r) raised", fn)
+                _call_back(fn, operation, "done-callback")
 
         self._future.add_done_callback(call)
 
@@ -356,10 +355,7 @@ class Operation(Generic[R]):
             for fn in callbacks:
                 if self._future.done():
                     return
-                try:
-                    fn(snapshot)
-                except Exception:
-                    logger.exception("a progress callback (%r) raised", fn)
+                _call_back(fn, snapshot, "progress callback")
 
     def _callback_lock(self) -> threading.RLock:
         with self._lock:
@@ -432,6 +428,20 @@ class Operation(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
+
+
+def _call_back(fn: Callable[[T], object], argument: T, kind: str) -> None:
+    """Call a user's callback; what it raises is logged and changes nothing."""
+    try:
+        fn(argument)
+    except Exception:
+        logger.exception("a %s (%r) raised", kind, fn)
+    except (SystemExit, KeyboardInterrupt):
+        # Raised on the SDK's own thread (`sys.exit()` in a callback), they would end
+        # that thread alone, silently, and strand every operation running on it.
+        if not _background.is_background_thread():
+            raise
+        logger.exception("a %s (%r) raised on the SDK's background thread", kind, fn)
 
 
 def _when_done(ref: weakref.ref[Operation[Any]], future: concurrent.futures.Future[Any]) -> None:

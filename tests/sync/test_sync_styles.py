@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import threading
 import time
 
@@ -234,6 +235,38 @@ def test_a_raising_callback_is_logged_and_harms_nothing(
     logged = [r for r in caplog.records if r.name == "agb_context" and r.exc_info]
     assert any("callback bug" in str(r.exc_info[1]) for r in logged if r.exc_info)
     assert cm.sync(retry_interval=20).result(timeout=30).success
+
+
+@pytest.mark.parametrize("kind", ["done", "progress"])
+def test_a_callback_calling_sys_exit_does_not_strand_the_other_syncs(
+    agb_clean_emulator: Emulator,
+    cm: ContextManager,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    """On the SDK's background thread, ``sys.exit()`` would end that thread alone, silently,
+    and every other sync running there would never finish: it is logged instead."""
+    agb_clean_emulator.faults.hang_tasks(count=None)
+    other = cm.sync(CONTEXT_ID, MOUNT, retry_interval=20, max_retries=10_000)
+    wait_until(lambda: other.request_id, what="the first sync to be accepted")
+    exited = threading.Event()
+
+    def exits(_: object) -> None:
+        exited.set()
+        sys.exit("callback wants out")
+
+    exiting = cm.sync(CONTEXT_ID, MOUNT, retry_interval=20, max_retries=2)
+    if kind == "done":
+        exiting.add_done_callback(exits)
+    else:
+        exiting.add_progress_callback(exits)
+    assert exited.wait(30)
+    polls = other.progress.polls
+    wait_until(lambda: other.progress.polls > polls, 30, "the other sync to poll again")
+    assert other.running()
+    assert other.cancel()
+    logged = [r for r in caplog.records if r.name == "agb_context" and r.exc_info]
+    assert any(isinstance(r.exc_info[1], SystemExit) for r in logged if r.exc_info)
 
 
 SYNCS = 50
