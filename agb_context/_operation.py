@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import os
 import threading
 import time
 import weakref
@@ -483,10 +484,21 @@ def cancel_running_at_exit() -> None:
         operation.cancel()
 
 
+def _forget_after_fork() -> None:
+    """In a forked child: the operations running in the parent are the parent's (their
+    threads and loops are not here); the child's closing and exit leave them alone."""
+    global _running_lock
+    _running_lock = threading.Lock()
+    _running.clear()
+    for operations in list(_sets):
+        operations._forget_after_fork()
+
+
 # The background loop's module registered its exit handler at import (above);
 # atexit runs the last registered first, so operations are cancelled, and
 # their callbacks called, while that loop still runs.
 atexit.register(cancel_running_at_exit)
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 _FIRST_PROGRESS = Progress()
@@ -510,6 +522,7 @@ class OperationSet:
         self._lock = threading.Lock()
         self._running: set[Operation[Any]] = set()
         self._closed = False
+        _sets.add(self)
 
     def launch(
         self,
@@ -558,6 +571,13 @@ class OperationSet:
     def _forget(self, operation: Operation[Any]) -> None:
         with self._lock:
             self._running.discard(operation)
+
+    def _forget_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._running = set()
+
+
+_sets: weakref.WeakSet[OperationSet] = weakref.WeakSet()
 
 
 class ClearOperation(Operation[ClearContextResult]):

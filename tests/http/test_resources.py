@@ -128,6 +128,64 @@ def test_fork_then_calls_in_both_processes(agb_clean_emulator: Emulator, session
     assert done.stdout.strip() == "ok"
 
 
+FORK_DURING_A_SYNC = """
+import os, sys, time
+from agb_context import ContextManager
+
+session, endpoint, key, context, mount, child_closes = sys.argv[1:7]
+parent = os.getpid()
+cm = ContextManager(session, api_key=key, endpoint=endpoint)
+
+
+def on_done(success: bool) -> None:
+    where = "parent" if os.getpid() == parent else "child"
+    print(f"callback({success}) in the {where}", flush=True)
+
+
+operation = cm.sync(context, mount, retry_interval=20, max_retries=100_000, callback=on_done)
+deadline = time.monotonic() + 60
+while operation.request_id is None and time.monotonic() < deadline:
+    time.sleep(0.01)
+assert operation.request_id, "the sync was not accepted"
+pid = os.fork()
+if pid == 0:
+    # The child's copy of the parent's sync is the parent's: neither the child's
+    # close nor its exit handlers may end it, or call its callback here.
+    if child_closes == "yes":
+        cm.close()
+    sys.exit(0)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert operation.running()
+assert operation.cancel()
+cm.close()
+print("parent done", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("child_closes", ["yes", "no"])
+def test_a_child_forked_during_a_sync_leaves_the_parents_sync_alone(
+    agb_clean_emulator: Emulator, session_id: str, child_closes: str
+) -> None:
+    agb_clean_emulator.faults.hang_tasks(count=None, session_id=session_id)
+    done = run_python(
+        "-c",
+        FORK_DURING_A_SYNC,
+        session_id,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
+        CONTEXT_ID,
+        MOUNT,
+        child_closes,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["callback(False) in the parent", "parent done"], (
+        done.stdout + done.stderr
+    )
+    assert "cancelling" not in done.stderr
+
+
 FIRST_CALL = """
 import asyncio, sys, threading
 from agb_context import ContextManager, ContextService
