@@ -189,7 +189,8 @@ class Operation(Generic[R]):
 
     def add_done_callback(self, fn: Callable[[Self], object]) -> None:
         """Call ``fn(operation)`` once the operation is over (the class docs name the thread)."""
-
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, not {type(fn).__name__}")
         lock = self._callback_lock()
         ref = weakref.ref(self)
 

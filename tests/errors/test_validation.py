@@ -117,6 +117,19 @@ def test_a_callback_that_is_not_callable_is_a_type_error(
     assert agb_clean_emulator.requests == []
 
 
+def test_a_done_callback_that_is_not_callable_is_refused_when_added(
+    agb_clean_emulator: Emulator, cm: ContextManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused at once, like a progress callback, not logged as a failure at the end."""
+    operation = cm.sync(retry_interval=20)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        operation.add_done_callback(None)  # type: ignore[arg-type]
+    assert operation.result(timeout=30).success
+    with pytest.raises(TypeError, match="fn must be callable"):
+        operation.add_done_callback("not a function")  # type: ignore[arg-type]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
