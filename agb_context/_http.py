@@ -135,7 +135,6 @@ class _Shared:
         # An async generator whose finalisation (asyncio.run's shutdown_asyncgens,
         # loop.shutdown_asyncgens) closes the client when its loop ends.
         self.guard: AsyncGenerator[None, None] | None = None
-        self.starting: asyncio.Future[None] | None = None
 
 
 _SharedKey = tuple[asyncio.AbstractEventLoop, Settings, int]
@@ -161,9 +160,12 @@ def _share(
             shared = _shared[key] = _Shared(build_async_client(settings))
         shared.users.add(user)
     if new:
-        shared.guard = _close_when_loop_ends(key, shared)
-        # Its first step registers it with the loop; the step ends at once.
-        shared.starting = asyncio.ensure_future(anext(shared.guard))
+        guard = shared.guard = _close_when_loop_ends(key, shared)
+        # Run up to its `yield` here and now (it awaits nothing before): that registers
+        # it with the loop. In a task of its own, a loop ending at once could cancel it
+        # before its first step, and the client then outlived its loop.
+        with contextlib.suppress(StopIteration):
+            guard.asend(None).send(None)
     return shared.client
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,31 @@ def test_one_manager_used_from_many_event_loops_keeps_no_socket_of_finished_loop
         asyncio.run(once())
     gc.collect()
     assert _settles_at(baseline), f"{_open_fds() - baseline} descriptors more after 10 loops"
+
+
+def test_a_loop_that_ends_right_after_its_first_call_is_not_kept_alive(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory, session_id: str
+) -> None:
+    """A long-lived manager, and a loop that starts a callback sync and ends at once: the
+    manager lets go of that loop's client (and so of the loop) when the loop ends."""
+    cm = agb_context_manager(session_id)
+
+    async def warm() -> None:
+        assert (await cm.info_async()).success  # the HTTP stack is imported: no wait below
+
+    asyncio.run(warm())
+    calls: list[bool] = []
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def fire_and_forget() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        cm.sync(CONTEXT_ID, MOUNT, callback=calls.append)
+
+    for _ in range(3):
+        asyncio.run(fire_and_forget())
+    gc.collect()
+    assert calls == [False] * 3  # each ended with its loop
+    assert [ref() for ref in loops] == [None] * 3, "the manager keeps ended loops alive"
 
 
 FORK_SCRIPT = """
