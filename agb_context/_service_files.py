@@ -356,7 +356,7 @@ class ContextFiles:
             return _invalid(FolderTransferResult, exc)
         root = Path(local_dir)
         try:
-            entries = await self._tree(cid, folder)
+            entries, refused = await self._tree(cid, folder)
         except ContextFileListError as exc:
             return FolderTransferResult(
                 success=False,
@@ -387,27 +387,46 @@ class ContextFiles:
                 cid, entry.file_path, target, tally.for_file(entry.file_path)
             )
 
-        return await _run_all([functools.partial(one, e) for e in entries], limit)
+        async def not_written(entry: ContextFileEntry, why: str) -> FileTransferResult:
+            return FileTransferResult(
+                success=False,
+                context_id=cid,
+                file_path=entry.file_path,
+                error_kind="invalid_argument",
+                error_message=f"{entry.file_path!r} was not downloaded: {why}",
+            )
 
-    async def _tree(self, cid: str, folder: str) -> list[ContextFileEntry]:
-        """Every file under ``folder`` (sub-folders followed), with paths checked."""
+        jobs = sorted(
+            [(e.file_path, functools.partial(one, e)) for e in entries]
+            + [(e.file_path, functools.partial(not_written, e, why)) for e, why in refused],
+            key=lambda pair: pair[0],
+        )
+        return await _run_all([job for _, job in jobs], limit)
+
+    async def _tree(
+        self, cid: str, folder: str
+    ) -> tuple[list[ContextFileEntry], list[tuple[ContextFileEntry, str]]]:
+        """Every file under ``folder`` (sub-folders followed), with paths checked; and
+        the entries whose path cannot be written locally, with why."""
         found: list[ContextFileEntry] = []
+        refused: list[tuple[ContextFileEntry, str]] = []
         pending = [folder]
         prefix = "" if folder == "/" else folder
         while pending:
             where = pending.pop()
             async for entry in self.iter_files_async(cid, where, page_size=500):
                 try:
-                    path = check.context_file_path(entry.file_path, "a listed file path")
-                except check.InvalidArgument:
-                    continue  # not a path this client would write locally
+                    path = check.context_file_path(entry.file_path, "its path")
+                except check.InvalidArgument as exc:
+                    refused.append((entry, f"it cannot be written under local_dir ({exc})"))
+                    continue
                 if not path.startswith(prefix + "/"):
                     continue
                 if entry.is_folder:
                     pending.append(path)
                 else:
                     found.append(attrs.evolve(entry, file_path=path))
-        return sorted(found, key=lambda e: e.file_path)
+        return sorted(found, key=lambda e: e.file_path), refused
 
     # -- internals -------------------------------------------------------------
 

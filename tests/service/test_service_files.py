@@ -721,6 +721,30 @@ def test_a_local_file_in_the_way_of_a_folder_fails_that_file_only(
     assert _tree_of(out) == {"d": b"in the way", "e.txt": b"x", "z/y.txt": b"x"}
 
 
+def test_a_listed_file_that_cannot_be_written_locally_is_a_failure_not_left_out(
+    service: ContextService, cid: str, agb_clean_emulator: Emulator, tmp_path: Path
+):
+    """Files another client stored under names this one refuses to write: each is
+    reported failed, so that the result never passes part of the tree off as all of it."""
+    stored = agb_clean_emulator.context_path(cid)
+    stored.mkdir(parents=True, exist_ok=True)
+    (stored / "ok.txt").write_text("ok")
+    (stored / "a\\b.txt").write_text("a name with a backslash")
+    (stored / "dir\tab").mkdir()
+    (stored / "dir\tab" / "inner.txt").write_text("under a folder with a tab in its name")
+    out = tmp_path / "out"
+    result = service.download_dir(cid, "/", out)
+    assert not result.success
+    assert "2 of 3 files failed" in result.error_message
+    assert [(r.file_path, r.success) for r in result.files] == [
+        ("/a\\b.txt", False),
+        ("/dir\tab", False),
+        ("/ok.txt", True),
+    ]
+    assert all(r.error_kind == "invalid_argument" for r in result.files[:2])
+    assert _tree_of(out) == {"ok.txt": b"ok"}
+
+
 def test_blocking_calls_inside_a_sync_callback_finish(
     service: ContextService, cid: str, agb_clean_emulator: Emulator, tmp_path: Path
 ):
