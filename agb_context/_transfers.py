@@ -124,6 +124,13 @@ async def upload(
         attempts += 1
         step = await _on_own_thread(functools.partial(_put_once, http, url, source, size, tell))
         refused = None
+        if step.changed:
+            return Moved(
+                size=0,
+                attempts=attempts,
+                error=f"the file changed while it was sent: it no longer has the {size} "
+                "bytes it had when the upload began",
+            )
         if step.error:
             last_error = step.error
             logger.debug("upload try %d: %s", attempts, last_error)
@@ -137,13 +144,6 @@ async def upload(
         if not 200 <= step.status < 300:
             return _refused(
                 step, attempts, f"the upload was refused (HTTP {step.status}: {step.reason})"
-            )
-        if step.written != size:
-            return Moved(
-                size=step.written,
-                attempts=attempts,
-                error=f"the file changed while it was sent ({step.written} bytes sent, "
-                f"{size} expected)",
             )
         return Moved(size=size, attempts=attempts)
     return _gave_up(attempts, last_error, refused)
@@ -178,17 +178,26 @@ def _put_once(
     def body() -> Iterator[bytes]:
         nonlocal sent
         with source.open("rb") as stream:
-            while chunk := stream.read(CHUNK):
+            while True:
+                chunk = stream.read(min(CHUNK, size - sent))
                 if stop.is_set():
                     raise _Stopped
+                if sent + len(chunk) == size and stream.read(1):
+                    raise _Changed  # longer now: cut short, so that no part of it is stored
+                if not chunk:
+                    break
                 sent += len(chunk)
-                tell(min(sent, size), size)
+                tell(sent, size)
                 yield chunk
+        if sent < size:
+            raise _Changed  # shorter now
 
     try:
         response = http.put(url, content=body(), headers={"Content-Length": str(size)})
     except httpx.TransportError as exc:
         return _Try(error=f"the connection failed ({type(exc).__name__}: {exc})")
+    except _Changed:
+        return _Try(changed=True, written=sent)
     if 200 <= response.status_code < 300:
         return _Try(status=response.status_code, written=sent)
     reason, code = _refusal(response)
@@ -290,12 +299,18 @@ class _Try:
     """What a refusal said."""
     code: str = ""
     """The ``code`` of a refusal's body."""
+    changed: bool = False
+    """The file being sent changed size (then the try is not made again)."""
     error: str = ""
     """Why the connection failed (then the try is made again)."""
 
 
 class _Stopped(Exception):
     """The task waiting for a try was cancelled: the try stops at its next chunk."""
+
+
+class _Changed(Exception):
+    """The file being uploaded is no longer of the size it had when the upload began."""
 
 
 def _get_once(

@@ -231,6 +231,36 @@ def test_a_url_that_is_not_an_http_url_is_an_unreadable_answer(url: str, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.txt"]
 
 
+@pytest.mark.parametrize("change", ["grows", "shrinks"])
+def test_a_file_that_changes_during_its_upload_fails_saying_so(
+    service: ContextService,
+    cid: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    agb_clean_emulator: Emulator,
+    change: str,
+):
+    source = tmp_path / "app.log"
+    source.write_bytes(b"line\n" * 100_000)
+    get_url = service.get_file_upload_url_async
+
+    async def url_then_change(*args: str) -> FileUrlResult:  # after the size was taken
+        got = await get_url(*args)
+        if change == "grows":
+            with source.open("ab") as log:
+                log.write(b"one more line\n")
+        else:
+            os.truncate(source, 1000)
+        return got
+
+    monkeypatch.setattr(service, "get_file_upload_url_async", url_then_change)
+    result = service.upload_file(cid, source, "/app.log")
+    assert not result.success
+    assert "changed while it was sent" in result.error_message
+    assert result.attempts == 1
+    assert not agb_clean_emulator.context_path(cid).joinpath("app.log").exists()
+
+
 def _read_head(conn: socket.socket, pending: bytes) -> tuple[str, dict[str, str], bytes] | None:
     """The next request's line and headers (names in lower case), and the bytes read
     after them; None if the client closed first."""
