@@ -363,6 +363,8 @@ class ContextFiles:
                 request_id=exc.result.request_id,
                 http_status=exc.result.http_status,
                 error_kind=exc.result.error_kind,
+                error_code=exc.result.error_code,
+                retryable=exc.result.retryable,
                 error_message=exc.result.error_message,
             )
         prefix = "" if folder == "/" else folder

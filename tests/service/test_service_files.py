@@ -725,6 +725,10 @@ def test_a_folder_transfer_reports_each_failure(service: ContextService, cid: st
     missing = service.download_dir(cid, "/nothing-here", tmp_path / "x")
     assert not missing.success
     assert "404" in missing.error_message
+    assert (missing.http_status, missing.error_code) == (404, "FolderNotFound")
+    no_context = service.download_dir("SdkCtx-none", "/", tmp_path / "x")
+    assert (no_context.error_kind, no_context.error_code) == ("http_status", "ContextNotFound")
+    assert no_context.request_id
     assert not service.upload_dir(cid, tmp_path / "no-such-dir").success
     assert "concurrency" in service.upload_dir(cid, tmp_path, concurrency=0).error_message
 
