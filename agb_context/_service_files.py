@@ -303,7 +303,7 @@ class ContextFiles:
             folder = check.context_file_path(folder_path, "folder_path", folder=True)
             limit = check.whole_number(concurrency, "concurrency", 1, 64)
             callback = _progress(progress)
-            if not isinstance(local_dir, str | os.PathLike):
+            if not isinstance(local_dir, str | os.PathLike) or not str(local_dir).strip():
                 raise check.InvalidArgument(f"local_dir must be a path, not {local_dir!r}")
             root = Path(local_dir)
             files = await asyncio.to_thread(_local_files, root)

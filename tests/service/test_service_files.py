@@ -675,6 +675,25 @@ def test_bad_transfer_arguments_are_results(service: ContextService, cid: str, t
     assert "page_size" in size.error_message
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_local_dir_is_refused_not_read_as_the_working_directory(
+    service: ContextService,
+    cid: str,
+    agb_clean_emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    blank: str,
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "private.txt").write_text("not to be uploaded")
+    agb_clean_emulator.clear_requests()
+    for result in (service.upload_dir(cid, blank), service.download_dir(cid, "/", blank)):
+        assert not result.success
+        assert result.error_kind == "invalid_argument"
+        assert "local_dir" in result.error_message
+    assert agb_clean_emulator.requests == []
+
+
 def test_a_progress_callback_that_raises_does_not_stop_the_transfer(
     service: ContextService, cid: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
