@@ -70,7 +70,8 @@ class ContextListError(AgbContextError):
     """
 
     def __init__(self, result: ContextListResult) -> None:
-        super().__init__(result.error_message)
+        # getattr: unpickling calls this with the message, then restores ``result``
+        super().__init__(getattr(result, "error_message", result))
         self.result = result
 
 

@@ -39,7 +39,8 @@ class ContextFileListError(AgbContextError):
     """A page of `ContextService.iter_files` could not be listed; ``result`` says why."""
 
     def __init__(self, result: ContextFileListResult) -> None:
-        super().__init__(result.error_message)
+        # getattr: unpickling calls this with the message, then restores ``result``
+        super().__init__(getattr(result, "error_message", result))
         self.result = result
 
 

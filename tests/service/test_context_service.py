@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import threading
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from agb_context import (
     ClearContextResult,
     ConfigurationError,
     Context,
+    ContextFileListError,
     ContextListError,
     ContextListParams,
     ContextService,
@@ -484,3 +486,19 @@ def test_every_result_holds_its_status_as_a_plain_int(service: ContextService):
         assert type(result.http_status) is int, repr(result)
         assert type(result.to_dict()["http_status"]) is int
         assert f"http_status={result.http_status}," in repr(result)
+
+
+def test_the_iteration_errors_survive_pickling(
+    service: ContextService, agb_clean_emulator: Emulator
+):
+    """As `RequestFailed` does: an exception crosses processes pickled (concurrent.futures)."""
+    agb_clean_emulator.faults.fail_requests("ListContexts", 403)
+    with pytest.raises(ContextListError) as listed:
+        list(service.iter_contexts())
+    with pytest.raises(ContextFileListError) as files:
+        list(service.iter_files("SdkCtx-none"))
+    for raised in (listed.value, files.value):
+        copy = pickle.loads(pickle.dumps(raised))
+        assert type(copy) is type(raised)
+        assert copy.result == raised.result
+        assert str(copy) == str(raised)
