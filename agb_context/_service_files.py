@@ -443,20 +443,24 @@ class ContextFiles:
         A wait interrupted (Ctrl-C) cancels the work: it does not go on
         moving bytes behind the caller's back.
         """
-        self._clients.check_open()
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            future = asyncio.run_coroutine_threadsafe(work, background_loop())
-            try:
-                return future.result()
-            except BaseException:
-                future.cancel()
-                raise
-        with ThreadPoolExecutor(
-            1, thread_name_prefix="agb-context-blocking", initializer=leave_signals_to_main_thread
-        ) as pool:
-            return pool.submit(asyncio.run, work).result()
+            self._clients.check_open()
+        except BaseException:
+            work.close()  # never to run: no "never awaited" warning
+            raise
+        if _loop_running():
+            with ThreadPoolExecutor(
+                1,
+                thread_name_prefix="agb-context-blocking",
+                initializer=leave_signals_to_main_thread,
+            ) as pool:
+                return pool.submit(asyncio.run, work).result()
+        future = asyncio.run_coroutine_threadsafe(work, background_loop())
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
 
     def _url_call(
         self, op: str, context_id: object, file_path: object
@@ -508,6 +512,15 @@ class ContextFiles:
                 f"local_path must be a path (str or os.PathLike), not {local_path!r}"
             )
         return cid, path, Path(local_path).expanduser().absolute()
+
+
+def _loop_running() -> bool:
+    """Whether this thread runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class _Tally:

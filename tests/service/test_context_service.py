@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import threading
 import uuid
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -459,6 +462,26 @@ def test_a_closed_service_refuses_calls(make_service: Callable[..., ContextServi
     service.close()
     with pytest.raises(RuntimeError, match="ContextService is closed"):
         service.list()
+
+
+def test_a_closed_service_refuses_transfers_and_leaves_no_coroutine_unawaited(
+    make_service: Callable[..., ContextService], tmp_path: Path
+):
+    service = make_service()
+    service.close()
+    calls: list[Callable[[], object]] = [
+        lambda: service.upload_file("SdkCtx-x", tmp_path, "/x"),
+        lambda: service.download_file("SdkCtx-x", "/x", tmp_path / "x"),
+        lambda: service.upload_dir("SdkCtx-x", tmp_path),
+        lambda: service.download_dir("SdkCtx-x", "/", tmp_path),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for call in calls:
+            with pytest.raises(RuntimeError, match="ContextService is closed"):
+                call()
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
 
 
 def test_every_result_holds_its_status_as_a_plain_int(service: ContextService):
