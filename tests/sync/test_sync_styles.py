@@ -61,6 +61,7 @@ def test_callback_from_plain_code_returns_at_once_then_calls_back_once(
     assert callback.wait() == [False]
     drain_background()
     assert callback.calls == [False]
+    assert callback.threads == [threading.current_thread().name]  # the cancelling thread
 
 
 def test_callback_gets_the_real_outcome_on_the_background_thread(
