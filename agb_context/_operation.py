@@ -86,6 +86,9 @@ class Operation(Generic[R]):
     exceptions; ``result()`` and ``await`` raise only if the operation was
     cancelled (`concurrent.futures.CancelledError` / `asyncio.CancelledError`)
     or ``result(timeout)`` ran out of time (`TimeoutError`; the work goes on).
+    As for an asyncio task, cancelling the code that awaits it (an
+    ``asyncio.wait_for`` timeout included) cancels the operation;
+    ``await asyncio.shield(op)`` does not.
 
     Progress: `progress` is the latest snapshot, `status` where it stands,
     `add_progress_callback` calls a function after each poll that changed

@@ -207,6 +207,28 @@ def test_cancelling_an_awaiting_task_stops_the_polling(
     assert polls() == after_cancel, "polling went on after cancellation"
 
 
+def test_a_wait_for_timeout_cancels_the_sync_and_a_shield_keeps_it_running(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    """What the README says of awaiting with a timeout, on the sync's own loop and another."""
+    agb_clean_emulator.faults.hang_tasks(count=None)
+    from_plain_code = cm.sync(retry_interval=20, max_retries=10_000)
+
+    async def main() -> None:
+        for waited in (cm.sync(retry_interval=20, max_retries=10_000), from_plain_code):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(waited, 0.1)
+            assert waited.cancelled()
+        shielded = cm.sync(retry_interval=20, max_retries=10_000)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(shielded), 0.1)
+        assert shielded.running()
+        assert shielded.cancel()
+        await cm.aclose()
+
+    asyncio.run(main())
+
+
 async def _awaited(operation: SyncOperation) -> ContextSyncResult:
     return await operation
 
