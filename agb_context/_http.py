@@ -135,6 +135,8 @@ class _Shared:
         # An async generator whose finalisation (asyncio.run's shutdown_asyncgens,
         # loop.shutdown_asyncgens) closes the client when its loop ends.
         self.guard: AsyncGenerator[None, None] | None = None
+        # Its last user let go while the loop was not running: the guard closes it.
+        self.left_to_guard = False
 
 
 _SharedKey = tuple[asyncio.AbstractEventLoop, Settings, int]
@@ -218,7 +220,7 @@ async def _close_when_loop_ends(key: _SharedKey, shared: _Shared) -> AsyncGenera
         for pool in users:
             pool._forget_loop(key[0], shared.client)
         # Once the pools have let go of it, whoever took it closes it.
-        if owned:
+        if owned or shared.left_to_guard:
             await shared.client.get_async_httpx_client().aclose()
 
 
@@ -337,7 +339,7 @@ class ClientPool:
         for loop, async_client in async_clients:
             last = _release(loop, self._settings, self, async_client)
             if last is not None:
-                _close_on_loop(loop, last.client)
+                _close_on_loop(loop, last)
 
     async def aclose(self) -> None:
         """`close` for async code: the running loop's connections are closed awaited."""
@@ -401,11 +403,15 @@ class ClientPool:
         self._reset()
 
 
-def _close_on_loop(loop: asyncio.AbstractEventLoop, client: AuthenticatedClient) -> None:
-    """Close an async client on the loop its connections belong to, if it still runs."""
-    if loop.is_closed() or not loop.is_running():
+def _close_on_loop(loop: asyncio.AbstractEventLoop, shared: _Shared) -> None:
+    """Close a shared client on the loop its connections belong to: now if it runs, when
+    it ends if it is between two runs (an `asyncio.Runner`'s), never once it is closed."""
+    if loop.is_closed():
         return
-    closing = client.get_async_httpx_client().aclose
+    if not loop.is_running():
+        shared.left_to_guard = True
+        return
+    closing = shared.client.get_async_httpx_client().aclose
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

@@ -104,6 +104,21 @@ def test_a_loop_that_ends_right_after_its_first_call_is_not_kept_alive(
     assert [ref() for ref in loops] == [None] * 3, "the manager keeps ended loops alive"
 
 
+def test_a_manager_closed_between_two_runs_of_its_loop_has_its_connections_closed(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
+    """Closed while its loop is not running (between two runs of an `asyncio.Runner`):
+    its client is closed when the loop ends, not left open until collected."""
+    with asyncio.Runner() as runner:
+        with ContextManager(
+            session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as cm:
+            assert runner.run(cm.info_async()).success
+            client = runner.run(cm._async_client()).get_async_httpx_client()
+        assert runner.run(asyncio.sleep(0)) is None  # the loop runs on after the close
+    assert client.is_closed
+
+
 FORK_SCRIPT = """
 import os, signal, sys
 from agb_context import ContextManager
