@@ -32,6 +32,7 @@ class Session:
         proxy: str | httpx.URL | httpx.Proxy | None = None,
         verify: Verify = True,
         user_agent_suffix: str | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
         self.context = ContextManager(
             session_id,
@@ -43,6 +44,7 @@ class Session:
             proxy=proxy,
             verify=verify,
             user_agent_suffix=user_agent_suffix,
+            max_in_flight=max_in_flight,
         )
 
     @property
@@ -73,6 +75,10 @@ class Session:
         """Release the session's connections (see `ContextManager.close`)."""
         self.context.close()
 
+    async def aclose(self) -> None:
+        """`close` for async code (see `ContextManager.aclose`)."""
+        await self.context.aclose()
+
     def __enter__(self) -> Self:
         return self
 
@@ -83,6 +89,17 @@ class Session:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"Session(session_id={self.session_id!r}, endpoint={self.context.endpoint!r})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 
 import httpx
@@ -209,6 +210,29 @@ def test_session_object_reads_like_the_seed_api(agb_clean_emulator: Emulator) ->
         result = session.context.sync(retry_interval=20).result(timeout=30)
         assert result.success, result.error_message
         assert agb_clean_emulator.api_key not in repr(session)
+
+
+def test_session_takes_every_option_of_a_manager() -> None:
+    manager = inspect.signature(ContextManager).parameters
+    session = inspect.signature(Session).parameters
+    assert list(session)[1:] == list(manager)[1:]
+    for name in list(manager)[1:]:
+        assert session[name].default == manager[name].default, name
+
+
+def test_session_closes_with_async_with(agb_clean_emulator: Emulator) -> None:
+    sid = agb_clean_emulator.create_session(mounts={"ctx-s": "/home/s"})
+
+    async def main() -> Session:
+        async with Session(
+            sid, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as session:
+            assert (await session.context.info_async()).success
+        return session
+
+    session = asyncio.run(main())
+    with pytest.raises(RuntimeError, match="closed"):
+        session.context.info()
 
 
 def test_repr_names_the_session_but_not_the_key(agb_clean_emulator: Emulator) -> None:
