@@ -1,8 +1,10 @@
 """What "done" means for the clearing of a context's data.
 
 The server accepted the clear; each poll is one look at the context's state
-(`ContextService.get_clear_status`). The clear is over once a look shows a
-state other than ``clearing``/``pre-available``: the data is gone. A look
+(`ContextService.get_clear_status`). The clear is over once a look shows the
+state ``available``: the data is gone. Any other state (``clearing``,
+``pre-available``, or one the cloud has besides, such as ``in-use``) is
+waited out, never taken for done. A look
 that fails counts as a poll and polling goes on; it is never read as "done".
 A look answered 404 ends the wait: the context was deleted, and its data
 with it.
@@ -15,6 +17,9 @@ import logging
 from agb_context._operation import Progress
 from agb_context._polling import PollClock
 from agb_context._results import ClearContextResult
+
+AVAILABLE = "available"
+"""The state of a context whose data is there to use: after a clear, cleared."""
 
 logger = logging.getLogger("agb_context")
 
@@ -64,7 +69,7 @@ class ClearJudge:
             return None
         self.last_failure = None
         self.state = look.status
-        if look.is_clearing:
+        if look.status != AVAILABLE:
             return None
         return ClearContextResult(
             success=True,

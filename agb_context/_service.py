@@ -345,8 +345,9 @@ class ContextService(ContextFiles, Closable):
 
         Args:
             context_id: The context whose data to clear.
-            timeout: Seconds to wait for the clearing to end (then a result
-                with ``error_kind="still_running"``; the clearing goes on).
+            timeout: Seconds to wait for the context to be ``available`` again
+                (then a result with ``error_kind="still_running"`` and the state
+                last seen; the clearing goes on).
             poll_interval: Seconds between looks at the context's state. The
                 first look is immediate, so there is always at least one.
             callback: Called with ``True`` or ``False`` once it is over.

@@ -4,11 +4,12 @@ routine, in every calling style."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 
 import pytest
-from support import CallbackRecorder, drain_background, wait_until
+from support import CallbackRecorder, CannedServer, drain_background, wait_until
 
 from agb_context import (
     ClearContextResult,
@@ -180,3 +181,20 @@ def test_a_context_deleted_during_the_clear_ends_the_wait_as_not_found(
     assert "deleted" in result.error_message
     with pytest.raises(NotFoundError):
         result.raise_for_status()
+
+
+@pytest.mark.parametrize("state", ["in-use", "deleting"])
+def test_a_state_other_than_available_is_not_read_as_cleared(state: str) -> None:
+    """Only ``available`` says the data is gone: the cloud has other states (a context
+    ``in-use``...), and one a look shows is waited out, never taken for done."""
+    context = {"id": "SdkCtx-c", "name": "c", "state": state}
+    with (
+        CannedServer() as canned,
+        ContextService(api_key="k-canned", endpoint=canned.endpoint) as service,
+    ):
+        canned.answer(200, json.dumps({"success": True}).encode(), "POST")  # ClearContext
+        canned.answer(200, json.dumps({"success": True, "data": context}).encode(), "GET")
+        result = service.clear("SdkCtx-c", polling=PollingPolicy(interval=0.01, max_polls=3))
+        finished = result.result(timeout=30)
+    assert not finished.success
+    assert (finished.error_kind, finished.status) == ("still_running", state)
