@@ -149,10 +149,10 @@ class ContextFiles:
             ContextFileListError: A page could not be listed (``result`` says why).
         """
         number = 1
+        previous: tuple[str, ...] = ()
         while True:
             page = self.list_files(context_id, parent_folder_path, number, page_size)
-            if not page.success:
-                raise ContextFileListError(page)
+            previous = _check_page(page, number, previous)
             yield from page.entries
             if _last(page, number, page_size):
                 return
@@ -163,10 +163,10 @@ class ContextFiles:
     ) -> AsyncIterator[ContextFileEntry]:
         """The asynchronous `iter_files`."""
         number = 1
+        previous: tuple[str, ...] = ()
         while True:
             page = await self.list_files_async(context_id, parent_folder_path, number, page_size)
-            if not page.success:
-                raise ContextFileListError(page)
+            previous = _check_page(page, number, previous)
             for entry in page.entries:
                 yield entry
             if _last(page, number, page_size):
@@ -581,6 +581,32 @@ def _local_files(root: Path) -> list[Path]:
             if path.is_file() and not path.is_symlink():
                 found.append(path)
     return sorted(found)
+
+
+def _check_page(
+    page: ContextFileListResult, number: int, previous: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The paths of page ``number``, checked: it was listed, and it is not the page before
+    it again (a server that ignores ``pageNumber`` would be followed for ever).
+
+    Raises:
+        ContextFileListError: The page was not listed, or is the previous one again.
+    """
+    if not page.success:
+        raise ContextFileListError(page)
+    paths = tuple(entry.file_path for entry in page.entries)
+    if paths and paths == previous:
+        raise ContextFileListError(
+            ContextFileListResult(
+                success=False,
+                request_id=page.request_id,
+                http_status=page.http_status,
+                error_kind="unreadable_response",
+                error_message=f"the server gave page {number} the same entries as page "
+                f"{number - 1}: following it would never end, so listing stops here",
+            )
+        )
+    return paths
 
 
 def _last(page: ContextFileListResult, number: int, size: int) -> bool:

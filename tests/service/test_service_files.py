@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import itertools
 import json
 import os
 import signal
@@ -98,6 +99,30 @@ def test_listing_reaches_every_page(service: ContextService, cid: str, tmp_path:
     assert folder.is_folder
     with pytest.raises(ContextFileListError, match="404"):
         list(service.iter_files(cid, "/missing"))
+
+
+def test_a_server_that_gives_the_same_page_again_ends_the_listing_as_a_failure():
+    """Page after page the same full page, and no count: iterating would never end."""
+    entries = [
+        {"fileName": name, "filePath": f"/{name}", "fileType": "file", "size": 1}
+        for name in ("a.txt", "b.txt")
+    ]
+    with (
+        CannedServer() as canned,
+        ContextService(api_key="k-canned", endpoint=canned.endpoint) as service,
+    ):
+        canned.answer(200, json.dumps({"success": True, "data": entries}).encode(), "POST")
+        with pytest.raises(ContextFileListError) as raised:
+            list(itertools.islice(service.iter_files("SdkCtx-x", page_size=2), 100))
+
+        async def iterate() -> list[str]:
+            return [e.file_path async for e in service.iter_files_async("SdkCtx-x", page_size=2)]
+
+        with pytest.raises(ContextFileListError) as raised_async:
+            asyncio.run(asyncio.wait_for(iterate(), 30))
+    for error in (raised.value, raised_async.value):
+        assert error.result.error_kind == "unreadable_response"
+        assert "same entries" in str(error)
 
 
 def test_a_failed_download_leaves_no_partial_file_and_keeps_the_old(
