@@ -159,8 +159,10 @@ class Operation(Generic[R]):
         (the work goes on), `concurrent.futures.CancelledError` if it was
         cancelled, and `RuntimeError` when called on the event loop that runs
         it, as in a callback on the SDK's background thread (it would wait
-        forever): ``await`` it there, or pass a callback.
+        forever): ``await`` it there, or pass a callback. A ``timeout`` that is
+        not a number of seconds >= 0 (or None) raises `TypeError` or `ValueError`.
         """
+        _check_timeout(timeout)
         if not self._future.done() and self._on_own_loop():
             raise RuntimeError(
                 "result() would block the event loop this operation runs on, forever: "
@@ -433,6 +435,17 @@ class Operation(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
+
+
+def _check_timeout(timeout: object) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(
+            f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
+        )
+    if not timeout >= 0:  # NaN too
+        raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
 
 
 def _call_back(fn: Callable[[T], object], argument: T, kind: str) -> None:

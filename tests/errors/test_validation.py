@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 
 import pytest
 from support import CallbackRecorder
@@ -128,6 +129,26 @@ def test_a_done_callback_that_is_not_callable_is_refused_when_added(
     with pytest.raises(TypeError, match="fn must be callable"):
         operation.add_done_callback("not a function")  # type: ignore[arg-type]
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error", "message"),
+    [
+        ("5", TypeError, "timeout must be a number of seconds or None, not str"),
+        (True, TypeError, "timeout must be a number of seconds or None, not bool"),
+        (-1, ValueError, "timeout must be >= 0 seconds, not -1"),
+        (float("nan"), ValueError, "timeout must be >= 0 seconds, not nan"),
+    ],
+)
+def test_a_result_timeout_that_is_not_seconds_is_named(
+    cm: ContextManager, timeout: object, error: type[Exception], message: str
+) -> None:
+    operation = cm.sync(retry_interval=20)
+    with pytest.raises(error, match=re.escape(message)):
+        operation.result(timeout=timeout)  # type: ignore[arg-type]
+    with pytest.raises(error, match=re.escape(message)):
+        operation.wait(timeout=timeout)  # type: ignore[arg-type]
+    assert operation.result(timeout=30).success, "the sync went on"
 
 
 @pytest.mark.parametrize(
