@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import random
 import ssl
 import time
@@ -41,6 +42,29 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
+def _whole_count(_: object, field: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{field.name} must be a whole number, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{field.name} must be >= 0, not {value!r}")
+
+
+def _seconds(_: object, field: attrs.Attribute[float], value: object) -> None:
+    _check_seconds(field.name, value, endless=False)
+
+
+def _seconds_or_no_cap(_: object, field: attrs.Attribute[float], value: object) -> None:
+    _check_seconds(field.name, value, endless=True)
+
+
+def _check_seconds(name: str, value: object, *, endless: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if math.isnan(value) or value < 0 or (math.isinf(value) and not endless):
+        what = "a number of seconds >= 0" + (" (or math.inf)" if endless else ", finite")
+        raise ValueError(f"{name} must be {what}, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How often and how patiently a failed request is sent again.
@@ -53,13 +77,17 @@ class RetryPolicy:
         initial_delay: Seconds before the first retry; doubles each time.
         max_delay: Upper bound on the backoff delay, in seconds.
         max_retry_after: A ``Retry-After`` longer than this (seconds) is not
-            waited for: the response is returned as it is.
+            waited for: the response is returned as it is (``math.inf``: no cap).
+
+    Raises:
+        TypeError, ValueError: A value of the wrong type, negative, or (for the
+            delays) endless; the message names it.
     """
 
-    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
-    initial_delay: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    max_delay: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    max_retries: int = attrs.field(default=2, validator=_whole_count)
+    initial_delay: float = attrs.field(default=0.5, validator=_seconds)
+    max_delay: float = attrs.field(default=8.0, validator=_seconds)
+    max_retry_after: float = attrs.field(default=60.0, validator=_seconds_or_no_cap)
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry number ``attempt + 1``: exponential, capped, with jitter."""

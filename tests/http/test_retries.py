@@ -112,3 +112,32 @@ def test_retry_after_as_an_http_date() -> None:
     parsed = parse_retry_after(when)
     assert parsed is not None
     assert 25 <= parsed <= 31
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": 2.5}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"max_retries": "3"}, "max_retries"),
+        ({"initial_delay": "1"}, "initial_delay"),
+        ({"initial_delay": float("inf")}, "initial_delay"),
+        ({"max_delay": float("inf")}, "max_delay"),
+        ({"max_delay": float("nan")}, "max_delay"),
+        ({"max_retry_after": -1}, "max_retry_after"),
+        ({"max_retry_after": False}, "max_retry_after"),
+    ],
+)
+def test_a_policy_refuses_bad_values_by_name(arguments: dict[str, object], named: str) -> None:
+    """An endless backoff would wait for ever (or overflow the sleep), and a count that is
+    not a whole number is a typo: both are refused when the policy is made."""
+    with pytest.raises((TypeError, ValueError), match=named):
+        RetryPolicy(**arguments)  # type: ignore[arg-type]
+
+
+def test_a_policy_takes_whole_seconds_and_no_cap_on_retry_after() -> None:
+    policy = RetryPolicy(
+        max_retries=3, initial_delay=1, max_delay=10, max_retry_after=float("inf")
+    )
+    assert policy.max_retry_after == float("inf")
