@@ -28,7 +28,7 @@ from agb_context._results import (
     log_failure,
 )
 from agb_context._retry import RetryPolicy
-from agb_context._service_files import ContextFiles
+from agb_context._service_files import ContextFiles, TransferTasks
 from agb_context._tls import Verify
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ class ContextService(ContextFiles, Closable):
             self._settings, "ContextService", imports=("agb_context._context_calls",)
         )
         self._operations = OperationSet()
+        self._transfer_tasks = TransferTasks()
 
     @property
     def _calls(self) -> ContextCalls:
@@ -145,6 +146,10 @@ class ContextService(ContextFiles, Closable):
 
     def __repr__(self) -> str:
         return f"ContextService(endpoint={self.endpoint!r})"
+
+    def _closing(self) -> None:
+        super()._closing()
+        self._transfer_tasks.cancel_all()
 
     # -- list ----------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,6 +66,7 @@ class ContextFiles:
 
     _settings: Settings
     _clients: ClientPool
+    _transfer_tasks: TransferTasks
 
     @property
     def _calls(self) -> ContextCalls:
@@ -216,10 +219,11 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
-        http = await asyncio.to_thread(self._clients.transfers)
-        moved = await upload(
-            http, lambda: self.get_file_upload_url_async(cid, path), source, callback
-        )
+        with self._transfer_tasks.watching():
+            http = await asyncio.to_thread(self._clients.transfers)
+            moved = await upload(
+                http, lambda: self.get_file_upload_url_async(cid, path), source, callback
+            )
         return _transfer_result(moved, cid, path, source, "upload")
 
     def download_file(
@@ -265,10 +269,11 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
-        http = await asyncio.to_thread(self._clients.transfers)
-        moved = await download(
-            http, lambda: self.get_file_download_url_async(cid, path), target, callback
-        )
+        with self._transfer_tasks.watching():
+            http = await asyncio.to_thread(self._clients.transfers)
+            moved = await download(
+                http, lambda: self.get_file_download_url_async(cid, path), target, callback
+            )
         return _transfer_result(moved, cid, path, target, "download")
 
     # -- folder trees --------------------------------------------------------------
@@ -521,6 +526,46 @@ def _loop_running() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+class TransferTasks:
+    """The transfers running, each its task on its loop: all cancelled when the service
+    closes, so that none fails on the connections the closing takes away."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count the running task among the transfers while the block runs.
+
+        Raises:
+            asyncio.CancelledError: The service was closed meanwhile.
+        """
+        task = asyncio.current_task()
+        if task is None:  # not run as a task: nothing to cancel it by
+            yield
+            return
+        with self._lock:
+            if self._closed:
+                raise asyncio.CancelledError
+            self._tasks.add(task)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._tasks.discard(task)
+
+    def cancel_all(self) -> None:
+        """Cancel the running transfers (from any thread), and any started from now on."""
+        with self._lock:
+            self._closed = True
+            tasks = list(self._tasks)
+        for task in tasks:
+            with contextlib.suppress(RuntimeError):  # its loop is closed: it is over
+                task.get_loop().call_soon_threadsafe(task.cancel)
 
 
 class _Tally:

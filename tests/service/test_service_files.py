@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gzip
 import itertools
@@ -663,6 +664,60 @@ def test_a_blocking_download_stopped_by_ctrl_c_stops_and_leaves_nothing(
         wait_until(lambda: not list(tmp_path.iterdir()), what="no partial file, no target")
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("style", ["blocking", "awaited"])
+def test_closing_the_service_cancels_its_transfers_and_leaves_nothing(
+    make_service: Callable[..., ContextService],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    style: str,
+):
+    """As a closing cancels the syncs being watched: no error of a client closed under
+    a transfer, no partial file, no thread left."""
+    service = make_service()
+    server = _StallingServer(os.urandom(4 * 2**20))
+
+    async def url(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=server.url(), expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    target = tmp_path / "never.bin"
+    half_way = threading.Event()
+    outcome: list[BaseException | object] = []
+
+    def download() -> None:
+        def progress(done: int, total: int) -> None:
+            half_way.set()
+
+        try:
+            if style == "blocking":
+                outcome.append(service.download_file("SdkCtx-x", "/o", target, progress))
+            else:
+                outcome.append(
+                    asyncio.run(service.download_file_async("SdkCtx-x", "/o", target, progress))
+                )
+        except BaseException as exc:  # what the caller sees is the point
+            outcome.append(exc)
+
+    caller = threading.Thread(target=download)
+    caller.start()
+    try:
+        assert half_way.wait(30), "the download never started"
+        service.close()
+        server.go.set()  # the rest of the body comes: the download must have stopped anyway
+        caller.join(30)
+    finally:
+        server.close()
+    assert not caller.is_alive()
+    (seen,) = outcome
+    assert isinstance(seen, asyncio.CancelledError | concurrent.futures.CancelledError), seen
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if t.name == "agb-context-transfer"],
+        what="the transfer thread ended",
+    )
+    drain_background()
+    wait_until(lambda: not list(tmp_path.iterdir()), what="no partial file, no target")
 
 
 @pytest.mark.parametrize(
