@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import secrets
+import stat
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -237,6 +238,8 @@ async def download(
     total: int | None = None
     try:
         scratch.touch()
+        with contextlib.suppress(FileNotFoundError):  # a file it replaces keeps its mode
+            os.chmod(scratch, stat.S_IMODE(os.stat(target).st_mode))
         while True:
             if attempts >= MAX_ATTEMPTS:
                 return _gave_up(attempts, last_error, refused)

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import threading
 import uuid
 from collections.abc import Callable
@@ -151,6 +152,21 @@ def test_a_download_to_a_name_as_long_as_the_disk_allows(
     assert down.success, down.error_message
     assert target.read_text() == "long name"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s.txt", target.name])
+
+
+def test_a_download_over_a_file_keeps_its_permissions(
+    service: ContextService, cid: str, tmp_path: Path
+):
+    """A file made private stays private when a download replaces its content."""
+    source = tmp_path / "s.txt"
+    source.write_text("new secret")
+    assert service.upload_file(cid, source, "/s.txt").success
+    target = tmp_path / "private.txt"
+    target.write_text("old secret")
+    target.chmod(0o600)
+    assert service.download_file(cid, "/s.txt", target).success
+    assert target.read_text() == "new secret"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
 def test_an_expired_url_is_replaced_by_a_fresh_one(
