@@ -25,6 +25,7 @@ import re
 import secrets
 import stat
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -83,10 +84,35 @@ class _Reporter:
             self._progress = None
 
 
+_presigned: weakref.WeakSet[httpx.URL] = weakref.WeakSet()
+"""The URLs of the requests sent to presigned URLs: their query is a credential."""
+
+
+def _note_presigned(request: httpx.Request) -> None:
+    _presigned.add(request.url)
+
+
+class _HidePresignedQuery(logging.Filter):
+    """httpx logs each request's URL at INFO: for a presigned URL, without its query
+    (the signature lets anyone who reads the log move the file until it expires)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], httpx.URL):
+            url = args[1]
+            if url.query and url in _presigned:
+                record.args = (args[0], f"{url.copy_with(query=None)}?<query hidden>", *args[2:])
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HidePresignedQuery())
+
+
 def blocking_transfer_client(settings: Settings) -> httpx.Client:
     """A client for presigned URLs: the settings' TLS trust, proxy and timeouts, no API key.
 
-    Blocking: the tries run on threads of their own. It asks for bodies as they
+    Blocking: the tries run on threads of their own. httpx's log lines name its
+    requests without the URLs' query. It asks for bodies as they
     are stored (``Accept-Encoding: identity``): a download writes the bytes it
     receives, and resumes by byte offset, so a body compressed on the way would
     be stored compressed.
@@ -98,6 +124,7 @@ def blocking_transfer_client(settings: Settings) -> httpx.Client:
         trust_env=False,
         follow_redirects=False,
         headers={"Accept-Encoding": "identity"},
+        event_hooks={"request": [_note_presigned]},
     )
 
 

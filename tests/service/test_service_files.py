@@ -8,6 +8,7 @@ import contextlib
 import gzip
 import itertools
 import json
+import logging
 import os
 import signal
 import socket
@@ -57,6 +58,23 @@ def test_upload_then_download_with_progress(service: ContextService, cid: str, t
     assert target.read_bytes() == source.read_bytes()
     assert seen[-1] == (1_500_000, 1_500_000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.bin", "source.bin"]
+
+
+def test_httpx_logs_a_transfer_without_its_url_signature(
+    service: ContextService, cid: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """A presigned URL lets anyone who holds it read or write the file: httpx's own
+    request lines (INFO) name the request, not the URL's query."""
+    source = tmp_path / "source.txt"
+    source.write_text("secret plans")
+    caplog.set_level(logging.INFO, logger="httpx")
+    assert service.upload_file(cid, source, "/data/plans.txt").success
+    assert service.download_file(cid, "/data/plans.txt", tmp_path / "copy.txt").success
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    transfers = [line for line in lines if "/presigned/file" in line]
+    assert len(transfers) == 2, lines
+    assert all("signature=" not in line and "expires=" not in line for line in transfers), lines
+    assert ["PUT" in transfers[0], "GET" in transfers[1]] == [True, True], transfers
 
 
 def test_the_async_twins(
