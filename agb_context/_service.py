@@ -356,7 +356,8 @@ class ContextService(ContextFiles, Closable):
             poll_interval: Seconds between looks at the context's state. The
                 first look is immediate, so there is always at least one.
             callback: Called with ``True`` or ``False`` once it is over.
-            polling: A `PollingPolicy` instead of ``timeout`` and ``poll_interval``.
+            polling: A `PollingPolicy` instead of ``timeout`` and ``poll_interval``
+                (giving both is an invalid argument).
 
         Returns:
             A `ClearOperation`; invalid arguments give one already over, with
@@ -366,6 +367,11 @@ class ContextService(ContextFiles, Closable):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
         start = self._checked_id(context_id)
         try:
+            if polling is not None and (timeout, poll_interval) != (60.0, 2.0):
+                raise check.InvalidArgument(
+                    "give either polling= or timeout/poll_interval, not both "
+                    "(a PollingPolicy has deadline and interval)"
+                )
             policy = polling if polling is not None else _clear_policy(timeout, poll_interval)
             if not isinstance(policy, PollingPolicy):
                 raise check.InvalidArgument(

@@ -130,6 +130,8 @@ def test_an_unknown_context_is_not_found_and_bad_arguments_send_nothing(
         clearing_service.clear("ctx", timeout=0),
         clearing_service.clear("ctx", poll_interval=float("nan")),
         clearing_service.clear("ctx", polling="fast"),  # type: ignore[arg-type]
+        clearing_service.clear("ctx", timeout=5, polling=PollingPolicy(interval=0.05)),
+        clearing_service.clear("ctx", poll_interval=1, polling=PollingPolicy(interval=0.05)),
     ):
         assert bad.done()
         assert bad.result(timeout=0).error_kind == "invalid_argument"
