@@ -163,7 +163,9 @@ class ContextService(ContextFiles, Closable):
         Args:
             max_results: The most contexts in the page, 1 to 100; 10 when None.
                 A `ContextListParams` (or the AGB SDK's) is accepted in its place.
-            next_token: The ``next_token`` of the previous page; None for the first.
+            next_token: The ``next_token`` of the previous page; None for the first
+                (or the one of the `ContextListParams`; two different ones are an
+                invalid argument).
 
         Returns:
             A `ContextListResult`: ``contexts``, ``next_token`` (None on the last
@@ -438,10 +440,11 @@ class ContextService(ContextFiles, Closable):
         self, max_results: object, next_token: object
     ) -> Call[ContextListResult] | ContextListResult:
         self._clients.check_open()
-        if not isinstance(max_results, int | None) and hasattr(max_results, "max_results"):
-            params: Any = max_results
-            max_results, next_token = params.max_results, getattr(params, "next_token", None)
         try:
+            if not isinstance(max_results, int | None) and hasattr(max_results, "max_results"):
+                params: Any = max_results
+                max_results = params.max_results
+                next_token = _one_token(next_token, getattr(params, "next_token", None))
             size = check.page_size(max_results)
             token = check.optional_printable("next_token", next_token)
         except check.InvalidArgument as exc:
@@ -548,6 +551,16 @@ def _clear_policy(timeout: object, poll_interval: object) -> PollingPolicy:
         interval=float(poll_interval),  # type: ignore[arg-type]
         max_polls=1_000_000,
         deadline=float(timeout),  # type: ignore[arg-type]
+    )
+
+
+def _one_token(given: object, in_params: object) -> object:
+    """The page token of ``list(params, next_token)``: either one, not two that differ."""
+    if given is None or _blank(in_params) or given == in_params:
+        return in_params if given is None else given
+    raise check.InvalidArgument(
+        "next_token was given twice, as an argument and in the ContextListParams, "
+        "with different values: give one"
     )
 
 

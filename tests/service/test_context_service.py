@@ -107,6 +107,14 @@ def test_one_page_and_every_page(make_service: Callable[..., ContextService], ag
     assert [c.id for c in second.contexts] == made[3:6]
     last = service.list(ContextListParams(max_results=3, next_token=second.next_token))
     assert [c.id for c in last.contexts] == made[6:]
+    # A token beside parameters without one is used; two different ones are refused.
+    also_second = service.list(ContextListParams(max_results=3), page.next_token)
+    assert [c.id for c in also_second.contexts] == made[3:6]
+    agb_clean_emulator.clear_requests()
+    twice = service.list(ContextListParams(max_results=3, next_token="a"), "b")
+    assert (twice.success, twice.error_kind) == (False, "invalid_argument")
+    assert "next_token was given twice" in twice.error_message
+    assert agb_clean_emulator.requests == []
     assert last.next_token is None
     assert [c.id for c in service.iter_contexts(max_results=2)] == made
     assert [c.id for c in service.iter_contexts()] == made
