@@ -56,6 +56,23 @@ Refused = TypeVar(
 )
 
 
+def _local_failure(
+    exc: OSError, context_id: str, file_path: str, local: Path, verb: str
+) -> FileTransferResult:
+    """The result of a transfer that the local file failed (unreadable, a full disk,
+    gone since it was checked), as every other failure of a transfer is a result."""
+    if isinstance(exc, TimeoutError):
+        raise exc
+    return FileTransferResult(
+        success=False,
+        context_id=context_id,
+        file_path=file_path,
+        local_path=str(local),
+        error_kind="invalid_argument",
+        error_message=f"local_path {str(local)!r} could not be {verb}: {exc.strerror or exc}",
+    )
+
+
 def _invalid(kind: type[Refused], exc: check.InvalidArgument) -> Refused:
     """The result for arguments refused before any request."""
     return kind(success=False, error_message=str(exc), error_kind="invalid_argument")
@@ -221,9 +238,12 @@ class ContextFiles:
             return _invalid(FileTransferResult, exc)
         with self._transfer_tasks.watching():
             http = await asyncio.to_thread(self._clients.transfers)
-            moved = await upload(
-                http, lambda: self.get_file_upload_url_async(cid, path), source, callback
-            )
+            try:
+                moved = await upload(
+                    http, lambda: self.get_file_upload_url_async(cid, path), source, callback
+                )
+            except OSError as exc:
+                return _local_failure(exc, cid, path, source, "read")
         return _transfer_result(moved, cid, path, source, "upload")
 
     def download_file(
@@ -271,9 +291,12 @@ class ContextFiles:
             return _invalid(FileTransferResult, exc)
         with self._transfer_tasks.watching():
             http = await asyncio.to_thread(self._clients.transfers)
-            moved = await download(
-                http, lambda: self.get_file_download_url_async(cid, path), target, callback
-            )
+            try:
+                moved = await download(
+                    http, lambda: self.get_file_download_url_async(cid, path), target, callback
+                )
+            except OSError as exc:
+                return _local_failure(exc, cid, path, target, "written")
         return _transfer_result(moved, cid, path, target, "download")
 
     # -- folder trees --------------------------------------------------------------

@@ -866,6 +866,42 @@ def test_a_folder_transfer_reports_each_failure(service: ContextService, cid: st
     assert "concurrency" in service.upload_dir(cid, tmp_path, concurrency=0).error_message
 
 
+def test_an_unreadable_local_file_fails_that_file_only(
+    service: ContextService,
+    cid: str,
+    tmp_path: Path,
+    agb_clean_emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    source = tmp_path / "tree"
+    source.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (source / name).write_text(name)
+    # Tests run as root, who reads any file: the refusal another user gets is simulated.
+    opened = Path.open
+
+    def refusing(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.name == "b.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing)
+    up = service.upload_dir(cid, source, "/up", concurrency=1)
+    assert not up.success
+    assert [(Path(f.local_path).name, f.success) for f in up.files] == [
+        ("a.txt", True),
+        ("b.txt", False),
+        ("c.txt", True),
+    ]
+    refused = up.files[1]
+    assert (refused.error_kind, refused.retryable) == ("invalid_argument", False)
+    assert "could not be read: Permission denied" in refused.error_message
+    stored = agb_clean_emulator.context_path(cid) / "up"
+    assert sorted(p.name for p in stored.iterdir()) == ["a.txt", "c.txt"]
+    one = service.upload_file(cid, source / "b.txt", "/up/b.txt")
+    assert (one.success, one.error_kind) == (False, "invalid_argument")
+
+
 def test_a_local_file_in_the_way_of_a_folder_fails_that_file_only(
     service: ContextService, cid: str, tmp_path: Path
 ):
