@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -54,6 +54,16 @@ Refused = TypeVar(
     FileTransferResult,
     FolderTransferResult,
 )
+
+
+AnyPath = TypeVar("AnyPath", bound=PurePath)
+
+
+def local_target(root: AnyPath, relative: str) -> AnyPath | None:
+    """Where the stored file ``relative`` (``/``-separated, checked) goes under ``root``;
+    None if it would land outside (on Windows, a segment such as ``D:`` names a drive)."""
+    target = root.joinpath(*relative.lstrip("/").split("/"))
+    return target if root in target.parents else None
 
 
 def _local_failure(
@@ -400,8 +410,9 @@ class ContextFiles:
         tally = _Tally(sum(entry.size for entry in entries), callback)
 
         async def one(entry: ContextFileEntry) -> FileTransferResult:
-            relative = entry.file_path[len(prefix) :].lstrip("/")
-            target = root.joinpath(*relative.split("/"))
+            target = local_target(root, entry.file_path[len(prefix) :])
+            if target is None:
+                return await not_written(entry, "its path would lead out of local_dir")
             try:
                 await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
             except OSError as exc:  # e.g. a file where a folder has to be

@@ -16,7 +16,7 @@ import stat
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import pytest
@@ -29,6 +29,7 @@ from agb_context import (
     FileUrlResult,
     NotFoundError,
 )
+from agb_context._service_files import local_target
 from agb_context.emulator import Emulator
 
 
@@ -1004,3 +1005,18 @@ def test_blocking_calls_inside_a_sync_callback_finish(
     }
     assert (tmp_path / "back.txt").read_text() == "made in a callback"
     assert (tmp_path / "tree" / "a.txt").read_text() == "made in a callback"
+
+
+@pytest.mark.parametrize(
+    ("relative", "inside"),
+    [("a/b.txt", True), ("D:/x.txt", False), ("a/D:x", False), ("a/c:", False)],
+)
+def test_a_stored_path_never_leads_out_of_the_local_folder_on_windows(
+    relative: str, inside: bool
+) -> None:
+    # On Windows a segment such as "D:" names a drive; this machine's paths cannot show it.
+    root = PureWindowsPath("C:/downloads")
+    target = local_target(root, relative)
+    assert (target is not None) == inside
+    if target is not None:
+        assert root in target.parents
