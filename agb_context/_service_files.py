@@ -10,7 +10,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -29,6 +29,8 @@ from agb_context._retry import RETRY_STATUSES
 from agb_context._threads import leave_signals_to_main_thread
 
 if TYPE_CHECKING:
+    import httpx
+
     from agb_context._config import Settings
     from agb_context._context_calls import Call, ContextCalls
     from agb_context._http import ClientPool
@@ -246,15 +248,15 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
-        with self._transfer_tasks.watching():
-            http = await asyncio.to_thread(self._clients.transfers)
-            try:
-                moved = await upload(
-                    http, lambda: self.get_file_upload_url_async(cid, path), source, callback
-                )
-            except OSError as exc:
-                return _local_failure(exc, cid, path, source, "read")
-        return _transfer_result(moved, cid, path, source, "upload")
+        return await self._move(
+            cid,
+            path,
+            source,
+            "upload",
+            lambda http: upload(
+                http, lambda: self.get_file_upload_url_async(cid, path), source, callback
+            ),
+        )
 
     def download_file(
         self,
@@ -299,15 +301,34 @@ class ContextFiles:
             callback = _progress(progress)
         except check.InvalidArgument as exc:
             return _invalid(FileTransferResult, exc)
+        return await self._move(
+            cid,
+            path,
+            target,
+            "download",
+            lambda http: download(
+                http, lambda: self.get_file_download_url_async(cid, path), target, callback
+            ),
+        )
+
+    async def _move(
+        self,
+        cid: str,
+        path: str,
+        local: Path,
+        verb: Literal["upload", "download"],
+        move: Callable[[httpx.Client], Awaitable[Moved]],
+    ) -> FileTransferResult:
+        """One transfer with the kept blocking client, watched (a close cancels it)."""
         with self._transfer_tasks.watching():
             http = await asyncio.to_thread(self._clients.transfers)
             try:
-                moved = await download(
-                    http, lambda: self.get_file_download_url_async(cid, path), target, callback
-                )
+                moved = await move(http)
             except OSError as exc:
-                return _local_failure(exc, cid, path, target, "written")
-        return _transfer_result(moved, cid, path, target, "download")
+                return _local_failure(
+                    exc, cid, path, local, "read" if verb == "upload" else "written"
+                )
+        return _transfer_result(moved, cid, path, local, verb)
 
     # -- folder trees --------------------------------------------------------------
 
