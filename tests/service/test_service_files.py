@@ -336,19 +336,10 @@ def _read_head(conn: socket.socket, pending: bytes) -> tuple[str, dict[str, str]
     return line, headers, rest
 
 
-class _FlakyServer:
-    """A real HTTP server on 127.0.0.1 that breaks the first transfer off half-way.
+class _OneAtATimeServer:
+    """A real HTTP server on 127.0.0.1 answering one connection at a time (`_answer`)."""
 
-    The emulator's presigned URLs cannot be made to drop a connection in the
-    middle of a body, so this small server stands in for the storage service.
-    """
-
-    def __init__(self, content: bytes, *, honour_range: bool = True) -> None:
-        self.content = content
-        self.honour_range = honour_range
-        self.requests: list[str] = []
-        self.headers: list[dict[str, str]] = []
-        self.received = b""
+    def __init__(self) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -369,6 +360,25 @@ class _FlakyServer:
                 return
             with conn:
                 self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class _FlakyServer(_OneAtATimeServer):
+    """A real HTTP server on 127.0.0.1 that breaks the first transfer off half-way.
+
+    The emulator's presigned URLs cannot be made to drop a connection in the
+    middle of a body, so this small server stands in for the storage service.
+    """
+
+    def __init__(self, content: bytes, *, honour_range: bool = True) -> None:
+        self.content = content
+        self.honour_range = honour_range
+        self.requests: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        self.received = b""
+        super().__init__()
 
     def _answer(self, conn: socket.socket) -> None:
         request = _read_head(conn, b"")
@@ -462,44 +472,28 @@ def test_a_resumed_download_starts_over_when_the_server_ignores_range(
         server.close()
 
 
-class _CompressingServer:
+class _CompressingServer(_OneAtATimeServer):
     """A real HTTP server on 127.0.0.1 that gzips a body when the request accepts gzip,
     as a storage front with compression on does (the emulator never compresses)."""
 
     def __init__(self, content: bytes) -> None:
         self.content = content
         self.accepted: list[str] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/object"
-
-    def close(self) -> None:
-        self._sock.close()
-        self._thread.join(5)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            with conn:
-                request = _read_head(conn, b"")
-                if request is None:
-                    continue
-                accepted = request[1].get("accept-encoding", "")
-                self.accepted.append(accepted)
-                body, encoding = self.content, b""
-                if "gzip" in accepted:
-                    body, encoding = gzip.compress(self.content), b"Content-Encoding: gzip\r\n"
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s"
-                    % (encoding, len(body), body)
-                )
+    def _answer(self, conn: socket.socket) -> None:
+        request = _read_head(conn, b"")
+        if request is None:
+            return
+        accepted = request[1].get("accept-encoding", "")
+        self.accepted.append(accepted)
+        body, encoding = self.content, b""
+        if "gzip" in accepted:
+            body, encoding = gzip.compress(self.content), b"Content-Encoding: gzip\r\n"
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (encoding, len(body), body)
+        )
 
 
 def test_a_download_is_the_file_itself_even_where_the_server_would_compress_it(
