@@ -11,7 +11,39 @@ from agb_context._http import ClientPool
 from agb_context._operation import OperationSet
 
 
-class Closable:
+class ClosedByWith:
+    """``with`` and ``async with`` for an object with ``close`` and ``aclose``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Closable(ClosedByWith):
     """Closing for an object that owns connections (``_clients``) and watches
     operations (``_operations``): ``close``/``aclose``, ``with`` and ``async with``,
     and one `ResourceWarning` naming it when it is collected unclosed."""
@@ -41,25 +73,3 @@ class Closable:
                 ResourceWarning,
                 source=self,
             )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 import httpx
 
+from agb_context._lifetime import ClosedByWith
 from agb_context._manager import ContextManager
 from agb_context._retry import RetryPolicy
 from agb_context._tls import Verify
 
 
-class Session:
+class Session(ClosedByWith):
     """A session of the AGB cloud, reduced to what the context API needs.
 
     ``session.context`` is its `ContextManager`; ``get_session_id()`` and
@@ -78,28 +76,6 @@ class Session:
     async def aclose(self) -> None:
         """`close` for async code (see `ContextManager.aclose`)."""
         await self.context.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"Session(session_id={self.session_id!r}, endpoint={self.context.endpoint!r})"
