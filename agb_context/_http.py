@@ -423,7 +423,9 @@ def _close_on_loop(loop: asyncio.AbstractEventLoop, shared: _Shared) -> None:
     # In a context of its own: the caller's context variables (an async
     # library's own among them) mean nothing on that loop.
     future = contextvars.Context().run(asyncio.run_coroutine_threadsafe, closing(), loop)
-    if is_background_thread():
+    if is_background_thread() or running is not None:
+        # Waiting would hold up the loop of this thread: the closing goes on alone.
+        future.add_done_callback(_log_close_failure)
         return
     try:
         future.result(_CLOSE_WAIT)
@@ -449,6 +451,6 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _log_close_failure(task: asyncio.Task[None]) -> None:
+def _log_close_failure(task: asyncio.Future[None] | concurrent.futures.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("could not close connections cleanly", exc_info=task.exception())

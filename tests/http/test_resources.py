@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,3 +324,38 @@ def test_finished_calls_leave_no_reference_cycles(cm: ContextManager) -> None:
         cm.sync(CONTEXT_ID, MOUNT, polling=fast, callback=called.append).wait(30)
         wait_until(lambda: called == [True], timeout=5.0, what="the callback")
     assert garbage == []
+
+
+def test_closing_from_async_code_never_waits_for_another_busy_loop(
+    agb_clean_emulator: Emulator, session_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A manager used on a loop of another thread, closed from async code: the closing
+    of that loop's connections is left to it, the closing loop is not held up."""
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, daemon=True)
+    thread.start()
+    cm = ContextManager(
+        session_id, api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+    )
+    try:
+        assert asyncio.run_coroutine_threadsafe(cm.info_async(), other).result(30).success
+        client = cm._clients._async_clients[other].get_async_httpx_client()  # to watch it
+        busy, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            busy.set()
+            release.wait(60)
+
+        other.call_soon_threadsafe(hold)
+        assert busy.wait(30)
+        asyncio.run(cm.aclose())
+        assert not release.is_set()
+        assert not client.is_closed, "the other loop has not run since"
+        release.set()
+        wait_until(lambda: client.is_closed, what="the other loop to close its connections")
+        assert "could not close connections" not in caplog.text
+    finally:
+        release.set()
+        other.call_soon_threadsafe(other.stop)
+        thread.join(30)
+        other.close()
