@@ -73,8 +73,6 @@ def _local_failure(
 ) -> FileTransferResult:
     """The result of a transfer that the local file failed (unreadable, a full disk,
     gone since it was checked), as every other failure of a transfer is a result."""
-    if isinstance(exc, TimeoutError):
-        raise exc
     return FileTransferResult(
         success=False,
         context_id=context_id,
@@ -324,6 +322,8 @@ class ContextFiles:
             http = await asyncio.to_thread(self._clients.transfers)
             try:
                 moved = await move(http)
+            except TimeoutError:
+                raise  # an OSError too, but a deadline's, not the local file's
             except OSError as exc:
                 return _local_failure(
                     exc, cid, path, local, "read" if verb == "upload" else "written"
