@@ -5,13 +5,15 @@ a mount's earlier tasks beside it, or ignore the ``taskType`` filter. So the
 sync reads the tasks listed just before it starts (the *baseline*), and then
 counts as its own only the tasks of its direction and scope that were not
 listed then: a task final at the baseline is recognised by all its fields,
-one still running then by its start time.
+one still running then by its start time. One not yet started then cannot be
+told from the sync's own once it starts, so it is waited for like one.
 
 - A sync is a success only once every task it started was seen final with
   ``Success``.
 - It fails once every task it started is final and one of them ``Failed``.
-- A sync of one mount whose task never shows up, or a sync of every mount,
-  also waits for the policy's grace after the server accepted it (so a task
+- A sync of one mount whose task never shows up, or whose mount had a task
+  not yet started when the sync began, or a sync of every mount, also waits
+  for the policy's grace after the server accepted it (so a task
   listed late is not missed); a sync for which no task was ever listed is then
   a success with nothing synced.
 """
@@ -57,6 +59,7 @@ class SyncJudge:
         self._policy = policy
         self._old_final: set[ContextStatusData] = set()
         self._old_running: set[tuple[str, str, int]] = set()
+        self._old_unstarted = False
         self._seen: dict[_Mount, list[ContextStatusData]] = {}
         self._accepted_at: PollClock | None = None
         self.request_id = ""
@@ -74,6 +77,9 @@ class SyncJudge:
                 self._old_final.add(task)
             elif task.start_time:
                 self._old_running.add((*_mount(task), task.start_time))
+            else:
+                # Not started yet: once it starts, nothing tells it from this sync's task.
+                self._old_unstarted = True
 
     def accepted(self, request_id: str, clock: PollClock) -> None:
         """The server accepted the sync at ``clock``."""
@@ -195,8 +201,10 @@ class SyncJudge:
         return bool(task.start_time) and (*_mount(task), task.start_time) in self._old_running
 
     def _waited_long_enough(self, clock: PollClock) -> bool:
-        """A sync of one mount whose task was seen needs no grace; others do."""
-        if self._context_id is not None and self._seen:
+        """A sync of one mount whose task was seen needs no grace; others do, and
+        so does one whose mount had a task listed unstarted before it (what was seen
+        may be that task, with this sync's still to be listed)."""
+        if self._context_id is not None and self._seen and not self._old_unstarted:
             return True
         assert self._accepted_at is not None
         waited = clock.elapsed - self._accepted_at.elapsed

@@ -10,6 +10,8 @@ import time
 import attrs
 import pytest
 from support import CONTEXT_ID, MOUNT, CallbackRecorder, drain_background
+from support.emulator import Api, client_for
+from support.waiting import wait_until
 
 from agb_context import ContextManager, ContextSyncResult, PollingPolicy
 from agb_context.emulator import Emulator, TaskRecord
@@ -274,3 +276,36 @@ def test_the_overall_timeout_bounds_a_sync_against_a_slow_server(
     assert polled < LATENCY, polled
     result = cm.sync(CONTEXT_ID, MOUNT, timeout=0.5).result(timeout=60)
     assert not result.success
+
+
+def test_a_task_still_waiting_to_start_before_the_sync_is_not_taken_for_its_own(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
+) -> None:
+    # An earlier sync's task waits, Pending and with no start time yet, for a
+    # sync of the same context in another session. This sync's own task is
+    # listed late and fails; the earlier task, started and finished well
+    # meanwhile, is no sign that this sync went well.
+    emu = agb_clean_emulator
+    sid = _session(emu, "v1")
+    other = emu.create_session(mounts={CONTEXT_ID: MOUNT})
+    emu.set_task_delay(4, session_id=other)
+    emu.set_task_delay(1, session_id=sid)
+    with client_for(emu) as client:
+        api = Api(client)
+        assert api.sync(other, contextId=CONTEXT_ID, path=MOUNT).status_code == 200
+        wait_until(lambda: emu.tasks(other)[0].status == "Running", 10, "the other sync runs")
+        assert api.sync(sid, contextId=CONTEXT_ID, path=MOUNT).status_code == 200
+    earlier = emu.tasks(sid)[0]
+    emu.behaviour.set(registration_lag=8)
+    emu.faults.fail_tasks("disk full", count=1)
+    polling = PollingPolicy(interval=0.05, max_polls=100_000, grace=12)
+    outcome = run(
+        "blocking", agb_context_manager(sid), context_id=CONTEXT_ID, path=MOUNT, polling=polling
+    )
+    assert earlier.status == "Pending"
+    assert not earlier.start_time
+    assert not outcome.result.success
+    assert outcome.calls == (False,)
+    assert outcome.result.error_message == (
+        f"sync failed: {CONTEXT_ID} at {MOUNT} (upload): disk full"
+    )
