@@ -11,6 +11,9 @@ from agb_context.emulator._envelope import failure, success
 from agb_context.emulator._faults import RequestFault
 
 _MALFORMED_STATUS = '[{"type":"data","data":"[{\\"contextId\\":'
+_ENCODED_ONCE = [
+    {"type": "data", "data": [{"contextId": "ctx-1", "path": "/home/data", "status": "Running"}]}
+]
 _NOT_JSON = b'{"success": true, "requestId": '
 
 
@@ -33,7 +36,8 @@ def faulty_response(fault: RequestFault, rid: str) -> Response:
         )
     if fault.kind == "invalid_json":
         return Response(_NOT_JSON, media_type="application/json")
-    return success(rid, data={"contextStatus": _MALFORMED_STATUS})
+    status = _ENCODED_ONCE if fault.encoded_once else _MALFORMED_STATUS
+    return success(rid, data={"contextStatus": status})
 
 
 async def drop_connection(receive: Receive, send: Send) -> None:

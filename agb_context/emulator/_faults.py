@@ -64,6 +64,8 @@ class RequestFault:
     """The ``Retry-After`` header: whole seconds, or an HTTP date."""
     code: str | None = None
     message: str | None = None
+    encoded_once: bool = False
+    """For ``malformed_status``: ``contextStatus`` is a JSON list, not a string."""
 
 
 _LET_THROUGH = RequestFault(kind="status", status=200)
@@ -310,18 +312,22 @@ class Faults:
         self,
         count: int | None = 1,
         *,
+        encoded_once: bool = False,
         after: int = 0,
         session_id: str | None = None,
         context_id: str | None = None,
         path: str | None = None,
     ) -> None:
         """Answer matching ``GetContextInfo`` requests with HTTP 200, ``success: true``
-        and a ``contextStatus`` that is not valid JSON."""
+        and a ``contextStatus`` that is not valid JSON, or with ``encoded_once``
+        one encoded only once (the list of items itself, not a string)."""
+        if not isinstance(encoded_once, bool):
+            raise InvalidValue(f"encoded_once must be true or false, not {encoded_once!r}")
         self._arm(
             "malformed_status",
             "request:GetContextInfo",
-            RequestFault(kind="malformed_status"),
-            {},
+            RequestFault(kind="malformed_status", encoded_once=encoded_once),
+            {"encodedOnce": encoded_once} if encoded_once else {},
             count,
             after,
             session_id,
@@ -592,7 +598,10 @@ FAULTS: Mapping[str, FaultHelp] = {
     "let_through": FaultHelp(
         "answer normally: a place in the queue before later faults", ("endpoint", "count")
     ),
-    "malformed_status": FaultHelp("GetContextInfo answers a contextStatus not JSON", ("count",)),
+    "malformed_status": FaultHelp(
+        "GetContextInfo answers a contextStatus not JSON (or encoded once)",
+        ("count", "encodedOnce"),
+    ),
     "set_latency": FaultHelp("wait before answering", ("endpoint", "seconds", "count")),
     "fail_tasks": FaultHelp("new sync tasks end Failed with a message", ("message", "count")),
     "hang_tasks": FaultHelp("new sync tasks stay Running for ever", ("count",)),
