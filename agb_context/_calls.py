@@ -342,9 +342,12 @@ def _info_result(response: Response[Any] | Failure) -> ContextInfoResult:
         return ContextInfoResult(success=False, **failure.fields())
     data = getattr(envelope, "data", UNSET)
     raw = getattr(data, "context_status", UNSET)
-    if not isinstance(raw, str):
-        raw = ""
     try:
+        if raw is UNSET or raw is None:
+            raw = ""
+        elif not isinstance(raw, str):
+            # e.g. the list of items itself: read as "no tasks", a sync would end too early
+            raise ContextStatusError("contextStatus is not a string")
         tasks = decode_context_status(raw)
     except ContextStatusError as exc:
         return ContextInfoResult(

@@ -220,6 +220,16 @@ CASES = [
         exception=UnreadableResponseError,
     ),
     InfoCase(
+        id="context_status_encoded_once",
+        arrange=lambda emu, cm: emu.faults.malformed_status(100, encoded_once=True),
+        success=False,
+        message=r"the context status in the response could not be parsed: "
+        r"contextStatus is not a string",
+        kind="unreadable_response",
+        retryable=True,
+        exception=UnreadableResponseError,
+    ),
+    InfoCase(
         id="slow_response_under_the_timeout",
         arrange=_slow,
         success=True,

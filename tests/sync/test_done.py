@@ -309,3 +309,19 @@ def test_a_task_still_waiting_to_start_before_the_sync_is_not_taken_for_its_own(
     assert outcome.result.error_message == (
         f"sync failed: {CONTEXT_ID} at {MOUNT} (upload): disk full"
     )
+
+
+def test_polls_whose_context_status_is_not_a_string_never_read_as_nothing_to_sync(
+    agb_clean_emulator: Emulator, agb_context_manager: ContextManagerFactory
+) -> None:
+    sid = _session(agb_clean_emulator, "v1")
+    # after the read before the start, every poll lists the tasks encoded once only
+    agb_clean_emulator.faults.malformed_status(None, encoded_once=True, after=1)
+    polling = PollingPolicy(interval=0.02, max_polls=60, grace=0.2)
+    outcome = run(
+        "blocking", agb_context_manager(sid), context_id=CONTEXT_ID, path=MOUNT, polling=polling
+    )
+    assert not outcome.result.success
+    assert outcome.calls == (False,)
+    assert outcome.result.error_kind == "unreadable_response"
+    assert "contextStatus is not a string" in outcome.result.error_message
