@@ -288,7 +288,7 @@ def test_a_task_still_waiting_to_start_before_the_sync_is_not_taken_for_its_own(
     emu = agb_clean_emulator
     sid = _session(emu, "v1")
     other = emu.create_session(mounts={CONTEXT_ID: MOUNT})
-    emu.set_task_delay(4, session_id=other)
+    emu.set_task_delay(6, session_id=other)
     emu.set_task_delay(1, session_id=sid)
     with client_for(emu) as client:
         api = Api(client)
