@@ -410,6 +410,19 @@ def error_line(prog: str, message: str, secret: str | None = None) -> None:
     print(f"{prog}: error: {line}", file=sys.stderr, flush=True)
 
 
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit fails no more."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (replaced in-process, or closed)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, target)
+    finally:
+        os.close(devnull)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, turn expected failures into one line and a code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
@@ -455,6 +468,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error_line(prog, "interrupted", secret)
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout stopped early (`| head -1`): nothing more is wanted from this
+        # command, and no more can be said; exit 1 (what rich's console does there too).
+        _drop_stdout()
+        return 1
     except Exception as exc:
         if verbose:
             traceback.print_exc()

@@ -1,0 +1,43 @@
+"""A reader that stops early (``agb-context ... | head -1``): the command ends quietly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from support import base_env
+
+from agb_context.emulator import Emulator
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contexts", "list", "--json"),
+        ("contexts", "list"),
+        ("contexts", "create", "closed-stdout", "--json"),
+    ],
+)
+def test_a_closed_stdout_ends_the_command_without_a_traceback_or_an_error(
+    cli_emulator: Emulator, args: tuple[str, ...]
+) -> None:
+    # The pipe's reading end is closed before the command starts: its first write
+    # fails, as it does once `head -1` has read its line and gone.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "agb_context.cli", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=base_env(AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 1, "what was asked for could not be shown"
