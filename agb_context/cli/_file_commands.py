@@ -84,6 +84,10 @@ def rm_command(args: argparse.Namespace) -> int:
     return 0
 
 
+_SDK_LOCAL = "local_path "
+"""How the SDK's messages about the local file begin."""
+
+
 @contextmanager
 def _bar(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar (bytes, rate, time left) on a terminal; nothing otherwise."""
@@ -108,6 +112,10 @@ def _bar(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, int], 
 
 
 def _show_transfer(args: argparse.Namespace, result: FileTransferResult, verb: str) -> int:
+    if result.error_message.startswith(_SDK_LOCAL):
+        # The SDK names its argument; here the user typed the LOCAL operand.
+        message = "LOCAL " + result.error_message.removeprefix(_SDK_LOCAL)
+        result = attrs.evolve(result, error_message=message)
     if args.json:
         print_json(_transfer_json(result))
     elif result.success:

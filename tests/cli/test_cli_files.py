@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support import RunCli
+from support import RunCli, assert_cli_words
 
 
 @pytest.fixture
@@ -62,3 +62,17 @@ def test_failures_are_one_line(cli: RunCli, args: tuple[str, ...], code: int, wo
     run = cli(*args)
     assert run.code == code
     assert words in run.error_line()
+
+
+@pytest.mark.parametrize(
+    ("command", "local"),
+    [("put", "no-such-file.bin"), ("get", "no-such-folder/copy.bin"), ("get", ".")],
+)
+def test_a_bad_local_path_is_named_as_the_command_line_names_it(
+    cli: RunCli, context_id: str, tmp_path: Path, command: str, local: str
+) -> None:
+    run = cli("files", command, context_id, "/data/a.bin", str(tmp_path / local))
+    assert run.code == 1
+    line = run.error_line()
+    assert "LOCAL" in line
+    assert_cli_words(line)

@@ -67,7 +67,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
 
 PYTHON_NAMES = re.compile(
     r"\b(api_key|allow_insecure_http|session_id|context_id|task_type|retry_interval|"
-    r"max_retries|request_timeout)\b|=True|=\.\.\."
+    r"max_retries|request_timeout|local_path)\b|=True|=\.\.\."
 )
 """The SDK's Python spellings, which no CLI message may use."""
 
