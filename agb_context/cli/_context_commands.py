@@ -15,6 +15,7 @@ from rich.text import Text
 
 from agb_context import (
     ClearContextResult,
+    ClearOperation,
     Context,
     ContextListResult,
     ContextResult,
@@ -106,17 +107,21 @@ def clear_command(args: argparse.Namespace) -> int:
     live = not args.json and console.is_terminal
     state = _ClearState(args.id)
     with open_service(args) as service:
-        operation = service.clear(args.id, timeout=args.timeout, poll_interval=args.interval)
-        operation.add_progress_callback(state.update)
+        operation: ClearOperation | None = None
         try:
+            operation = service.clear(args.id, timeout=args.timeout, poll_interval=args.interval)
+            operation.add_progress_callback(state.update)
             if live:
                 with Live(state, console=console, refresh_per_second=8, transient=True):
                     operation.wait()
             else:
                 operation.wait()
         except KeyboardInterrupt:
-            operation.cancel()
-            raise CommandFailed("interrupted; the clearing goes on on the server", 130) from None
+            if operation is not None:
+                operation.cancel()
+            if args.json:
+                print_json({**_clear_json(state.interrupted()), "interrupted": True})
+            raise CommandFailed(CLEAR_INTERRUPTED, 130) from None
         result = operation.result(0)
     if args.json:
         print_json(_clear_json(result))
@@ -128,6 +133,9 @@ def clear_command(args: argparse.Namespace) -> int:
     if not result.success:
         raise CommandFailed(result.error_message)
     return 0
+
+
+CLEAR_INTERRUPTED = "interrupted; the clearing goes on on the server"
 
 
 class _ClearState:
@@ -143,6 +151,15 @@ class _ClearState:
 
     def elapsed(self) -> float:
         return time.monotonic() - self._started
+
+    def interrupted(self) -> ClearContextResult:
+        """The result of a clear the user interrupted: the state as last seen."""
+        return ClearContextResult(
+            success=False,
+            context_id=self._context_id,
+            status=self._progress.state or "",
+            error_message=CLEAR_INTERRUPTED,
+        )
 
     def __rich__(self) -> Text:
         seen = self._progress

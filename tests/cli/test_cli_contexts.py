@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import signal
+import subprocess
+import sys
 import uuid
 
 import pytest
-from support import RunCli, wait_until
+from support import RunCli, base_env, wait_until
 
 from agb_context.emulator import Emulator
 
@@ -187,3 +190,41 @@ def test_a_wrong_key_is_one_line(cli: RunCli) -> None:
     assert run.code == 1
     assert "401" in run.error_line()
     assert "wrong-key" not in run.err
+
+
+def test_ctrl_c_in_a_json_clear_prints_an_interrupted_document(
+    cli: RunCli, cli_emulator: Emulator
+) -> None:
+    context = created(cli, unique("clear"))
+    # Every look at the context outlasts the test: the command stays waiting for the clear.
+    cli_emulator.faults.set_latency("GetContext", 60, count=None)
+    cli_emulator.clear_requests()
+    env = base_env(AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agb_context.cli", "contexts", "clear", context["id"], "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        wait_until(
+            lambda: any(r.path == "/sdk/ClearContext" for r in cli_emulator.requests),
+            timeout=30,
+            what="the clear to be started",
+        )
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    document = json.loads(out)
+    assert document["interrupted"] is True
+    assert document["success"] is False
+    assert document["context_id"] == context["id"]
+    assert "interrupted" in document["error_message"]
+    assert err.strip().splitlines() == [
+        "agb-context contexts: error: " + document["error_message"]
+    ]
