@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
+        type=_data_dir,
         help="where contexts and sessions are kept, and survive restarts; one emulator "
         "per folder (default: a temporary folder removed on exit)",
     )
@@ -189,6 +190,15 @@ def _api_key(text: str) -> str:
         return check.api_key(text, "the key")
     except InvalidValue as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _data_dir(text: str) -> str:
+    if not text.strip():
+        # not the current folder: an unset variable ("$DIR") gives a blank value
+        raise argparse.ArgumentTypeError(
+            "is blank: name a folder, or leave --data-dir out for a temporary one"
+        )
+    return text
 
 
 def _port(text: str) -> int:

@@ -108,6 +108,8 @@ class Emulator:
             raise ValueError(f"port must be an int from 0 to 65535, not {port!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
             raise ValueError(f"seed must be an int, a str or None, not {seed!r}")
+        if data_dir is not None and not os.fspath(data_dir).strip():
+            raise ValueError("data_dir is blank: name a folder, or pass None for a temporary one")
         self._data_dir = None if data_dir is None else Path(data_dir)
         self._api_key = api_key
         self._speeds = TaskSpeeds(task_delay)

@@ -69,6 +69,27 @@ def test_a_data_dir_that_is_a_file_is_a_usage_error_naming_it(tmp_path: Path) ->
     assert "listen" not in line
 
 
+@pytest.mark.parametrize("data_dir", ["", " "])
+def test_a_blank_data_dir_is_a_usage_error_not_the_current_folder(
+    tmp_path: Path, data_dir: str
+) -> None:
+    # As `--data-dir "$UNSET_VARIABLE"` gives it: the current folder is not meant.
+    done = subprocess.run(
+        [*CLI, "emulator", "--port", "0", "--data-dir", data_dir],
+        capture_output=True,
+        text=True,
+        env=base_env(),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout
+    assert done.stdout == ""
+    assert "--data-dir" in done.stderr
+    assert "blank" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("key", [" padded ", "tab\tkey", "ключ"])
 def test_a_bad_api_key_is_a_usage_error(key: str) -> None:
     run = run_cli("emulator", "--api-key", key)

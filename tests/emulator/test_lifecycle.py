@@ -130,6 +130,8 @@ def test_a_random_key_is_made_when_none_is_given():
         ({"task_delay": float("nan")}, "task_delay"),
         ({"port": 70000}, "port"),
         ({"port": True}, "port"),
+        ({"data_dir": ""}, "data_dir"),
+        ({"data_dir": "  "}, "data_dir"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, words):
