@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 from agb_context.emulator import _validation as check
 from agb_context.emulator._app import build_app
 from agb_context.emulator._behaviour import Behaviour
-from agb_context.emulator._context_files import UrlSigner
+from agb_context.emulator._context_files import DEFAULT_URL_LIFETIME, UrlSigner
 from agb_context.emulator._dirlock import DataDirLock, remove_abandoned
 from agb_context.emulator._errors import DataDirError, ListenError
 from agb_context.emulator._faults import Faults
@@ -312,7 +312,8 @@ class Emulator:
         no file is left half-written) and every session and stored context is
         deleted with its folder; faults, behaviours, per-session task delays
         and the request log are cleared; the task delay is the one given at
-        construction again; with a ``seed``, ids start their sequence again.
+        construction again, `url_lifetime` the default one; with a ``seed``,
+        ids start their sequence again.
         The same as ``POST /emulator/reset``. Call it while no request is
         being answered (e.g. between tests, after `wait_idle`).
         """
@@ -334,6 +335,7 @@ class Emulator:
         self.faults.clear()
         self.behaviour.clear()
         self._speeds.reset()
+        self._signer.lifetime = DEFAULT_URL_LIFETIME
         self._log.clear()
         self._ids.restart()
 

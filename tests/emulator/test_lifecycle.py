@@ -212,3 +212,16 @@ def test_the_api_key_in_the_environment_is_not_needed():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert run.stdout.startswith("http://127.0.0.1:")
+
+
+def test_reset_gives_presigned_urls_their_default_lifetime_again():
+    with Emulator(api_key=API_KEY) as emulator:
+        default = emulator.url_lifetime
+        emulator.url_lifetime = 0.5
+        httpx.post(
+            f"{emulator.endpoint}/emulator/reset", headers={"authorization": API_KEY}
+        ).raise_for_status()
+        assert emulator.url_lifetime == default
+        emulator.url_lifetime = 0.5
+        emulator.reset()
+        assert emulator.url_lifetime == default
