@@ -37,9 +37,17 @@ def stdout_console() -> Console:
 
 
 def print_json(document: dict[str, Any]) -> None:
-    """One JSON document on stdout, and nothing else."""
-    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """One JSON document on stdout, and nothing else.
+
+    Text stays as it is where stdout can encode it; elsewhere (an ASCII or
+    cp1252 stdout) it is written as JSON escapes, so the document stays whole.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        text.encode(sys.stdout.encoding or "utf-8", errors="strict")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(document, indent=2, ensure_ascii=True)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

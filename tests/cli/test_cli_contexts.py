@@ -228,3 +228,15 @@ def test_ctrl_c_in_a_json_clear_prints_an_interrupted_document(
     assert err.strip().splitlines() == [
         "agb-context contexts: error: " + document["error_message"]
     ]
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_json_is_whole_on_a_stdout_that_cannot_encode_the_names(
+    cli: RunCli, encoding: str
+) -> None:
+    # As on a console or a redirect whose encoding is not UTF-8 (Windows' cp1252).
+    name = unique("données-数据")
+    run = cli("contexts", "create", name, "--json", PYTHONIOENCODING=encoding)
+    assert run.code == 0, run.err
+    assert run.err == ""
+    assert json.loads(run.out)["context"]["name"] == name
