@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import io
 import logging
 import math
 import os
@@ -426,6 +427,10 @@ def _drop_stdout() -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, turn expected failures into one line and a code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A name the terminal's encoding lacks is shown escaped, not a crash
+        # (JSON is written escaped by print_json).
+        sys.stdout.reconfigure(errors="backslashreplace")
     command = next((arg for arg in arguments if not arg.startswith("-")), None)
     secret = os.environ.get(ENV_API_KEY)
     complaint = missing_extra(command)

@@ -240,3 +240,11 @@ def test_json_is_whole_on_a_stdout_that_cannot_encode_the_names(
     assert run.code == 0, run.err
     assert run.err == ""
     assert json.loads(run.out)["context"]["name"] == name
+
+
+def test_a_table_is_shown_on_a_stdout_that_cannot_encode_the_names(cli: RunCli) -> None:
+    context = created(cli, unique("données-数据"))
+    run = cli("contexts", "get", context["name"], PYTHONIOENCODING="ascii")
+    assert run.code == 0, run.err
+    assert run.err == ""
+    assert context["id"] in run.out
