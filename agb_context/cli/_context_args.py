@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 
-from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser
+from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser, _positive_seconds
 
 COMMANDS = "agb_context.cli._context_commands"
 
@@ -120,28 +119,18 @@ def add_contexts(
     clear.add_argument("id", type=_text, help="the context's id")
     clear.add_argument(
         "--timeout",
-        type=_seconds,
+        type=_positive_seconds,
         default=60.0,
         metavar="S",
         help="seconds to wait for the clearing to end (default 60; it goes on after)",
     )
     clear.add_argument(
         "--interval",
-        type=_seconds,
+        type=_positive_seconds,
         default=1.0,
         metavar="S",
         help="seconds between looks at the context's state (default 1)",
     )
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
-    return value
 
 
 def _missing_action(parser: _Parser) -> Handler:
