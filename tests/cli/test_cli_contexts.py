@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import signal
 import subprocess
 import sys
 import uuid
 
 import pytest
-from support import RunCli, base_env, wait_until
+from support import RunCli, base_env, interrupt_when, wait_until
 
 from agb_context.emulator import Emulator
 
@@ -207,18 +206,11 @@ def test_ctrl_c_in_a_json_clear_prints_an_interrupted_document(
         text=True,
         env=env,
     )
-    try:
-        wait_until(
-            lambda: any(r.path == "/sdk/ClearContext" for r in cli_emulator.requests),
-            timeout=30,
-            what="the clear to be started",
-        )
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    out, err = interrupt_when(
+        process,
+        lambda: any(r.path == "/sdk/ClearContext" for r in cli_emulator.requests),
+        what="the clear to be started",
+    )
     assert process.returncode == 130, err
     document = json.loads(out)
     assert document["interrupted"] is True

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 
-from support import CLI_CONTEXT_ID, CLI_MOUNT, RunCli, base_env, wait_until
+from support import CLI_CONTEXT_ID, CLI_MOUNT, RunCli, base_env, interrupt_when
 
 from agb_context.emulator import Emulator
 
@@ -45,22 +44,15 @@ def test_ctrl_c_in_json_prints_an_interrupted_document(
         text=True,
         env=env,
     )
-    try:
-        # Once the status polls have begun, the command is waiting for the sync.
-        wait_until(
-            lambda: any(
-                r.path.endswith("GetContextInfo") and r.query.get("sessionId") == cli_session_id
-                for r in cli_emulator.requests
-            ),
-            timeout=30,
-            what="the first status poll",
-        )
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    # Once the status polls have begun, the command is waiting for the sync.
+    out, err = interrupt_when(
+        process,
+        lambda: any(
+            r.path.endswith("GetContextInfo") and r.query.get("sessionId") == cli_session_id
+            for r in cli_emulator.requests
+        ),
+        what="the first status poll",
+    )
     assert process.returncode == 130, err
     document = json.loads(out)
     assert document["interrupted"] is True

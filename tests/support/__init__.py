@@ -20,7 +20,7 @@ Everything is re-exported here: ``from support import wait_until, Api``. By subj
   `CannedServer`, `never_accepting_listener`, `refusing_endpoint`,
   `free_port`) and test certificates.
 - `support.cli`: the command line in a subprocess (`run_cli`, `Run`, `base_env`),
-  a fresh interpreter (`run_python`),
+  a fresh interpreter (`run_python`), Ctrl-C at a chosen point (`interrupt_when`),
   `assert_cli_words` (messages speak in flags, not Python names).
 """
 
@@ -31,6 +31,7 @@ from support.cli import (
     RunCli,
     assert_cli_words,
     base_env,
+    interrupt_when,
     run_cli,
     run_python,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "client_for",
     "drain_background",
     "free_port",
+    "interrupt_when",
     "logged_lines",
     "matches",
     "never_accepting_listener",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -91,3 +92,20 @@ def run_python(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[
         cwd=ROOT,
         check=False,
     )
+
+
+def interrupt_when(
+    process: subprocess.Popen[str], ready: Callable[[], object], what: str
+) -> tuple[str, str]:
+    """Wait until ``ready()`` is true, press Ctrl-C in ``process`` (SIGINT), and give
+    what it printed (stdout, stderr); it is killed if it does not end in 60 s."""
+    from support.waiting import wait_until
+
+    try:
+        wait_until(ready, timeout=60, what=what)
+        process.send_signal(signal.SIGINT)
+        return process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
