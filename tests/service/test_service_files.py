@@ -336,6 +336,17 @@ def _read_head(conn: socket.socket, pending: bytes) -> tuple[str, dict[str, str]
     return line, headers, rest
 
 
+def _files_at(service: ContextService, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``service`` move every file through ``url`` (a test server's), as if the API
+    had handed it out."""
+
+    async def handed_out(*_: str) -> FileUrlResult:
+        return FileUrlResult(success=True, url=url, expire_time=None)
+
+    monkeypatch.setattr(service, "get_file_download_url_async", handed_out)
+    monkeypatch.setattr(service, "get_file_upload_url_async", handed_out)
+
+
 class _OneAtATimeServer:
     """A real HTTP server on 127.0.0.1 answering one connection at a time (`_answer`)."""
 
@@ -427,11 +438,7 @@ def test_a_dropped_connection_is_tried_again_and_a_download_resumes(
     content = os.urandom(400_000)
     server = _FlakyServer(content)
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
-    monkeypatch.setattr(service, "get_file_upload_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     try:
         target = tmp_path / "resumed.bin"
         down = service.download_file("SdkCtx-x", "/object", target)
@@ -457,10 +464,7 @@ def test_a_resumed_download_starts_over_when_the_server_ignores_range(
     content = os.urandom(400_000)
     server = _FlakyServer(content, honour_range=False)
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     try:
         target = tmp_path / "whole.bin"
         down = service.download_file("SdkCtx-x", "/object", target)
@@ -502,10 +506,7 @@ def test_a_download_is_the_file_itself_even_where_the_server_would_compress_it(
     content = b"a line that compresses well\n" * 20_000
     server = _CompressingServer(content)
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     target = tmp_path / "text.txt"
     try:
         down = service.download_file("SdkCtx-x", "/text.txt", target)
@@ -609,11 +610,7 @@ def test_transfers_use_their_connections_again(
 ):
     server = _KeepAliveServer()
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_upload_url_async", url)
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     source = tmp_path / "s.txt"
     source.write_text("up")
     try:
@@ -633,10 +630,7 @@ def test_a_cancelled_download_stops_its_thread_and_leaves_nothing(
 ):
     server = _StallingServer(os.urandom(4 * 2**20))
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     target = tmp_path / "never.bin"
 
     async def cancel_half_way() -> None:
@@ -669,10 +663,7 @@ def test_a_blocking_download_stopped_by_ctrl_c_stops_and_leaves_nothing(
         pytest.skip("Ctrl-C reaches the main thread only")
     server = _StallingServer(os.urandom(4 * 2**20))
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     target = tmp_path / "never.bin"
     pressed = threading.Event()
 
@@ -707,10 +698,7 @@ def test_closing_the_service_cancels_its_transfers_and_leaves_nothing(
     service = make_service()
     server = _StallingServer(os.urandom(4 * 2**20))
 
-    async def url(*_: str) -> FileUrlResult:
-        return FileUrlResult(success=True, url=server.url(), expire_time=None)
-
-    monkeypatch.setattr(service, "get_file_download_url_async", url)
+    _files_at(service, server.url(), monkeypatch)
     target = tmp_path / "never.bin"
     half_way = threading.Event()
     outcome: list[BaseException | object] = []
