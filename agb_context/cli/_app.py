@@ -281,10 +281,10 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
 
     from agb_context.cli._context_args import add_contexts  # it uses this module
 
-    add_contexts(commands, add_connection_options)
+    add_contexts(commands)
     from agb_context.cli._file_args import add_files  # it uses this module
 
-    add_files(commands, add_connection_options)
+    add_files(commands)
 
     if with_emulator:
         _add_emulator(commands)

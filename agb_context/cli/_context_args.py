@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
-from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser, _positive_seconds
+from agb_context.cli._app import (
+    _FORMATTER,
+    Handler,
+    _lazy,
+    _para,
+    _Parser,
+    _positive_seconds,
+    add_connection_options,
+)
 
 COMMANDS = "agb_context.cli._context_commands"
 
@@ -26,10 +33,7 @@ def _text(text: str) -> str:
     return text
 
 
-def add_contexts(
-    commands: argparse._SubParsersAction[_Parser],
-    connection: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
     """Add ``contexts`` and its subcommands to ``commands``."""
     contexts = commands.add_parser(
         "contexts",
@@ -58,7 +62,7 @@ def add_contexts(
             help=help,
             description=_para(description),
         )
-        connection(parser)
+        add_connection_options(parser)
         parser.set_defaults(handler=_lazy(COMMANDS, handler))
         return parser
 

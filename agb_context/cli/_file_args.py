@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
-from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser
+from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser, add_connection_options
 
 COMMANDS = "agb_context.cli._file_commands"
 
@@ -16,10 +15,7 @@ def _text(text: str) -> str:
     return text
 
 
-def add_files(
-    commands: argparse._SubParsersAction[_Parser],
-    connection: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_files(commands: argparse._SubParsersAction[_Parser]) -> None:
     """Add ``files`` and its subcommands to ``commands``."""
     files = commands.add_parser(
         "files",
@@ -44,7 +40,7 @@ def add_files(
             name, formatter_class=_FORMATTER, help=help, description=help
         )
         parser.add_argument("context", type=_text, metavar="CONTEXT", help="the context's id")
-        connection(parser)
+        add_connection_options(parser)
         parser.set_defaults(handler=_lazy(COMMANDS, handler))
         return parser
 
