@@ -11,6 +11,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -372,6 +373,8 @@ class Emulator:
         server = _Server(config, app)
         address, port = sock.getsockname()[:2]
         loop = asyncio.new_event_loop()
+        # named, so that a test can tell the emulator's threads from its own
+        loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="agb-emulator-worker"))
         failure: list[BaseException] = []
 
         async def serve() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support import API_KEY, Api, client_for, wait_final, wait_until
+from support.watch import EMULATOR_THREADS
 
 from agb_context.emulator import Emulator
 
@@ -41,8 +42,21 @@ def refused(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def emulator_threads(before: set[threading.Thread]) -> list[str]:
+    """The emulator's threads started since ``before``.
+
+    Only those: a thread another test left working (a sync still on the SDK's
+    background loop, say) may start or end a thread of its own meanwhile.
+    """
+    return sorted(
+        t.name
+        for t in threading.enumerate()
+        if t not in before and t.name.startswith(EMULATOR_THREADS)
+    )
+
+
 def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
-    threads, loops, fds = threading.active_count(), open_loops(), open_fds()
+    loops, fds = open_loops(), open_fds()
     before = set(threading.enumerate())
     emulator = Emulator(data_dir=tmp_path)
     emulator.start()
@@ -56,12 +70,11 @@ def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
         api.sync(sid)
         wait_final(emulator, sid)
         assert api.admin("GET", "health").json()["status"] == "ok"
-    assert threading.active_count() > threads
+    assert "agb-context-emulator" in emulator_threads(before)
     emulator.stop()
     emulator.stop()
     gc.collect()
-    assert threading.active_count() == threads
-    assert [t for t in threading.enumerate() if t not in before] == []
+    assert emulator_threads(before) == []
     assert open_loops() == loops
     if fds is not None:
         assert open_fds() == fds
@@ -140,7 +153,7 @@ def test_bad_arguments_are_refused(kwargs, words):
 
 
 def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
-    threads = threading.active_count()
+    before = set(threading.enumerate())
     emulator = Emulator(data_dir=tmp_path, api_key=API_KEY)
     emulator.start()
     sid = emulator.create_session(mounts={"a": "/a", "b": "/b"})
@@ -174,7 +187,8 @@ def test_stop_is_prompt_while_tasks_hang_and_a_request_waits(tmp_path: Path):
     waiting.join(10)
     assert outcome, "the waiting request did not end"
     assert outcome[0] == 503
-    assert threading.active_count() == threads
+    assert not waiting.is_alive()
+    assert emulator_threads(before) == []
 
 
 def test_the_facade_never_imports_the_emulator():
