@@ -56,6 +56,7 @@ def emulator_threads(before: set[threading.Thread]) -> list[str]:
 
 
 def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
+    gc.collect()  # what earlier tests left for the collector is closed before counting
     loops, fds = open_loops(), open_fds()
     before = set(threading.enumerate())
     emulator = Emulator(data_dir=tmp_path)
@@ -75,9 +76,11 @@ def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
     emulator.stop()
     gc.collect()
     assert emulator_threads(before) == []
-    assert open_loops() == loops
+    # at most as many as before: the counts are the process's, and work another test
+    # left behind may close (never keep) a loop or a socket of its own meanwhile
+    assert open_loops() <= loops
     if fds is not None:
-        assert open_fds() == fds
+        wait_until(lambda: (open_fds() or 0) <= fds, what="no descriptor more than before")
     assert refused(port)
 
 
