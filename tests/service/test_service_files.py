@@ -360,8 +360,13 @@ class _OneAtATimeServer:
         return f"http://127.0.0.1:{self.port}/object"
 
     def close(self) -> None:
+        # closing alone does not wake a thread blocked in accept() on Linux; shutting
+        # the listening socket down does
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
         self._thread.join(5)
+        assert not self._thread.is_alive(), "the server thread did not end"
 
     def _serve(self) -> None:
         while True:
