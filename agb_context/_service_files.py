@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import stat
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +81,22 @@ def _local_failure(
         local_path=str(local),
         error_kind="invalid_argument",
         error_message=f"local_path {str(local)!r} could not be {verb}: {exc.strerror or exc}",
+    )
+
+
+def _refused_transfer(
+    exc: check.InvalidArgument, context_id: object, file_path: object, local_path: object
+) -> FileTransferResult:
+    """The result of a transfer refused before any request: it names the files as given
+    (in a folder transfer, that is how a program tells which file it was)."""
+    local = local_path if isinstance(local_path, str | os.PathLike) else ""
+    return FileTransferResult(
+        success=False,
+        context_id=context_id if isinstance(context_id, str) else "",
+        file_path=file_path if isinstance(file_path, str) else "",
+        local_path=str(local),
+        error_kind="invalid_argument",
+        error_message=str(exc),
     )
 
 
@@ -245,7 +262,7 @@ class ContextFiles:
                 raise check.InvalidArgument(f"local_path {str(source)!r} is not a file")
             callback = _progress(progress)
         except check.InvalidArgument as exc:
-            return _invalid(FileTransferResult, exc)
+            return _refused_transfer(exc, context_id, file_path, local_path)
         return await self._move(
             cid,
             path,
@@ -298,7 +315,7 @@ class ContextFiles:
                 )
             callback = _progress(progress)
         except check.InvalidArgument as exc:
-            return _invalid(FileTransferResult, exc)
+            return _refused_transfer(exc, context_id, file_path, local_path)
         return await self._move(
             cid,
             path,
@@ -342,8 +359,18 @@ class ContextFiles:
     ) -> FolderTransferResult:
         """Upload every regular file under ``local_dir`` to ``folder_path`` of a context.
 
-        At most ``concurrency`` files move at once; ``progress(done, total)``
-        counts the bytes of the whole tree. Symbolic links are not followed.
+        ``local_dir/a/b.txt`` becomes ``folder_path/a/b.txt``, replacing a file
+        stored there. At most ``concurrency`` files move at once;
+        ``progress(done, total)`` counts the bytes of the whole tree.
+        Symbolic links (to files or folders) and special files (FIFOs,
+        sockets, devices) are left out; empty folders are not stored.
+
+        Returns:
+            A `FolderTransferResult`: ``success`` only when every file moved;
+            ``files`` holds each file's result, sorted by ``file_path``. A
+            file that cannot be sent (unreadable, gone, a name the context
+            refuses) and a sub-folder that cannot be listed are failed entries
+            there, never left out silently.
         """
         return self._blocking(
             self.upload_dir_async(context_id, local_dir, folder_path, concurrency, progress)
@@ -366,18 +393,31 @@ class ContextFiles:
             if not isinstance(local_dir, str | os.PathLike) or not str(local_dir).strip():
                 raise check.InvalidArgument(f"local_dir must be a path, not {local_dir!r}")
             root = Path(local_dir)
-            files = await asyncio.to_thread(_local_files, root)
+            tree = await asyncio.to_thread(_LocalTree.read, root)
         except check.InvalidArgument as exc:
             return _invalid(FolderTransferResult, exc)
         prefix = "" if folder == "/" else folder
-        jobs = [(source, f"{prefix}/{source.relative_to(root).as_posix()}") for source in files]
-        sizes = {str(source): source.stat().st_size for source, _ in jobs}
-        tally = _Tally(sum(sizes.values()), callback)
 
-        async def one(source: Path, path: str) -> FileTransferResult:
-            return await self.upload_file_async(cid, source, path, tally.for_file(str(source)))
+        def stored_as(local: Path) -> str:
+            relative = local.relative_to(root).as_posix()
+            return folder if relative == "." else f"{prefix}/{relative}"
 
-        return await _run_all([functools.partial(one, s, p) for s, p in jobs], limit)
+        tally = _Tally(sum(size for _, size in tree.files), callback)
+
+        async def one(source: Path) -> FileTransferResult:
+            return await self.upload_file_async(
+                cid, source, stored_as(source), tally.for_file(str(source))
+            )
+
+        async def not_read(local: Path, exc: OSError) -> FileTransferResult:
+            return _local_failure(exc, cid, stored_as(local), local, "read")
+
+        jobs = sorted(
+            [(stored_as(source), functools.partial(one, source)) for source, _ in tree.files]
+            + [(stored_as(p), functools.partial(not_read, p, exc)) for p, exc in tree.unread],
+            key=lambda pair: pair[0],
+        )
+        return await _run_all([job for _, job in jobs], limit)
 
     def download_dir(
         self,
@@ -669,18 +709,37 @@ async def _run_all(
     )
 
 
-def _local_files(root: Path) -> list[Path]:
-    """The regular files under ``root`` (symbolic links are not followed), sorted."""
-    if not root.is_dir():
-        raise check.InvalidArgument(f"local_dir {str(root)!r} is not a folder")
-    found = []
-    for folder, folders, names in os.walk(root):
-        folders[:] = sorted(n for n in folders if not (Path(folder) / n).is_symlink())
-        for name in names:
-            path = Path(folder) / name
-            if path.is_file() and not path.is_symlink():
-                found.append(path)
-    return sorted(found)
+@attrs.frozen
+class _LocalTree:
+    """The regular files under a folder, with their sizes, and what could not be read."""
+
+    files: list[tuple[Path, int]]
+    unread: list[tuple[Path, OSError]]
+    """Folders that could not be listed and files that could not be looked at, with why:
+    each is a failed file of the upload, never silently left out."""
+
+    @classmethod
+    def read(cls, root: Path) -> _LocalTree:
+        """Walk ``root``: links and special files (FIFOs, sockets, devices) are left out."""
+        if not root.is_dir():
+            raise check.InvalidArgument(f"local_dir {str(root)!r} is not a folder")
+        files: list[tuple[Path, int]] = []
+        unread: list[tuple[Path, OSError]] = []
+
+        def failed(exc: OSError) -> None:
+            unread.append((Path(exc.filename) if exc.filename else root, exc))
+
+        for folder, _, names in os.walk(root, onerror=failed):
+            for name in names:
+                path = Path(folder) / name
+                try:
+                    found = path.lstat()  # a link itself: neither followed nor sent
+                except OSError as exc:
+                    unread.append((path, exc))
+                    continue
+                if stat.S_ISREG(found.st_mode):
+                    files.append((path, found.st_size))
+        return cls(sorted(files), unread)
 
 
 def _check_page(

@@ -1,0 +1,116 @@
+"""What the local file system holds, met by `ContextService`'s transfers: folders that
+cannot be read, files that go away, special files, and the local path arguments."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agb_context import ContextService
+from agb_context.emulator import Emulator
+
+
+@pytest.fixture
+def cid(service: ContextService) -> str:
+    return service.create(f"trees-{uuid.uuid4().hex}").context_id
+
+
+def _stored(emulator: Emulator, cid: str) -> list[str]:
+    root = emulator.context_path(cid)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_a_folder_that_cannot_be_read_fails_the_upload_instead_of_being_left_out(
+    service: ContextService,
+    cid: str,
+    tmp_path: Path,
+    agb_clean_emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    source = tmp_path / "tree"
+    (source / "locked").mkdir(parents=True)
+    (source / "a.txt").write_text("a")
+    (source / "locked" / "b.txt").write_text("b")
+    # Tests run as root, who reads any folder: the refusal another user gets is simulated.
+    scandir = os.scandir
+
+    def refusing(path: Any = ".") -> Any:
+        if Path(path) == source / "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    up = service.upload_dir(cid, source, "/up")
+    assert not up.success, "a folder left out would pass part of the tree off as all of it"
+    assert [(f.file_path, f.success) for f in up.files] == [
+        ("/up/a.txt", True),
+        ("/up/locked", False),
+    ]
+    refused = up.files[1]
+    assert (refused.error_kind, refused.retryable) == ("invalid_argument", False)
+    assert refused.local_path == str(source / "locked")
+    assert "could not be read: Permission denied" in refused.error_message
+    assert "1 of 2 files failed" in up.error_message
+    assert _stored(agb_clean_emulator, cid) == ["up/a.txt"]
+
+
+def test_a_file_removed_after_the_tree_was_read_fails_that_file_only(
+    service: ContextService,
+    cid: str,
+    tmp_path: Path,
+    agb_clean_emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    source = tmp_path / "tree"
+    source.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (source / name).write_text(name)
+    walk = os.walk
+
+    def then_removed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from walk(*args, **kwargs)
+        (source / "a.txt").unlink()  # by another program, once the tree was read
+
+    monkeypatch.setattr(os, "walk", then_removed)
+    up = service.upload_dir(cid, source)
+    assert [(f.file_path, f.success) for f in up.files] == [("/a.txt", False), ("/b.txt", True)]
+    assert up.files[0].error_kind == "invalid_argument"
+    assert _stored(agb_clean_emulator, cid) == ["b.txt"]
+
+
+def test_a_file_refused_in_a_folder_upload_is_named_in_its_result(
+    service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
+):
+    source = tmp_path / "tree"
+    source.mkdir()
+    (source / "ok.txt").write_text("ok")
+    (source / "a\\b.txt").write_text("a backslash is a name's character here, a separator there")
+    up = service.upload_dir(cid, source, "/up")
+    assert [(f.file_path, f.success) for f in up.files] == [
+        ("/up/a\\b.txt", False),
+        ("/up/ok.txt", True),
+    ]
+    refused = up.files[0]
+    assert (refused.error_kind, refused.context_id) == ("invalid_argument", cid)
+    assert refused.local_path == str(source / "a\\b.txt")
+    assert _stored(agb_clean_emulator, cid) == ["up/ok.txt"]
+
+
+def test_links_and_special_files_are_left_out_of_a_folder_upload(
+    service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
+):
+    source = tmp_path / "tree"
+    source.mkdir()
+    (source / "real.txt").write_text("real")
+    (source / "link.txt").symlink_to(source / "real.txt")
+    (source / "dangling").symlink_to(tmp_path / "nowhere")
+    os.mkfifo(source / "pipe")  # reading it would wait for a writer for ever
+    up = service.upload_dir(cid, source)
+    assert up.success, up.error_message
+    assert [f.file_path for f in up.files] == ["/real.txt"]
+    assert _stored(agb_clean_emulator, cid) == ["real.txt"]
