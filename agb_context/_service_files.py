@@ -89,12 +89,12 @@ def _refused_transfer(
 ) -> FileTransferResult:
     """The result of a transfer refused before any request: it names the files as given
     (in a folder transfer, that is how a program tells which file it was)."""
-    local = local_path if isinstance(local_path, str | os.PathLike) else ""
+    local = os.fspath(local_path) if isinstance(local_path, str | os.PathLike) else ""
     return FileTransferResult(
         success=False,
         context_id=context_id if isinstance(context_id, str) else "",
         file_path=file_path if isinstance(file_path, str) else "",
-        local_path=str(local),
+        local_path=local if isinstance(local, str) else "",
         error_kind="invalid_argument",
         error_message=str(exc),
     )
@@ -390,9 +390,7 @@ class ContextFiles:
             folder = check.context_file_path(folder_path, "folder_path", folder=True)
             limit = check.whole_number(concurrency, "concurrency", 1, 64)
             callback = _progress(progress)
-            if not isinstance(local_dir, str | os.PathLike) or not str(local_dir).strip():
-                raise check.InvalidArgument(f"local_dir must be a path, not {local_dir!r}")
-            root = Path(local_dir)
+            root = check.local_path(local_dir, "local_dir")
             tree = await asyncio.to_thread(_LocalTree.read, root)
         except check.InvalidArgument as exc:
             return _invalid(FolderTransferResult, exc)
@@ -450,11 +448,11 @@ class ContextFiles:
             folder = check.context_file_path(folder_path, "folder_path", folder=True)
             limit = check.whole_number(concurrency, "concurrency", 1, 64)
             callback = _progress(progress)
-            if not isinstance(local_dir, str | os.PathLike) or not str(local_dir).strip():
-                raise check.InvalidArgument(f"local_dir must be a path, not {local_dir!r}")
+            root = check.local_path(local_dir, "local_dir")
+            if await asyncio.to_thread(lambda: root.exists() and not root.is_dir()):
+                raise check.InvalidArgument(f"local_dir {str(root)!r} is not a folder")
         except check.InvalidArgument as exc:
             return _invalid(FolderTransferResult, exc)
-        root = Path(local_dir)
         try:
             entries, refused = await self._tree(cid, folder)
         except ContextFileListError as exc:
@@ -607,11 +605,7 @@ class ContextFiles:
         self._clients.check_open()
         cid = check.context_id(context_id)
         path = check.context_file_path(file_path)
-        if not isinstance(local_path, str | os.PathLike) or not str(local_path).strip():
-            raise check.InvalidArgument(
-                f"local_path must be a path (str or os.PathLike), not {local_path!r}"
-            )
-        return cid, path, Path(local_path).expanduser().absolute()
+        return cid, path, check.local_path(local_path)
 
 
 def _loop_running() -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from pathlib import Path
 
 import attrs
 
@@ -294,3 +296,24 @@ def whole_number(value: object, name: str, low: int, high: int | None = None) ->
         most = f" to {high}" if high is not None else ""
         raise InvalidArgument(f"{name} must be a whole number from {low}{most}, not {value!r}")
     return value
+
+
+def local_path(value: object, name: str = "local_path") -> Path:
+    """A path on this machine: a ``str`` or ``os.PathLike`` of one, not blank, without NUL.
+
+    ``~`` at its start is the home folder; the result is absolute (relative
+    to the working directory).
+    """
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if not isinstance(text, str):
+        raise InvalidArgument(
+            f"{name} must be a path (a str or an os.PathLike giving a str), not {value!r}"
+        )
+    if not text.strip():
+        raise InvalidArgument(f"{name} must not be empty or blank")
+    if "\x00" in text:
+        raise InvalidArgument(f"{name} must not contain NUL bytes")
+    try:
+        return Path(text).expanduser().absolute()
+    except RuntimeError as exc:  # "~user" of no such user, or no home folder
+        raise InvalidArgument(f"{name} {text!r}: {exc}") from None

@@ -114,3 +114,68 @@ def test_links_and_special_files_are_left_out_of_a_folder_upload(
     assert up.success, up.error_message
     assert [f.file_path for f in up.files] == ["/real.txt"]
     assert _stored(agb_clean_emulator, cid) == ["real.txt"]
+
+
+class _BytesPath(os.PathLike[bytes]):
+    def __fspath__(self) -> bytes:
+        return b"/tmp/bytes-path"
+
+
+def _each_transfer(service: ContextService, cid: str, local: Any) -> dict[str, Any]:
+    return {
+        "upload_file": service.upload_file(cid, local, "/x.txt"),
+        "download_file": service.download_file(cid, "/x.txt", local),
+        "upload_dir": service.upload_dir(cid, local),
+        "download_dir": service.download_dir(cid, "/", local),
+    }
+
+
+@pytest.mark.parametrize("local", ["in\x00side", _BytesPath()], ids=["nul", "bytes"])
+def test_an_unusable_local_path_is_a_result_naming_it_before_any_request(
+    service: ContextService,
+    cid: str,
+    tmp_path: Path,
+    agb_clean_emulator: Emulator,
+    local: Any,
+):
+    if isinstance(local, str):
+        local = str(tmp_path / local)
+    agb_clean_emulator.clear_requests()
+    for call, result in _each_transfer(service, cid, local).items():
+        assert (call, result.success, result.error_kind) == (call, False, "invalid_argument")
+        assert "local_" in result.error_message, (call, result.error_message)
+    assert agb_clean_emulator.requests == []
+
+
+def test_a_local_path_starting_with_a_tilde_is_in_the_home_folder_for_every_transfer(
+    service: ContextService, cid: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    home = tmp_path / "home"
+    (home / "tree").mkdir(parents=True)
+    (home / "tree" / "a.txt").write_text("a")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    up = service.upload_dir(cid, "~/tree", "/t")
+    assert up.success, up.error_message
+    down = service.download_dir(cid, "/t", "~/back")
+    assert down.success, down.error_message
+    assert [f.local_path for f in down.files] == [str(home / "back" / "a.txt")]
+    assert (home / "back" / "a.txt").read_text() == "a"
+    assert service.download_file(cid, "/t/a.txt", "~/one.txt").success
+    assert service.upload_file(cid, "~/one.txt", "/one.txt").success
+    assert not (tmp_path / "~").exists(), "no folder named '~' in the working directory"
+
+
+def test_a_download_into_a_file_is_refused_before_any_request(
+    service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
+):
+    assert service.upload_file(cid, Path(__file__), "/d/a.py").success
+    in_the_way = tmp_path / "not-a-folder"
+    in_the_way.write_text("keep me")
+    agb_clean_emulator.clear_requests()
+    result = service.download_dir(cid, "/d", in_the_way)
+    assert (result.success, result.error_kind, result.files) == (False, "invalid_argument", ())
+    assert "local_dir" in result.error_message
+    assert "is not a folder" in result.error_message
+    assert agb_clean_emulator.requests == []
+    assert in_the_way.read_text() == "keep me"
