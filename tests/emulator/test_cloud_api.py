@@ -146,29 +146,47 @@ def test_a_session_without_mounts_has_nothing_to_sync(agb_clean_emulator: Emulat
 
 
 def test_sync_returns_at_once_and_tasks_go_pending_running_final(tmp_path):
-    # Half of the task delay is Pending, half Running: each phase lasts far longer
-    # than a round trip takes even on a busy machine, so polls see all three.
+    # Half of the task delay is Pending, half Running. A loaded machine may answer a
+    # poll too late to see a phase, so each poll is checked against the task's own
+    # start and finish times: a poll answered before the start saw Pending, one sent
+    # after the start and answered before the finish saw Running, one sent after the
+    # finish saw Success (epoch milliseconds, as the emulator writes them).
     with (
         Emulator(data_dir=tmp_path, api_key=API_KEY, task_delay=TASK_DELAY) as emulator,
         client_for(emulator) as client,
     ):
         api = Api(client)
         sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
-        started = time.monotonic()
+        started, asked = time.monotonic(), time.time_ns() // 1_000_000
         response = api.sync(sid, contextId="ctx-a", path="/home/data")
         returned = time.monotonic()
         assert response.status_code == 200
-        seen = []
+        polls: list[tuple[int, int, str]] = []
 
         def final() -> bool:
+            sent = time.time_ns() // 1_000_000
             [task] = api.tasks(sid)
-            if not seen or seen[-1] != task.status:
-                seen.append(task.status)
+            polls.append((sent, time.time_ns() // 1_000_000, task.status))
             return task.is_final
 
-        wait_until(final, 5, "the task to finish")
+        wait_until(final, 60, "the task to finish")
         [record] = emulator.tasks(sid)
-    assert seen == ["Pending", "Running", "Success"]
+    seen = [status for status, _ in itertools.groupby(s for _, _, s in polls)]
+    assert seen in (
+        ["Pending", "Running", "Success"],
+        ["Pending", "Success"],
+        ["Running", "Success"],
+        ["Success"],
+    ), seen
+    for sent, answered, status in polls:
+        if answered < record.start_time:
+            assert status == "Pending", (sent, answered, record)
+        elif record.start_time < sent and answered < record.finish_time:
+            assert status == "Running", (sent, answered, record)
+        elif record.finish_time < sent:
+            assert status == "Success", (sent, answered, record)
+    # Pending for at least half the delay (2 ms for rounding and the clock's slew)
+    assert record.start_time >= asked + TASK_DELAY * 1000 / 2 - 2
     assert record.final_monotonic is not None
     # the answer came before the work was done, which took at least the task delay
     assert returned < record.final_monotonic

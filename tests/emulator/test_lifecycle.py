@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import os
 import re
 import socket
@@ -23,17 +21,43 @@ from agb_context.emulator import Emulator
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_loops() -> int:
-    return sum(
-        1
-        for o in gc.get_objects()
-        if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()
-    )
+def emulator_fds(emulator: Emulator, port: int) -> list[str] | None:
+    """The file descriptors of this process that are the emulator's: files in its data
+    folder, and TCP sockets on its port (None where /proc does not tell).
 
-
-def open_fds() -> int | None:
+    Only those: another test's leftover thread may open or close files and
+    connections of its own meanwhile.
+    """
     fd_dir = Path("/proc/self/fd")
-    return len(list(fd_dir.iterdir())) if fd_dir.is_dir() else None
+    if not fd_dir.is_dir():
+        return None
+    inodes = _socket_inodes_on_port(port)
+    data = str(emulator.data_dir)
+    found = []
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor, say)
+        socket_inode = re.fullmatch(r"socket:\[(\d+)\]", target)
+        if target.startswith(data) or (socket_inode and socket_inode[1] in inodes):
+            found.append(target)
+    return sorted(found)
+
+
+def _socket_inodes_on_port(port: int) -> set[str]:
+    """The inodes of the TCP sockets (v4 and v6) whose local port is ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
 
 
 def refused(port: int) -> bool:
@@ -56,8 +80,6 @@ def emulator_threads(before: set[threading.Thread]) -> list[str]:
 
 
 def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
-    gc.collect()  # what earlier tests left for the collector is closed before counting
-    loops, fds = open_loops(), open_fds()
     before = set(threading.enumerate())
     emulator = Emulator(data_dir=tmp_path)
     emulator.start()
@@ -71,16 +93,19 @@ def test_start_and_stop_leave_nothing_behind(tmp_path: Path):
         api.sync(sid)
         wait_final(emulator, sid)
         assert api.admin("GET", "health").json()["status"] == "ok"
+        held = emulator_fds(emulator, port)
+        # the listening socket, the data folder's lock, the connection: seen when there
+        assert held is None or len(held) >= 3, held
     assert "agb-context-emulator" in emulator_threads(before)
+    loop = emulator._loop
+    assert loop is not None
+    assert not loop.is_closed()
     emulator.stop()
     emulator.stop()
-    gc.collect()
     assert emulator_threads(before) == []
-    # at most as many as before: the counts are the process's, and work another test
-    # left behind may close (never keep) a loop or a socket of its own meanwhile
-    assert open_loops() <= loops
-    if fds is not None:
-        wait_until(lambda: (open_fds() or 0) <= fds, what="no descriptor more than before")
+    assert loop.is_closed()
+    if held is not None:
+        wait_until(lambda: emulator_fds(emulator, port) == [], 30, "no descriptor left open")
     assert refused(port)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 USER_TESTS = """
 import json
+import time
 from pathlib import Path
 
 from agb_context.emulator.pytest_plugin import fast_polling
@@ -25,19 +26,32 @@ def note(**facts):
         report.write(json.dumps(facts) + "\\n")
 
 
+def polls(emulator, count):
+    # when the first `count` GetContextInfo requests arrived (waits for them)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        arrived = [r.monotonic for r in emulator.requests if r.path == "/sdk/GetContextInfo"]
+        if len(arrived) >= count:
+            return arrived[:count]
+        time.sleep(0.01)
+    raise AssertionError(f"fewer than {count} polls in 120 s")
+
+
 def test_a_sync_polls_fast_by_default(agb_clean_emulator, agb_context_manager):
     emulator = agb_clean_emulator
     sid = emulator.create_session(mounts={"ctx-a": "/home/data"})
     (emulator.session_path(sid, "/home/data") / "secret.txt").write_text("left behind")
-    # 3 s: the default policy (1.5 s apart) polls at most 4 times; 10 ms apart gives
-    # 10 polls even if a loaded machine makes each one take 300 ms
-    emulator.set_task_delay(3)
     cm = agb_context_manager(sid)
     result = cm.sync("ctx-a", "/home/data").result(timeout=60)
     assert result.success, result.error_message
-    polls = [r for r in emulator.requests if r.path == "/sdk/GetContextInfo"]
-    assert len(polls) >= 10, len(polls)
+    emulator.clear_requests()
     emulator.faults.hang_tasks(count=None)
+    watched = cm.sync("ctx-a", "/home/data")
+    # 10 waits between polls of a task that never ends: at least 15 s with the default
+    # policy (1.5 s apart), whatever the load; 10 ms apart leaves room for slow answers
+    arrived = polls(emulator, 12)[1:]
+    assert arrived[-1] - arrived[0] < 15, arrived
+    assert not watched.done()
     note(test="first", data_dir=str(emulator.data_dir), session=sid)
 
 
