@@ -18,11 +18,21 @@ from typing import NoReturn
 from agb_context import ConfigurationError, __version__
 from agb_context._types import SYNC_MODES
 from agb_context._validation import InvalidArgument, optional_text
+from agb_context.cli._json_output import (
+    STDOUT,
+    FailureKind,
+    failure_document,
+    json_requested,
+    print_json,
+)
 
 PROG = "agb-context"
 ENV_API_KEY = "AGB_API_KEY"
 
 Handler = Callable[[argparse.Namespace], int]
+
+INTERRUPTED_CODE = 130
+"""The exit code of a command stopped by Ctrl-C."""
 
 
 class UsageError(Exception):
@@ -116,7 +126,8 @@ examples:
   agb-context contexts create my-data
 
 exit codes: 0 success, 1 the operation failed or timed out, 2 usage or
-configuration error, 130 interrupted.
+configuration error, 130 interrupted. With --json, stdout holds one JSON
+document whatever the exit code.
 """
 
 
@@ -193,7 +204,10 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     )
     output = parser.add_argument_group("output")
     output.add_argument(
-        "--json", action="store_true", help="print the result as JSON on stdout, nothing else"
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout and nothing else, also when the command "
+        "fails (then with success false and error_kind)",
     )
     output.add_argument(
         "-v",
@@ -362,6 +376,8 @@ EXTRAS = {"rich": "cli", "starlette": "emulator", "uvicorn": "emulator"}
 REQUIRES = {
     "info": ("rich",),
     "sync": ("rich",),
+    "contexts": ("rich",),
+    "files": ("rich",),
     "demo": ("rich", "starlette", "uvicorn"),
     "emulator": ("starlette", "uvicorn"),
 }
@@ -397,18 +413,36 @@ def _enable_logging() -> None:
     logger.setLevel(logging.DEBUG)
 
 
-def redact(text: str, secret: str | None) -> str:
+def redact(text: str, *secrets: str | None) -> str:
     """``text`` with the API key masked: it must never reach the terminal."""
-    secret = (secret or "").strip()
-    if len(secret) >= 4:
-        text = text.replace(secret, "***")
+    for secret in secrets:
+        secret = (secret or "").strip()
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
     return text
 
 
-def error_line(prog: str, message: str, secret: str | None = None) -> None:
-    """Print the one line an expected failure gets, on stderr."""
-    line = " ".join(redact(message, secret).split())
+def error_line(prog: str, message: str, *secrets: str | None) -> str:
+    """Print the one line an expected failure gets, on stderr; returns its message."""
+    line = " ".join(redact(message, *secrets).split())
     print(f"{prog}: error: {line}", file=sys.stderr, flush=True)
+    return line
+
+
+def given_api_keys(arguments: Sequence[str]) -> list[str]:
+    """The values given to ``--api-key`` (or an abbreviation of it), found without
+    parsing, so that a usage error cannot show them either."""
+    keys: list[str] = []
+    for index, argument in enumerate(arguments):
+        if argument == "--":
+            break
+        name, equals, value = argument.partition("=")
+        if len(name) >= len("--ap") and "--api-key".startswith(name):
+            if equals:
+                keys.append(value)
+            elif index + 1 < len(arguments):
+                keys.append(arguments[index + 1])
+    return keys
 
 
 def _drop_stdout() -> None:
@@ -424,33 +458,91 @@ def _drop_stdout() -> None:
         os.close(devnull)
 
 
+class _Outcome:
+    """How a run that failed ends: one line on stderr and, when ``--json`` was asked
+    for and the command printed no document of its own, a failure document."""
+
+    def __init__(self, secrets: list[str | None], wants_json: bool) -> None:
+        self.secrets = secrets
+        self.wants_json = wants_json
+
+    def fail(self, prog: str, message: str, kind: FailureKind, code: int) -> int:
+        line = error_line(prog, message, *self.secrets)
+        if self.wants_json and STDOUT.documents == 0:
+            print_json(failure_document(kind, line))
+        return code
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Parser:
+    """The parser of the (sub)command ``args`` chose, the one whose usage applies."""
+    chosen = parser
+    for dest in ("command", "action"):
+        name = getattr(args, dest, None)
+        commands = [a for a in chosen._actions if isinstance(a, argparse._SubParsersAction)]
+        if name is None or not commands or name not in commands[0].choices:
+            break
+        chosen = commands[0].choices[name]
+    assert isinstance(chosen, _Parser)
+    return chosen
+
+
+def _unrecognized(parser: _Parser, extras: list[str]) -> str:
+    """The complaint about arguments no parser took, by the parser of the subcommand.
+
+    A ``--flag=value`` is shown without its value (a mistyped ``--api-key=`` holds the
+    key); an option of the subcommand given before it is said to belong after it.
+    """
+    shown = [
+        extra.partition("=")[0] + "=..." if extra.startswith("--") and "=" in extra else extra
+        for extra in extras
+    ]
+    message = f"unrecognized arguments: {' '.join(shown)}"
+    misplaced = [
+        extra.partition("=")[0]
+        for extra in extras
+        if extra.startswith("-") and extra.partition("=")[0] in parser._option_string_actions
+    ]
+    if misplaced:
+        message += (
+            f"; {misplaced[0]} goes after the subcommand: '{parser.prog} ... {misplaced[0]}'"
+        )
+    return message
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the command, turn expected failures into one line and a code."""
+    """Parse ``argv``, run the command, turn expected failures into one line and a code
+    (and, with ``--json``, a JSON document on stdout)."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     if isinstance(sys.stdout, io.TextIOWrapper):
         # A name the terminal's encoding lacks is shown escaped, not a crash
         # (JSON is written escaped by print_json).
         sys.stdout.reconfigure(errors="backslashreplace")
+    STDOUT.documents = 0
     command = next((arg for arg in arguments if not arg.startswith("-")), None)
-    secret = os.environ.get(ENV_API_KEY)
+    outcome = _Outcome(
+        [os.environ.get(ENV_API_KEY), *given_api_keys(arguments)],
+        json_requested(arguments, command),
+    )
     complaint = missing_extra(command)
     if complaint is not None:
-        error_line(f"{PROG} {command}", complaint, secret)
-        return 2
+        return outcome.fail(f"{PROG} {command}", complaint, "configuration", 2)
     parser = build_parser(with_emulator=command == "emulator")
     try:
-        args = parser.parse_args(arguments)
+        args, extras = parser.parse_known_args(arguments)
+        if extras:
+            chosen = _subcommand_parser(parser, args)
+            chosen.error(_unrecognized(chosen, extras))
     except UsageError as exc:
-        error_line(exc.prog, str(exc), secret)
-        return 2
+        return outcome.fail(exc.prog, str(exc), "usage", 2)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         commands = "info, sync, contexts, files, emulator, demo"
-        error_line(PROG, f"choose a command: {commands} (see '{PROG} --help')")
-        return 2
-    secret = getattr(args, "api_key", None) or secret
+        return outcome.fail(
+            PROG, f"choose a command: {commands} (see '{PROG} --help')", "usage", 2
+        )
+    outcome.wants_json = bool(getattr(args, "json", False))
     verbose = bool(getattr(args, "verbose", False))
     if verbose and args.command != "emulator":  # the emulator sets up its own logging
         _enable_logging()
@@ -458,21 +550,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         # The command prints each failure itself, in one line; without this, the
         # SDK's WARNING records would reach stderr through logging's last resort.
         logging.getLogger("agb_context").addHandler(logging.NullHandler())
-    prog = f"{PROG} {args.command}"
+    prog = " ".join(filter(None, (PROG, args.command, getattr(args, "action", None))))
     try:
         return handler(args)
     except UsageError as exc:
-        error_line(exc.prog, str(exc), secret)
-        return 2
+        return outcome.fail(exc.prog, str(exc), "usage", 2)
     except ConfigurationError as exc:
-        error_line(prog, str(exc), secret)
-        return 2
+        return outcome.fail(prog, str(exc), "configuration", 2)
     except CommandFailed as exc:
-        error_line(prog, str(exc), secret)
-        return exc.code
+        kind: FailureKind = "cancelled" if exc.code == INTERRUPTED_CODE else "unexpected"
+        return outcome.fail(prog, str(exc), kind, exc.code)
     except KeyboardInterrupt:
-        error_line(prog, "interrupted", secret)
-        return 130
+        return outcome.fail(prog, "interrupted", "cancelled", INTERRUPTED_CODE)
     except BrokenPipeError:
         # Whoever read stdout stopped early (`| head -1`): nothing more is wanted from this
         # command, and no more can be said; exit 1 (what rich's console does there too).
@@ -484,5 +573,4 @@ def run(argv: Sequence[str] | None = None) -> int:
         detail = f"unexpected {type(exc).__name__}: {exc}"
         if not verbose:
             detail += " (run with --verbose for details)"
-        error_line(prog, detail, secret)
-        return 1
+        return outcome.fail(prog, detail, "unexpected", 1)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
-import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 
 from agb_context import (
+    ContextInfoResult,
     ContextSyncResult,
     PollingPolicy,
     Progress,
     SyncOperation,
 )
-from agb_context.cli._app import CommandFailed, UsageError
+from agb_context.cli._app import INTERRUPTED_CODE, CommandFailed, UsageError
 from agb_context.cli._connection import open_manager
+from agb_context.cli._json_output import print_json
 from agb_context.cli._views import SyncProgress, result_json, tasks_table
 
 DEFAULT_MAX_POLLS = 150
@@ -36,25 +38,45 @@ def stdout_console() -> Console:
     return console
 
 
-def print_json(document: dict[str, Any]) -> None:
-    """One JSON document on stdout, and nothing else.
+@contextmanager
+def interruptible(
+    args: argparse.Namespace,
+    message: str,
+    document: Callable[[str], dict[str, Any]],
+    cancel: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Ctrl-C in the block ends the command with exit code 130 and ``message``.
 
-    Text stays as it is where stdout can encode it; elsewhere (an ASCII or
-    cp1252 stdout) it is written as JSON escapes, so the document stays whole.
+    ``cancel`` runs first. With ``--json``, ``document(message)`` is printed
+    first, marked ``"interrupted": true``: the command's own document of a
+    failed result (``error_kind`` ``cancelled``), holding what was seen so far.
     """
-    text = json.dumps(document, indent=2, ensure_ascii=False)
     try:
-        text.encode(sys.stdout.encoding or "utf-8", errors="strict")
-    except (UnicodeEncodeError, LookupError):
-        text = json.dumps(document, indent=2, ensure_ascii=True)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+        yield
+    except KeyboardInterrupt:
+        if cancel is not None:
+            cancel()
+        if args.json:
+            print_json({**document(message), "interrupted": True})
+        raise CommandFailed(message, INTERRUPTED_CODE) from None
+
+
+INTERRUPTED = "interrupted"
+"""What Ctrl-C says where nothing goes on after it."""
 
 
 def info_command(args: argparse.Namespace) -> int:
     """Show the session's tasks; exit code 1 when the server could not be asked."""
     with open_manager(args) as cm:
-        result = cm.info(context_id=args.context_id, path=args.path, task_type=args.task_type)
+
+        def interrupted(message: str) -> dict[str, Any]:
+            cancelled = ContextInfoResult(
+                success=False, error_message=message, error_kind="cancelled"
+            )
+            return result_json(cm.session_id, cancelled)
+
+        with interruptible(args, INTERRUPTED, interrupted):
+            result = cm.info(context_id=args.context_id, path=args.path, task_type=args.task_type)
     if args.json:
         print_json(result_json(cm.session_id, result))
     elif result.success:
@@ -85,7 +107,15 @@ def sync_command(args: argparse.Namespace) -> int:
     with open_manager(args) as cm:
         progress = SyncProgress(cm.session_id, args.mode)
         operation: SyncOperation | None = None
-        try:
+
+        def cancel() -> None:
+            if operation is not None:
+                operation.cancel()
+
+        def interrupted(message: str) -> dict[str, Any]:
+            return interrupted_json(cm.session_id, operation, progress, message)
+
+        with interruptible(args, SYNC_INTERRUPTED, interrupted, cancel):
             operation = cm.sync(
                 context_id=args.context_id,
                 path=args.path,
@@ -104,12 +134,6 @@ def sync_command(args: argparse.Namespace) -> int:
             else:
                 operation.wait()
                 result = _conclude(operation, progress)
-        except KeyboardInterrupt:
-            if operation is not None:
-                operation.cancel()
-            if args.json:
-                print_json(interrupted_json(cm.session_id, operation, progress))
-            raise CommandFailed(INTERRUPTED, 130) from None
     elapsed = progress.elapsed
     if args.json:
         print_json(result_json(cm.session_id, result, elapsed_seconds=round(elapsed, 3)))
@@ -125,23 +149,22 @@ def sync_command(args: argparse.Namespace) -> int:
     return 0
 
 
-INTERRUPTED = "interrupted; the sync goes on on the server"
+SYNC_INTERRUPTED = "interrupted; the sync goes on on the server"
 
 
 def interrupted_json(
-    session_id: str, operation: SyncOperation | None, progress: SyncProgress
+    session_id: str, operation: SyncOperation | None, progress: SyncProgress, message: str
 ) -> dict[str, Any]:
     """The ``--json`` document of a sync the user interrupted (the tasks as last seen;
     ``operation`` is None when it came before the sync was started)."""
     result = ContextSyncResult(
         success=False,
         request_id=(operation.request_id if operation is not None else None) or "",
-        error_message=INTERRUPTED,
+        error_message=message,
+        error_kind="cancelled",
         context_status_data=progress.tasks,
     )
-    return result_json(
-        session_id, result, elapsed_seconds=round(progress.elapsed, 3), interrupted=True
-    )
+    return result_json(session_id, result, elapsed_seconds=round(progress.elapsed, 3))
 
 
 def outcome(operation: SyncOperation) -> ContextSyncResult:

@@ -6,6 +6,7 @@ import argparse
 import re
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -25,8 +26,9 @@ from agb_context import (
     Progress,
 )
 from agb_context.cli._app import CommandFailed
-from agb_context.cli._commands import print_json, stdout_console
+from agb_context.cli._commands import INTERRUPTED, interruptible, stdout_console
 from agb_context.cli._connection import check_api_key, check_endpoint, network_options
+from agb_context.cli._json_output import print_json
 
 LIST_PAGE = 100
 """Contexts fetched per request when listing them all."""
@@ -52,13 +54,13 @@ def open_service(args: argparse.Namespace) -> ContextService:
 
 def list_command(args: argparse.Namespace) -> int:
     """Every context (or one page of them)."""
-    with open_service(args) as service:
+    with open_service(args) as service, interruptible(args, INTERRUPTED, _cancelled_list):
         if args.max_results is None and args.next_token is None:
             result = _all_pages(service)
         else:
             result = service.list(args.max_results, args.next_token)
     if args.json:
-        print_json(_list_json(result))
+        print_json(result.to_dict())
     elif result.success:
         console = stdout_console()
         if result.contexts:
@@ -75,28 +77,32 @@ def list_command(args: argparse.Namespace) -> int:
 
 def get_command(args: argparse.Namespace) -> int:
     """One context, by name or id."""
-    with open_service(args) as service:
+    interrupted = _cancelled_context(args.id or "")
+    with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         result = service.get(args.name, create=args.create, context_id=args.id)
     return _show_context(args, result)
 
 
 def create_command(args: argparse.Namespace) -> int:
     """Create a context (or show the one of that name)."""
-    with open_service(args) as service:
+    interrupted = _cancelled_context("")
+    with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         result = service.create(args.name)
     return _show_context(args, result)
 
 
 def rename_command(args: argparse.Namespace) -> int:
     """Give a context a new name."""
-    with open_service(args) as service:
+    interrupted = _cancelled_operation(args.id)
+    with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         result = service.update(Context(id=args.id, name=args.name))
     return _show_done(args, result, f"Context {args.id} renamed to {args.name!r}.")
 
 
 def delete_command(args: argparse.Namespace) -> int:
     """Delete a context."""
-    with open_service(args) as service:
+    interrupted = _cancelled_operation(args.id)
+    with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         result = service.delete(args.id)
     return _show_done(args, result, f"Context {args.id} deleted.")
 
@@ -108,7 +114,15 @@ def clear_command(args: argparse.Namespace) -> int:
     state = _ClearState(args.id)
     with open_service(args) as service:
         operation: ClearOperation | None = None
-        try:
+
+        def cancel() -> None:
+            if operation is not None:
+                operation.cancel()
+
+        def interrupted(message: str) -> dict[str, Any]:
+            return state.interrupted(message).to_dict()
+
+        with interruptible(args, CLEAR_INTERRUPTED, interrupted, cancel):
             operation = service.clear(args.id, timeout=args.timeout, poll_interval=args.interval)
             operation.add_progress_callback(state.update)
             if live:
@@ -116,15 +130,9 @@ def clear_command(args: argparse.Namespace) -> int:
                     operation.wait()
             else:
                 operation.wait()
-        except KeyboardInterrupt:
-            if operation is not None:
-                operation.cancel()
-            if args.json:
-                print_json({**_clear_json(state.interrupted()), "interrupted": True})
-            raise CommandFailed(CLEAR_INTERRUPTED, 130) from None
         result = operation.result(0)
     if args.json:
-        print_json(_clear_json(result))
+        print_json(result.to_dict())
     elif result.success:
         console.print(
             f"Context {args.id} cleared in {state.elapsed():.1f}s: state {result.status}.",
@@ -152,13 +160,14 @@ class _ClearState:
     def elapsed(self) -> float:
         return time.monotonic() - self._started
 
-    def interrupted(self) -> ClearContextResult:
+    def interrupted(self, message: str) -> ClearContextResult:
         """The result of a clear the user interrupted: the state as last seen."""
         return ClearContextResult(
             success=False,
             context_id=self._context_id,
             status=self._progress.state or "",
-            error_message=CLEAR_INTERRUPTED,
+            error_message=message,
+            error_kind="cancelled",
         )
 
     def __rich__(self) -> Text:
@@ -211,19 +220,12 @@ def _all_pages(service: ContextService) -> ContextListResult:
             return page
         contexts += page.contexts
         last = page
-    return attrs.evolve(last, contexts=tuple(contexts), next_token=None)
+    return attrs.evolve(last, contexts=tuple(contexts), next_token=None, max_results=None)
 
 
 def _show_context(args: argparse.Namespace, result: ContextResult) -> int:
     if args.json:
-        print_json(
-            {
-                "success": result.success,
-                "request_id": result.request_id,
-                "context": None if result.context is None else _context_json(result.context),
-                "error_message": result.error_message,
-            }
-        )
+        print_json(result.to_dict())
     elif result.success and result.context is not None:
         stdout_console().print(contexts_table([result.context]))
     if not result.success:
@@ -233,14 +235,7 @@ def _show_context(args: argparse.Namespace, result: ContextResult) -> int:
 
 def _show_done(args: argparse.Namespace, result: OperationResult, done: str) -> int:
     if args.json:
-        print_json(
-            {
-                "success": result.success,
-                "request_id": result.request_id,
-                "context_id": result.context_id,
-                "error_message": result.error_message,
-            }
-        )
+        print_json(result.to_dict())
     elif result.success:
         stdout_console().print(done, markup=False)
     if not result.success:
@@ -248,20 +243,25 @@ def _show_done(args: argparse.Namespace, result: OperationResult, done: str) -> 
     return 0
 
 
-def _context_json(context: Context) -> dict[str, str]:
-    return attrs.asdict(context)
+def _cancelled_list(message: str) -> dict[str, Any]:
+    return ContextListResult(
+        success=False, error_message=message, error_kind="cancelled"
+    ).to_dict()
 
 
-def _list_json(result: ContextListResult) -> dict[str, Any]:
-    return {
-        "success": result.success,
-        "request_id": result.request_id,
-        "contexts": [_context_json(c) for c in result.contexts],
-        "next_token": result.next_token,
-        "total_count": result.total_count,
-        "error_message": result.error_message,
-    }
+def _cancelled_context(context_id: str) -> Callable[[str], dict[str, Any]]:
+    def document(message: str) -> dict[str, Any]:
+        return ContextResult(
+            success=False, context_id=context_id, error_message=message, error_kind="cancelled"
+        ).to_dict()
+
+    return document
 
 
-def _clear_json(result: ClearContextResult) -> dict[str, Any]:
-    return result.to_dict()
+def _cancelled_operation(context_id: str) -> Callable[[str], dict[str, Any]]:
+    def document(message: str) -> dict[str, Any]:
+        return OperationResult(
+            success=False, context_id=context_id, error_message=message, error_kind="cancelled"
+        ).to_dict()
+
+    return document

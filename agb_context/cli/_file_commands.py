@@ -19,29 +19,38 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from agb_context import ContextFileEntry, ContextFileListError, FileTransferResult
+from agb_context import (
+    ContextFileEntry,
+    ContextFileListError,
+    ContextFileListResult,
+    FileTransferResult,
+    OperationResult,
+)
 from agb_context.cli._app import CommandFailed
-from agb_context.cli._commands import print_json, stdout_console
+from agb_context.cli._commands import INTERRUPTED, interruptible, stdout_console
 from agb_context.cli._context_commands import open_service, server_time
+from agb_context.cli._json_output import print_json
 
 
 def ls_command(args: argparse.Namespace) -> int:
     """Every entry of a folder of a context."""
-    with open_service(args) as service:
+
+    def interrupted(message: str) -> dict[str, Any]:
+        cancelled = ContextFileListResult(
+            success=False, error_message=message, error_kind="cancelled"
+        )
+        return cancelled.to_dict()
+
+    with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         try:
-            entries = list(service.iter_files(args.context, args.path, page_size=500))
+            entries = tuple(service.iter_files(args.context, args.path, page_size=500))
         except ContextFileListError as exc:
             if args.json:
-                print_json({"success": False, "entries": [], "error_message": str(exc)})
+                print_json(attrs.evolve(exc.result, entries=()).to_dict())
             raise CommandFailed(str(exc)) from None
     if args.json:
-        print_json(
-            {
-                "success": True,
-                "entries": [attrs.asdict(entry) for entry in entries],
-                "error_message": "",
-            }
-        )
+        listed = ContextFileListResult(success=True, entries=entries, count=len(entries))
+        print_json(listed.to_dict())
         return 0
     console = stdout_console()
     if entries:
@@ -52,7 +61,12 @@ def ls_command(args: argparse.Namespace) -> int:
 
 def put_command(args: argparse.Namespace) -> int:
     """Upload a local file."""
-    with open_service(args) as service, _bar(args, f"put {args.path}") as progress:
+    interrupted = _cancelled_transfer(args, args.local)
+    with (
+        open_service(args) as service,
+        interruptible(args, INTERRUPTED, interrupted),
+        _bar(args, f"put {args.path}") as progress,
+    ):
         result = service.upload_file(args.context, args.local, args.path, progress=progress)
     return _show_transfer(args, result, "uploaded")
 
@@ -60,23 +74,29 @@ def put_command(args: argparse.Namespace) -> int:
 def get_command(args: argparse.Namespace) -> int:
     """Download a file."""
     local = args.local or PurePosixPath(args.path).name or "download"
-    with open_service(args) as service, _bar(args, f"get {args.path}") as progress:
+    interrupted = _cancelled_transfer(args, local)
+    with (
+        open_service(args) as service,
+        interruptible(args, INTERRUPTED, interrupted),
+        _bar(args, f"get {args.path}") as progress,
+    ):
         result = service.download_file(args.context, args.path, local, progress=progress)
     return _show_transfer(args, result, "downloaded")
 
 
 def rm_command(args: argparse.Namespace) -> int:
     """Delete a file."""
-    with open_service(args) as service:
+
+    def interrupted(message: str) -> dict[str, Any]:
+        cancelled = OperationResult(
+            success=False, context_id=args.context, error_message=message, error_kind="cancelled"
+        )
+        return cancelled.to_dict()
+
+    with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         result = service.delete_file(args.context, args.path)
     if args.json:
-        print_json(
-            {
-                "success": result.success,
-                "request_id": result.request_id,
-                "error_message": result.error_message,
-            }
-        )
+        print_json(result.to_dict())
     elif result.success:
         stdout_console().print(f"Deleted {args.path}.", markup=False)
     if not result.success:
@@ -117,7 +137,7 @@ def _show_transfer(args: argparse.Namespace, result: FileTransferResult, verb: s
         message = "LOCAL " + result.error_message.removeprefix(_SDK_LOCAL)
         result = attrs.evolve(result, error_message=message)
     if args.json:
-        print_json(_transfer_json(result))
+        print_json(result.to_dict())
     elif result.success:
         stdout_console().print(
             f"{verb.capitalize()} {result.file_path} ({result.size:,} bytes) "
@@ -130,19 +150,24 @@ def _show_transfer(args: argparse.Namespace, result: FileTransferResult, verb: s
     return 0
 
 
-def _transfer_json(result: FileTransferResult) -> dict[str, Any]:
-    return {
-        "success": result.success,
-        "context_id": result.context_id,
-        "file_path": result.file_path,
-        "local_path": result.local_path,
-        "size": result.size,
-        "attempts": result.attempts,
-        "error_message": result.error_message,
-    }
+def _cancelled_transfer(args: argparse.Namespace, local: str) -> Callable[[str], dict[str, Any]]:
+    """The document of a transfer Ctrl-C stopped (the SDK stops it with the command)."""
+
+    def document(message: str) -> dict[str, Any]:
+        cancelled = FileTransferResult(
+            success=False,
+            context_id=args.context,
+            file_path=args.path,
+            local_path=local,
+            error_message=message,
+            error_kind="cancelled",
+        )
+        return cancelled.to_dict()
+
+    return document
 
 
-def _files_table(entries: list[ContextFileEntry]) -> Table:
+def _files_table(entries: tuple[ContextFileEntry, ...]) -> Table:
     table = Table(expand=False)
     table.add_column("Path", overflow="fold")
     table.add_column("Type", no_wrap=True)

@@ -218,7 +218,7 @@ def test_ctrl_c_in_a_json_clear_prints_an_interrupted_document(
     assert document["context_id"] == context["id"]
     assert "interrupted" in document["error_message"]
     assert err.strip().splitlines() == [
-        "agb-context contexts: error: " + document["error_message"]
+        "agb-context contexts clear: error: " + document["error_message"]
     ]
 
 

@@ -8,6 +8,7 @@ interpreter without them would.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import re
 import subprocess
 import sys
@@ -62,6 +63,8 @@ def run_without(absent: tuple[str, ...], *args: str) -> Run:
 COMMANDS = [
     ("info", "--session", "s-1"),
     ("sync", "--session", "s-1", "--json"),
+    ("contexts", "list"),
+    ("files", "ls", "SdkCtx-1", "--json"),
     ("demo",),
     ("emulator", "--port", "0"),
     ("info", "--help"),
@@ -77,7 +80,12 @@ def test_core_install_names_the_extra_to_install(args: tuple[str, ...]) -> None:
     assert line.startswith(f"agb-context {args[0]}: error: ")
     extra = "emulator" if args[0] == "emulator" else "cli"
     assert f"pip install 'agb-context[{extra}]'" in line
-    assert run.out == ""
+    if "--json" in args:
+        document = json.loads(run.out)
+        assert (document["success"], document["error_kind"]) == (False, "configuration")
+        assert line.endswith(document["error_message"])
+    else:
+        assert run.out == ""
     assert KEY not in run.err
 
 
@@ -95,7 +103,7 @@ def test_the_emulator_extra_alone_runs_the_emulator_command() -> None:
     assert run.out.startswith("usage: agb-context emulator")
 
 
-@pytest.mark.parametrize("command", ["info", "sync", "demo"])
+@pytest.mark.parametrize("command", ["info", "sync", "contexts", "files", "demo"])
 def test_the_emulator_extra_alone_asks_for_the_cli_extra(command: str) -> None:
     run = run_without(EMULATOR_EXTRA_ONLY, command, "--session", "s-1")
     assert run.code == 2, run

@@ -43,3 +43,27 @@ def test_usage_errors_of_sync_speak_in_flags(cli: RunCli) -> None:
     line = run.error_line()
     assert "--context-id" in line
     assert_cli_words(line)
+
+
+@pytest.mark.parametrize(
+    ("args", "prog"),
+    [
+        (("info", "--session", "s-1", "--bogus"), "agb-context info"),
+        (("contexts", "list", "--bogus"), "agb-context contexts list"),
+        (("contexts", "list", "--endpoint", "ftp://x"), "agb-context contexts list"),
+        (("files", "ls", "SdkCtx-1", "--proxy", "ftp://x"), "agb-context files ls"),
+    ],
+)
+def test_an_error_line_names_the_subcommand_that_failed(args: tuple[str, ...], prog: str) -> None:
+    run = run_cli(*args, env=base_env(AGB_ENDPOINT="http://127.0.0.1:9", AGB_API_KEY="k"))
+    assert run.code == 2, run
+    line = run.error_line()
+    assert line.startswith(f"{prog}: error: "), line
+    if "--bogus" in args:
+        assert f"see '{prog} --help'" in line
+
+
+def test_an_option_before_its_subcommand_is_said_to_go_after_it() -> None:
+    run = run_cli("contexts", "--json", "list", env=base_env(AGB_API_KEY="k"))
+    assert run.code == 2, run
+    assert "--json goes after the subcommand" in run.error_line()

@@ -7,11 +7,15 @@ tested is what a user gets: exit codes, stdout, stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,3 +113,75 @@ def interrupt_when(
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+class SilentEndpoint:
+    """An HTTP endpoint on 127.0.0.1 that reads requests and never answers them, so a
+    command stays waiting in its first request until the test is done with it.
+
+    `received` counts the request heads that arrived. Closing it closes every
+    connection (the client sees them drop) and ends its threads.
+    """
+
+    def __init__(self) -> None:
+        self._requests = 0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        endpoint = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                with endpoint._lock:
+                    endpoint._connections.add(self.request)
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    chunk = self.request.recv(65536)
+                    if not chunk:
+                        return
+                    received += chunk
+                with endpoint._lock:
+                    endpoint._requests += 1
+                endpoint._closing.wait(120)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            block_on_close = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="silent-endpoint", daemon=True
+        )
+
+    def received(self) -> int:
+        """How many request heads arrived so far."""
+        with self._lock:
+            return self._requests
+
+    def __enter__(self) -> SilentEndpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        with self._lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):  # already closed by the client
+                    connection.shutdown(socket.SHUT_RDWR)
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(30)
+
+
+def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``agb-context ARGS`` started in a subprocess, its stdout and stderr piped (for
+    `interrupt_when`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "agb_context.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=env,
+    )
