@@ -797,6 +797,14 @@ def _transfer_result(
             error_message=failure.error_message,
             **where,
         )
+    if moved.local:
+        return FileTransferResult(
+            success=False,
+            attempts=moved.attempts,
+            error_kind="invalid_argument",
+            error_message=f"local_path {str(local)!r}: {moved.error}",
+            **where,
+        )
     if moved.error:
         refused = moved.http_status is not None
         return FileTransferResult(

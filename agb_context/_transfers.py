@@ -64,6 +64,8 @@ class Moved:
     """The status the URL last answered with, when a refusal is why the transfer failed."""
     error_code: str = ""
     """The ``code`` of that refusal's body, ``""`` when it had none."""
+    local: bool = False
+    """Whether the local file is why it failed (it changed while it was sent)."""
 
 
 class _Reporter:
@@ -158,6 +160,7 @@ async def upload(
                 attempts=attempts,
                 error=f"the file changed while it was sent: it no longer has the {size} "
                 "bytes it had when the upload began",
+                local=True,
             )
         if step.error:
             last_error = step.error

@@ -318,6 +318,9 @@ def test_a_file_that_changes_during_its_upload_fails_saying_so(
     result = service.upload_file(cid, source, "/app.log")
     assert not result.success
     assert "changed while it was sent" in result.error_message
+    # the local file's doing, as an unreadable one is: no answer went missing
+    assert (result.error_kind, result.http_status) == ("invalid_argument", None)
+    assert str(source) in result.error_message
     assert result.attempts == 1
     assert not agb_clean_emulator.context_path(cid).joinpath("app.log").exists()
 
