@@ -508,10 +508,16 @@ class ContextFiles:
         self, cid: str, folder: str
     ) -> tuple[list[ContextFileEntry], list[tuple[ContextFileEntry, str]]]:
         """Every file under ``folder`` (sub-folders followed), with paths checked; and
-        the entries whose path cannot be written locally, with why."""
-        found: list[ContextFileEntry] = []
-        refused: list[tuple[ContextFileEntry, str]] = []
+        the entries whose path cannot be written locally, with why.
+
+        Each folder is followed and each path kept once, however often it is
+        listed (a page shifted by a file added meanwhile repeats an entry; a
+        folder listed inside itself would be followed for ever).
+        """
+        found: dict[str, ContextFileEntry] = {}
+        refused: dict[str, tuple[ContextFileEntry, str]] = {}
         pending = [folder]
+        followed = {folder}
         prefix = "" if folder == "/" else folder
         while pending:
             where = pending.pop()
@@ -519,15 +525,17 @@ class ContextFiles:
                 try:
                     path = check.context_file_path(entry.file_path, "its path")
                 except check.InvalidArgument as exc:
-                    refused.append((entry, f"it cannot be written under local_dir ({exc})"))
+                    why = f"it cannot be written under local_dir ({exc})"
+                    refused.setdefault(entry.file_path, (entry, why))
                     continue
                 if not path.startswith(prefix + "/"):
                     continue
-                if entry.is_folder:
+                if not entry.is_folder:
+                    found.setdefault(path, attrs.evolve(entry, file_path=path))
+                elif path not in followed:
+                    followed.add(path)
                     pending.append(path)
-                else:
-                    found.append(attrs.evolve(entry, file_path=path))
-        return sorted(found, key=lambda e: e.file_path), refused
+        return sorted(found.values(), key=lambda e: e.file_path), list(refused.values())
 
     # -- internals -------------------------------------------------------------
 

@@ -3,6 +3,8 @@ cannot be read, files that go away, special files, and the local path arguments.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import CannedServer
 
 from agb_context import ContextService
 from agb_context.emulator import Emulator
@@ -179,3 +182,28 @@ def test_a_download_into_a_file_is_refused_before_any_request(
     assert "is not a folder" in result.error_message
     assert agb_clean_emulator.requests == []
     assert in_the_way.read_text() == "keep me"
+
+
+def test_a_folder_listed_inside_itself_is_followed_once_and_each_file_fetched_once(
+    tmp_path: Path,
+):
+    """Every folder's listing names the folder ``/d`` and the file ``/d/x.txt`` twice (a
+    server's repeat, or a page shifted by a file added meanwhile): following ``/d``
+    each time it is listed would never end."""
+    entries = [
+        {"fileName": "d", "filePath": "/d", "fileType": "folder", "size": 0},
+        {"fileName": "x.txt", "filePath": "/d/x.txt", "fileType": "file", "size": 1},
+        {"fileName": "x.txt", "filePath": "/d/x.txt", "fileType": "file", "size": 1},
+    ]
+    with (
+        CannedServer() as canned,
+        ContextService(api_key="k-canned", endpoint=canned.endpoint) as service,
+    ):
+        canned.answer(200, json.dumps({"success": True, "data": entries}).encode(), "POST")
+        result = asyncio.run(
+            asyncio.wait_for(service.download_dir_async("SdkCtx-x", "/", tmp_path / "out"), 60)
+        )
+    # the canned answer holds no URL: the one download fails, and says so
+    assert [(f.file_path, f.error_kind) for f in result.files] == [
+        ("/d/x.txt", "unreadable_response")
+    ]
