@@ -208,6 +208,8 @@ def _put_once(
 
     def body() -> Iterator[bytes]:
         nonlocal sent
+        if not size:
+            tell(0, 0)  # no chunk will say it: an empty file is done at once
         with source.open("rb") as stream:
             while True:
                 chunk = stream.read(min(CHUNK, size - sent))
@@ -387,7 +389,7 @@ def _get_once(
                             told = written
                             tell(written, total)
                 finally:
-                    if written != told:
+                    if written != told or not written:  # an empty body is done too
                         tell(written, total)
     except httpx.TransportError as exc:
         error = f"the connection failed ({type(exc).__name__}: {exc})"

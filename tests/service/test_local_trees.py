@@ -207,3 +207,24 @@ def test_a_folder_listed_inside_itself_is_followed_once_and_each_file_fetched_on
     assert [(f.file_path, f.error_kind) for f in result.files] == [
         ("/d/x.txt", "unreadable_response")
     ]
+
+
+def test_an_empty_file_goes_both_ways_and_its_progress_is_reported(
+    service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
+):
+    """A progress bar waits for done == total: an empty file reports (0, 0) once."""
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    seen: list[tuple[int, int]] = []
+    up = service.upload_file(cid, empty, "/empty", progress=lambda d, t: seen.append((d, t)))
+    assert (up.success, up.size, seen) == (True, 0, [(0, 0)])
+    assert agb_clean_emulator.context_path(cid).joinpath("empty").read_bytes() == b""
+    seen.clear()
+    copy = tmp_path / "copy"
+    copy.write_text("replaced by nothing")
+    down = service.download_file(cid, "/empty", copy, progress=lambda d, t: seen.append((d, t)))
+    assert (down.success, down.size, seen) == (True, 0, [(0, 0)])
+    assert copy.read_bytes() == b""
+    seen.clear()
+    whole = service.download_dir(cid, "/", tmp_path / "back", progress=lambda *p: seen.append(p))
+    assert (whole.success, seen) == (True, [(0, 0)])
