@@ -28,6 +28,11 @@ def _stored(emulator: Emulator, cid: str) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+def _transfer_requests(emulator: Emulator) -> list[str]:
+    """The requests a transfer makes (the fixture's own, creating the context, aside)."""
+    return [r.path for r in emulator.requests if r.path != "/sdk/GetContext"]
+
+
 def test_a_folder_that_cannot_be_read_fails_the_upload_instead_of_being_left_out(
     service: ContextService,
     cid: str,
@@ -143,11 +148,10 @@ def test_an_unusable_local_path_is_a_result_naming_it_before_any_request(
 ):
     if isinstance(local, str):
         local = str(tmp_path / local)
-    agb_clean_emulator.clear_requests()
     for call, result in _each_transfer(service, cid, local).items():
         assert (call, result.success, result.error_kind) == (call, False, "invalid_argument")
         assert "local_" in result.error_message, (call, result.error_message)
-    assert agb_clean_emulator.requests == []
+    assert _transfer_requests(agb_clean_emulator) == []
 
 
 def test_a_local_path_starting_with_a_tilde_is_in_the_home_folder_for_every_transfer(
@@ -172,15 +176,16 @@ def test_a_local_path_starting_with_a_tilde_is_in_the_home_folder_for_every_tran
 def test_a_download_into_a_file_is_refused_before_any_request(
     service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
 ):
-    assert service.upload_file(cid, Path(__file__), "/d/a.py").success
+    stored = agb_clean_emulator.context_path(cid) / "d"
+    stored.mkdir(parents=True)
+    (stored / "a.txt").write_text("a")
     in_the_way = tmp_path / "not-a-folder"
     in_the_way.write_text("keep me")
-    agb_clean_emulator.clear_requests()
     result = service.download_dir(cid, "/d", in_the_way)
     assert (result.success, result.error_kind, result.files) == (False, "invalid_argument", ())
     assert "local_dir" in result.error_message
     assert "is not a folder" in result.error_message
-    assert agb_clean_emulator.requests == []
+    assert _transfer_requests(agb_clean_emulator) == []
     assert in_the_way.read_text() == "keep me"
 
 
