@@ -66,7 +66,8 @@ class Gateway:
         self._app = app
         self._key = api_key.encode()
         self._faults = faults
-        self._stopping = asyncio.Event()
+        self._stopping = False
+        self._holds: set[_Hold] = set()
         self._log = log
         self._ids = ids or Ids()
 
@@ -150,9 +151,7 @@ class Gateway:
             context_id = query.get("contextId", query.get("id"))
             aim = (query.get("sessionId"), context_id, query.get("path"))
             delay = self._faults._latency(endpoint, *aim)
-            if delay and await self._stopped_within(delay):
-                message = "the emulator is stopping: try again once it runs again"
-                await failure(rid, 503, message)(scope, receive, send_with_id)
+            if delay and await self._held_back(delay, rid, scope, receive, send_with_id):
                 return
             fault = self._faults._take_request_fault(endpoint, *aim)
             if fault is not None:
@@ -167,14 +166,37 @@ class Gateway:
 
     def begin_shutdown(self) -> None:
         """Let requests held back by an injected latency answer at once (call on the loop)."""
-        self._stopping.set()
+        self._stopping = True
+        for hold in self._holds:
+            hold.end(_STOPPING)
 
-    async def _stopped_within(self, seconds: float) -> bool:
+    async def end_holds(self) -> None:
+        """Answer at once the requests an injected latency holds back, and return once
+        they are answered (and recorded): a reset leaves none to land in the next test's
+        log or take its faults (call on the loop)."""
+        holds = list(self._holds)
+        for hold in holds:
+            hold.end(_RESET)
+        await asyncio.gather(*(hold.answered for hold in holds))
+
+    async def _held_back(
+        self, seconds: float, rid: str, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
+        """Wait out an injected latency; whether a stop or reset cut it short (and the
+        request was answered 503 for it)."""
+        hold = _Hold()
+        if self._stopping:
+            hold.end(_STOPPING)
+        self._holds.add(hold)
         try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+            reason = await hold.wait(seconds)
+            if reason is None:
+                return False
+            await failure(rid, 503, reason)(scope, receive, send)
+            return True
+        finally:
+            self._holds.discard(hold)
+            hold.answered.set_result(None)
 
     def _auth_problem(self, scope: Scope) -> str | None:
         keys = [value for name, value in scope["headers"] if name == b"authorization"]
@@ -208,6 +230,31 @@ class Gateway:
                 reason,
                 entry.request_id,
             )
+
+
+_STOPPING = "the emulator is stopping: try again once it runs again"
+_RESET = "the emulator was reset while an injected latency held this request: send it again"
+
+
+class _Hold:
+    """One request held back by an injected latency, until its time is up or it is ended."""
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._ended: asyncio.Future[str] = loop.create_future()
+        self.answered: asyncio.Future[None] = loop.create_future()
+        """Done once the request has left its hold (and, if ended, been answered)."""
+
+    def end(self, reason: str) -> None:
+        if not self._ended.done():
+            self._ended.set_result(reason)
+
+    async def wait(self, seconds: float) -> str | None:
+        """Wait ``seconds``; why the hold was ended early, or None if it was not."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._ended), seconds)
+        except TimeoutError:
+            return None
 
 
 class _Exchange:

@@ -36,6 +36,8 @@ from agb_context.emulator._tasks import TaskRunner
 
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 30.0
+_IDLE_TIMEOUT = 10.0
+"""How long `Emulator.reset` waits for requests being answered (see `Emulator.wait_idle`)."""
 _TEMPORARY_PREFIX = "agb-context-emulator-"
 """The start of the name of a temporary data folder (``data_dir=None``)."""
 
@@ -189,10 +191,10 @@ class Emulator:
         """Wait until the emulator is answering no request; whether it was within ``timeout``.
 
         A client closed or cancelled mid-request leaves its request to be
-        answered (and recorded) a little later: call this before `reset`,
-        `clear_requests` or counting `requests` between tests, so that what one
-        test sent never lands in the next one's log or takes its faults.
-        Requests arriving while it waits are waited for too.
+        answered (and recorded) a little later: call this before
+        `clear_requests` or counting `requests`, so that what a test sent
+        earlier never lands in the log afterwards (`reset` waits this way
+        itself). Requests arriving while it waits are waited for too.
         """
         if timeout < 0:
             raise ValueError(f"timeout must be 0 or more seconds, not {timeout!r}")
@@ -309,23 +311,34 @@ class Emulator:
     def reset(self) -> None:
         """Empty the emulator, as if just started on an empty data dir; takes milliseconds.
 
+        Requests held back by an injected latency are answered at once (503,
+        saying the emulator was reset), and requests still being answered
+        are waited for (up to 10 s, as `wait_idle`), so that nothing an
+        earlier test sent lands in the emptied log or takes new faults.
         Running and hung tasks are stopped (copies stop between two files, so
         no file is left half-written) and every session and stored context is
         deleted with its folder; faults, behaviours, per-session task delays
         and the request log are cleared; the task delay is the one given at
         construction again, `url_lifetime` the default one; with a ``seed``,
         ids start their sequence again.
-        The same as ``POST /emulator/reset``. Call it while no request is
-        being answered (e.g. between tests, after `wait_idle`).
+        The same as ``POST /emulator/reset``, which cannot wait for the
+        requests being answered besides itself: send it while no other is.
         """
         with self._lifecycle:
             loop = self._loop
             if loop is None:
                 self._reset_settings()
                 return
+            asyncio.run_coroutine_threadsafe(self._end_holds(), loop).result(_STOP_TIMEOUT)
+            self._log.wait_idle(_IDLE_TIMEOUT)
             asyncio.run_coroutine_threadsafe(self._reset_on_loop(), loop).result(_STOP_TIMEOUT)
 
+    async def _end_holds(self) -> None:
+        if self._server is not None:
+            await self._server.gateway.end_holds()
+
     async def _reset_on_loop(self) -> None:
+        await self._end_holds()
         if self._runner is not None:
             await self._runner.reset()
         if self._store is not None:

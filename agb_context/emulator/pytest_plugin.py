@@ -85,8 +85,12 @@ def agb_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]
 
 @pytest.fixture
 def agb_clean_emulator(agb_emulator: Emulator) -> Emulator:
-    """The session's emulator, reset before the test: empty, no faults, no requests."""
-    agb_emulator.wait_idle()
+    """The session's emulator, reset before the test: empty, no faults, no requests.
+
+    Requests an earlier test left held by an injected latency are answered
+    at once (503) rather than waited for, and none it sent is left to land in
+    this test's ``requests`` (see `Emulator.reset`).
+    """
     agb_emulator.reset()
     return agb_emulator
 

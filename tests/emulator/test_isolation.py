@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from support import API_KEY, Api, client_for, tree, wait_final, wait_until
 
@@ -175,6 +177,65 @@ def test_reset_over_http(agb_clean_emulator: Emulator, api: Api):
     assert [(r.method, r.path) for r in agb_clean_emulator.requests] == [
         ("POST", "/emulator/reset")
     ]
+
+
+class HeldRequest:
+    """A status read sent from a thread of its own, which the emulator holds (latency)."""
+
+    def __init__(self, emulator: Emulator, sid: str) -> None:
+        self.outcome: list[int | Exception] = []
+        self._thread = threading.Thread(target=self._ask, args=(emulator, sid))
+        self._thread.start()
+        wait_until(lambda: not emulator.wait_idle(0), what="the request to be held")
+
+    def _ask(self, emulator: Emulator, sid: str) -> None:
+        with client_for(emulator) as client:
+            client.timeout = httpx.Timeout(600)
+            try:
+                self.outcome.append(Api(client).info(sid).status_code)
+            except httpx.HTTPError as exc:
+                self.outcome.append(exc)
+
+    def answer(self) -> list[int | Exception]:
+        """What it got, once answered (within 60 s; an unanswered one fails the test)."""
+        self._thread.join(60)
+        assert not self._thread.is_alive(), "the held request was not answered"
+        return self.outcome
+
+
+@pytest.mark.parametrize("how", ["python", "http"])
+def test_reset_answers_requests_held_by_a_latency_at_once(
+    agb_clean_emulator: Emulator, api: Api, how: str
+):
+    """A held request of an earlier test never lands in the next one's log or takes
+    its faults: reset answers it (503) before emptying the emulator."""
+    sid = agb_clean_emulator.create_session(mounts={"reset-held": "/home/data"})
+    agb_clean_emulator.faults.set_latency("GetContextInfo", 600, count=None)
+    held = HeldRequest(agb_clean_emulator, sid)
+    if how == "python":
+        agb_clean_emulator.reset()
+    else:
+        assert api.admin("POST", "reset").status_code == 200
+    assert held.answer() == [503]
+    # the server counts a request answered just after its last byte left
+    assert agb_clean_emulator.wait_idle(10)
+    paths = [r.path for r in agb_clean_emulator.requests]
+    assert paths == ([] if how == "python" else ["/emulator/reset"])
+    agb_clean_emulator.faults.fail_requests("GetContextInfo")
+    assert [f.fault for f in agb_clean_emulator.faults.queued()] == ["fail_requests"]
+
+
+def test_a_clean_emulator_answers_the_requests_an_earlier_test_left_held(
+    agb_emulator: Emulator, request: pytest.FixtureRequest
+):
+    agb_emulator.reset()
+    sid = agb_emulator.create_session(mounts={"reset-held": "/home/data"})
+    agb_emulator.faults.set_latency("GetContextInfo", 600)
+    held = HeldRequest(agb_emulator, sid)
+    clean = request.getfixturevalue("agb_clean_emulator")
+    assert held.answer() == [503]
+    assert clean.requests == []
+    assert clean.wait_idle(10)
 
 
 def test_reset_of_a_stopped_emulator_clears_its_settings():
