@@ -22,7 +22,8 @@ from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 import attrs
 
-from agb_context import _background  # its exit handler is registered before ours
+# _background's exit handler is registered (at its import) before ours
+from agb_context import _background, _loop_end
 from agb_context._polling import PollClock, PollingPolicy, poll_until
 from agb_context._results import ClearContextResult, ContextStatusData, ContextSyncResult
 
@@ -104,6 +105,16 @@ class Operation(Generic[R]):
     loop. A callback that raises is logged on the ``agb_context`` logger and
     changes nothing (on the SDK's background thread, ``sys.exit()`` too: it
     could only end that thread).
+
+    An operation started inside an event loop runs on that loop, and only
+    while it runs. Between two runs of an `asyncio.Runner`, ``result()``
+    from another thread waits for the next run (bound it with ``timeout``);
+    on the thread that runs that loop it raises `RuntimeError` at once. When
+    the loop ends first (``asyncio.run`` returns, the runner closes), the
+    operation ends cancelled: asyncio cancels it with the loop's other
+    tasks, and one started while they were being cancelled (by a callback
+    of one of them, say) is cancelled, with a WARNING saying so, as the
+    loop shuts down; starting one after that raises `RuntimeError`.
     """
 
     # A burst of operations keeps thousands of these alive at once: each holds as
@@ -122,6 +133,8 @@ class Operation(Generic[R]):
         self._watchers: tuple[Callable[[Progress | None], None], ...] = ()
         self._started = time.monotonic()
         self._owner: OperationSet | None = None
+        # The thread that runs its loop, when that is a loop of the caller's.
+        self._loop_thread: int | None = None
         self._future.add_done_callback(functools.partial(_when_done, weakref.ref(self)))
 
     # -- outcome ---------------------------------------------------------------
@@ -158,24 +171,27 @@ class Operation(Generic[R]):
         Raises `TimeoutError` if it is not over within ``timeout`` seconds
         (the work goes on), `concurrent.futures.CancelledError` if it was
         cancelled, and `RuntimeError` when called on the event loop that runs
-        it, as in a callback on the SDK's background thread (it would wait
-        forever): ``await`` it there, or pass a callback. A ``timeout`` that is
-        not a number of seconds >= 0 (or None) raises `TypeError` or `ValueError`.
+        it, as in a callback on the SDK's background thread, or on the thread
+        of that loop while the loop is not running (between two runs of an
+        `asyncio.Runner`): it would wait forever. ``await`` it there, or pass
+        a callback. An operation whose loop was closed without being shut
+        down (so it can never finish) is cancelled, with a WARNING. A
+        ``timeout`` that is not a number of seconds >= 0 (or None) raises
+        `TypeError` or `ValueError`.
         """
-        _check_timeout(timeout)
-        if not self._future.done() and self._on_own_loop():
-            raise RuntimeError(
-                "result() would block the event loop this operation runs on, forever: "
-                "`await` it in async code; in a callback (which runs on that loop) pass "
-                "callback= or use add_done_callback, or call result() from another thread"
-            )
+        timeout = _wait_bound(timeout)
+        if not self._future.done():
+            self._check_can_finish()
         try:
             return self._future.result(timeout)
         except concurrent.futures.TimeoutError:
             raise TimeoutError(f"the operation is still running after {timeout}s") from None
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the operation is over or ``timeout`` seconds pass; True if it is over."""
+        """Block until the operation is over or ``timeout`` seconds pass; True if it is over.
+
+        Raises `RuntimeError` where `result` does (it would wait forever).
+        """
         try:
             self.result(timeout)
         except TimeoutError:
@@ -309,6 +325,11 @@ class Operation(Generic[R]):
         except RuntimeError:
             running = None
         if running is loop:
+            if not _background.is_background_thread():
+                self._loop_thread = threading.get_ident()
+                _loop_end.watch(self, loop)
+                if self._future.done():  # `_on_done` may have run before the watch began
+                    _loop_end.forget(self, loop)
             self._create_task(coroutine)
         else:
             # Work started from another thread runs in a context of its own: the
@@ -370,6 +391,37 @@ class Operation(Generic[R]):
                 self._callbacks_lock = threading.RLock()
             return self._callbacks_lock
 
+    def _check_can_finish(self) -> None:
+        """Raise rather than wait for an operation that cannot finish while the caller waits."""
+        loop = self._loop
+        if loop is None:
+            return
+        if self._on_own_loop():
+            raise RuntimeError(
+                "result() would block the event loop this operation runs on, forever: "
+                "`await` it in async code; in a callback (which runs on that loop) pass "
+                "callback= or use add_done_callback, or call result() from another thread"
+            )
+        if loop.is_closed():
+            self._abandon("the event loop it ran on was closed before it finished")
+        elif self._loop_thread == threading.get_ident() and not loop.is_running():
+            raise RuntimeError(
+                "result() would wait forever: the event loop this operation runs on is "
+                "not running, and this thread is the one that runs it (between two runs "
+                "of an asyncio.Runner?); `await` it in the next run instead"
+            )
+
+    def _abandon(self, why: str) -> None:
+        """Cancel an operation its loop can no longer run, saying why."""
+        if not self._future.done():
+            logger.warning("cancelling %r: %s", self, why)
+            self.cancel()
+
+    def _end_with_loop(self, why: str) -> asyncio.Future[Any] | None:
+        task = self._task
+        self._abandon(why)
+        return task if task is not None and not task.done() else None
+
     def _on_own_loop(self) -> bool:
         try:
             return asyncio.get_running_loop() is self._loop
@@ -390,10 +442,12 @@ class Operation(Generic[R]):
             self._future.cancel()
             return
         error = task.exception()
-        owner_closed = self._owner is not None and self._owner.closed
-        if error is not None and (self._future.cancelled() or owner_closed):
-            # Cancelled, or its owner closed, from another thread while it ran: what
-            # it raised then is the closing's doing, and the operation ends cancelled.
+        closed = (self._owner is not None and self._owner.closed) or _loop_end.is_ending(
+            task.get_loop()
+        )
+        if error is not None and (self._future.cancelled() or closed):
+            # Cancelled, or its owner or loop closed, while it ran: what it raised
+            # then is the closing's doing, and the operation ends cancelled.
             logger.debug("operation cancelled while it failed", exc_info=error)
             self._future.cancel()
             return
@@ -412,6 +466,8 @@ class Operation(Generic[R]):
         _forget_running(self)
         if self._owner is not None:
             self._owner._forget(self)
+        if self._loop_thread is not None and self._loop is not None:
+            _loop_end.forget(self, self._loop)
         self._end_watchers()
         if future.cancelled():
             self._stop_task()
@@ -437,15 +493,18 @@ class Operation(Generic[R]):
         return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
 
 
-def _check_timeout(timeout: object) -> None:
+def _wait_bound(timeout: object) -> float | None:
+    """A ``timeout`` checked, as a thread can wait for it: None past the longest wait
+    the platform allows (``math.inf`` among them), which means the same."""
     if timeout is None:
-        return
+        return None
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise TypeError(
             f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
         )
     if not timeout >= 0:  # NaN too
         raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
+    return None if timeout > threading.TIMEOUT_MAX else timeout
 
 
 def _call_back(fn: Callable[[T], object], argument: T, kind: str) -> None:
@@ -552,14 +611,21 @@ class OperationSet:
 
         Once `cancel_all` was called (from any thread, even while this runs),
         the operation ends cancelled: whatever its work raised after that is
-        the closing's doing, not a failure to report.
+        the closing's doing, not a failure to report. Raises `RuntimeError`
+        (nothing started, no callback) on a loop that is shutting down.
         """
-        if callback is not None:
-            operation.add_done_callback(lambda op: callback(op.succeeded()))
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = _background.background_loop()
+        else:
+            try:
+                _loop_end.check_usable(loop)
+            except RuntimeError:
+                coroutine.close()
+                raise
+        if callback is not None:
+            operation.add_done_callback(lambda op: callback(op.succeeded()))
         operation._owner = self
         with self._lock:
             closed = self._closed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import sys
 import threading
 import time
@@ -115,6 +116,16 @@ def test_result_timeout_raises_and_leaves_the_sync_running(
     with pytest.raises(concurrent.futures.CancelledError):
         operation.result()
     assert operation.cancelled()
+
+
+@pytest.mark.parametrize("forever", [math.inf, 1e300])
+def test_a_timeout_too_long_for_a_thread_to_wait_means_no_bound(
+    agb_clean_emulator: Emulator, cm: ContextManager, forever: float
+) -> None:
+    """``result(math.inf)`` waits as ``result(None)`` does, not `OverflowError`."""
+    operation = cm.sync(retry_interval=20)
+    assert operation.result(timeout=forever).success
+    assert operation.wait(timeout=forever)
 
 
 def test_callback_inside_a_running_loop_runs_on_that_loop(
