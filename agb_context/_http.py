@@ -88,6 +88,31 @@ def _run(work: Callable[[], object], done: concurrent.futures.Future[None]) -> N
         done.set_result(None)
 
 
+async def _until_done(work: concurrent.futures.Future[None]) -> None:
+    """Wait until ``work`` is done, however it ended (the loop then does what failed itself).
+
+    Unlike `asyncio.wrap_future`, this leaves neither the loop nor a future of
+    it in ``work``'s callbacks, which it keeps for the life of the process: a
+    cancelled caller does not cancel ``work``, and the loop can be collected.
+    """
+    waiter = asyncio.get_running_loop().create_future()
+    ref = weakref.ref(waiter)
+    work.add_done_callback(lambda _: _wake(ref))
+    await waiter
+
+
+def _wake(ref: weakref.ref[asyncio.Future[None]]) -> None:
+    waiter = ref()
+    if waiter is not None:
+        with contextlib.suppress(RuntimeError):  # its loop is closed
+            waiter.get_loop().call_soon_threadsafe(_set_done, waiter)
+
+
+def _set_done(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _import_stack() -> None:
     for name in _ASYNC_STACK:
         importlib.import_module(name)
@@ -309,9 +334,7 @@ class ClientPool:
             return
         for ready in _ready_for(self._settings, self._imports):
             if not ready.done():
-                with contextlib.suppress(Exception):
-                    # shielded: a cancelled caller must not cancel the future others share
-                    await asyncio.shield(asyncio.wrap_future(ready))
+                await _until_done(ready)
         self._ready = True
 
     def for_running_loop(self) -> AuthenticatedClient:

@@ -194,3 +194,41 @@ def test_result_on_a_sync_whose_loop_was_closed_under_it_cancels_it(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "cancelled [False]"
     assert "the event loop it ran on was closed before it finished" in done.stderr
+
+
+LOOPS_LET_GO = """
+import asyncio, gc, sys, weakref
+from agb_context import ContextManager
+
+session, endpoint, key, syncs = sys.argv[1:5]
+with ContextManager(session, api_key=key, endpoint=endpoint) as cm:
+
+    async def synced():
+        return await asyncio.gather(*(cm.sync(retry_interval=20) for _ in range(int(syncs))))
+
+    kept = []
+    for _ in range(2):  # the first loop waits for the first asyncio call's imports
+        with asyncio.Runner() as runner:
+            assert all(result.success for result in runner.run(synced()))
+            loop = weakref.ref(runner.get_loop())
+        gc.collect()
+        kept.append(loop() is not None)
+print(kept)
+"""
+
+
+@pytest.mark.parametrize("syncs", [1])
+def test_nothing_of_the_sdk_keeps_a_loop_whose_syncs_are_over(
+    agb_clean_emulator: Emulator, session_id: str, syncs: int
+) -> None:
+    """A program that runs ``asyncio.run`` again and again holds no loop per run."""
+    done = run_python(
+        "-c",
+        LOOPS_LET_GO,
+        session_id,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
+        str(syncs),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[False, False]"
