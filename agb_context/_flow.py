@@ -21,9 +21,13 @@ import httpx
 DEFAULT_MAX_IN_FLIGHT = 16
 """Requests one event loop has in flight at most, unless told otherwise."""
 
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+# A gate lives as long as the requests that hold it or wait at it, and no longer: a
+# semaphore that once had to wait holds its loop, which it would keep alive for good
+# as a value of a dictionary keyed weakly by that loop. Made again, it starts empty,
+# as the one it replaces was.
+_gates: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakValueDictionary[int, asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
 
 
 def in_flight_gate(limit: int) -> asyncio.Semaphore:
@@ -31,7 +35,7 @@ def in_flight_gate(limit: int) -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     by_limit = _gates.get(loop)
     if by_limit is None:
-        by_limit = _gates[loop] = {}
+        by_limit = _gates[loop] = weakref.WeakValueDictionary()
     gate = by_limit.get(limit)
     if gate is None:
         gate = by_limit[limit] = asyncio.Semaphore(limit)

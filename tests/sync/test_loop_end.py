@@ -217,11 +217,12 @@ print(kept)
 """
 
 
-@pytest.mark.parametrize("syncs", [1])
+@pytest.mark.parametrize("syncs", [1, 100])
 def test_nothing_of_the_sdk_keeps_a_loop_whose_syncs_are_over(
     agb_clean_emulator: Emulator, session_id: str, syncs: int
 ) -> None:
-    """A program that runs ``asyncio.run`` again and again holds no loop per run."""
+    """A program that runs ``asyncio.run`` again and again holds no loop per run, even
+    one whose requests had to wait for room (more than ``max_in_flight`` at once)."""
     done = run_python(
         "-c",
         LOOPS_LET_GO,
