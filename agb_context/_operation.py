@@ -114,7 +114,9 @@ class Operation(Generic[R]):
     operation ends cancelled: asyncio cancels it with the loop's other
     tasks, and one started while they were being cancelled (by a callback
     of one of them, say) is cancelled, with a WARNING saying so, as the
-    loop shuts down; starting one after that raises `RuntimeError`.
+    loop shuts down; starting one after that raises `RuntimeError`. Waiting
+    (``result()``, ``await``) for one whose loop was closed under it, never
+    shut down, cancels it with a WARNING instead of waiting forever.
     """
 
     # A burst of operations keeps thousands of these alive at once: each holds as
@@ -174,10 +176,9 @@ class Operation(Generic[R]):
         it, as in a callback on the SDK's background thread, or on the thread
         of that loop while the loop is not running (between two runs of an
         `asyncio.Runner`): it would wait forever. ``await`` it there, or pass
-        a callback. An operation whose loop was closed without being shut
-        down (so it can never finish) is cancelled, with a WARNING. A
-        ``timeout`` that is not a number of seconds >= 0 (or None) raises
-        `TypeError` or `ValueError`.
+        a callback. An operation whose loop was closed under it (it can never
+        finish) is cancelled, with a WARNING. A ``timeout`` that is not a
+        number of seconds >= 0 (or None) raises `TypeError` or `ValueError`.
         """
         timeout = _wait_bound(timeout)
         if not self._future.done():
@@ -228,6 +229,7 @@ class Operation(Generic[R]):
         task = self._task
         if task is not None and self._on_own_loop():
             return self._outcome_of(task).__await__()
+        self._end_if_loop_closed()
         return asyncio.wrap_future(self._future).__await__()
 
     async def _outcome_of(self, task: asyncio.Task[R]) -> R:
@@ -402,14 +404,23 @@ class Operation(Generic[R]):
                 "`await` it in async code; in a callback (which runs on that loop) pass "
                 "callback= or use add_done_callback, or call result() from another thread"
             )
-        if loop.is_closed():
-            self._abandon("the event loop it ran on was closed before it finished")
-        elif self._loop_thread == threading.get_ident() and not loop.is_running():
+        if self._end_if_loop_closed():
+            return
+        if self._loop_thread == threading.get_ident() and not loop.is_running():
             raise RuntimeError(
                 "result() would wait forever: the event loop this operation runs on is "
                 "not running, and this thread is the one that runs it (between two runs "
                 "of an asyncio.Runner?); `await` it in the next run instead"
             )
+
+    def _end_if_loop_closed(self) -> bool:
+        """Cancel the operation if its loop was closed under it (it can never finish);
+        whether it did."""
+        loop = self._loop
+        if loop is None or not loop.is_closed() or self._future.done():
+            return False
+        self._abandon("the event loop it ran on was closed before it finished")
+        return True
 
     def _abandon(self, why: str) -> None:
         """Cancel an operation its loop can no longer run, saying why."""

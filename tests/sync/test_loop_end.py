@@ -164,9 +164,14 @@ CLOSED_UNDER_IT = """
 import asyncio, concurrent.futures, logging, sys
 from agb_context import ContextManager
 
-session, endpoint, key = sys.argv[1:4]
+session, endpoint, key, style = sys.argv[1:5]
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 calls = []
+
+
+async def awaited(operation):
+    return await asyncio.wait_for(operation, 60)
+
 with ContextManager(session, api_key=key, endpoint=endpoint) as cm:
 
     async def start():
@@ -176,20 +181,29 @@ with ContextManager(session, api_key=key, endpoint=endpoint) as cm:
     operation = loop.run_until_complete(start())
     loop.close()  # neither its tasks cancelled nor its generators shut down
     try:
-        operation.result(timeout=60)
-    except concurrent.futures.CancelledError:
+        if style == "await":  # from another loop
+            asyncio.run(awaited(operation))
+        else:
+            operation.result(timeout=60)
+    except (concurrent.futures.CancelledError, asyncio.CancelledError):
         print("cancelled", calls, flush=True)
     except TimeoutError:
         print("still waiting", calls, flush=True)
 """
 
 
-def test_result_on_a_sync_whose_loop_was_closed_under_it_cancels_it(
-    agb_clean_emulator: Emulator, session_id: str
+@pytest.mark.parametrize("style", ["result", "await"])
+def test_waiting_for_a_sync_whose_loop_was_closed_under_it_cancels_it(
+    agb_clean_emulator: Emulator, session_id: str, style: str
 ) -> None:
     agb_clean_emulator.faults.hang_tasks(count=None, session_id=session_id)
     done = run_python(
-        "-c", CLOSED_UNDER_IT, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
+        "-c",
+        CLOSED_UNDER_IT,
+        session_id,
+        agb_clean_emulator.endpoint,
+        agb_clean_emulator.api_key,
+        style,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "cancelled [False]"
