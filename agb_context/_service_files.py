@@ -192,33 +192,37 @@ class ContextFiles:
     ) -> Iterator[ContextFileEntry]:
         """Every entry directly in a folder of a context, page after page.
 
+        Pages shorter than ``page_size`` are followed while the server's
+        ``count`` says more entries remain (a server may serve fewer per page
+        than asked).
+
         Raises:
-            ContextFileListError: A page could not be listed (``result`` says why).
+            ContextFileListError: A page could not be listed, or the pages
+                cannot give the whole folder (they end short of ``count``, or
+                repeat); ``result`` says why.
         """
-        number = 1
-        previous: tuple[str, ...] = ()
+        pages = _Pages(page_size)
         while True:
-            page = self.list_files(context_id, parent_folder_path, number, page_size)
-            previous = _check_page(page, number, previous)
+            page = self.list_files(context_id, parent_folder_path, pages.number, page_size)
+            last = pages.take(page)
             yield from page.entries
-            if _last(page, number, page_size):
+            if last:
                 return
-            number += 1
 
     async def iter_files_async(
         self, context_id: str, parent_folder_path: str | None = None, page_size: int = 50
     ) -> AsyncIterator[ContextFileEntry]:
         """The asynchronous `iter_files`."""
-        number = 1
-        previous: tuple[str, ...] = ()
+        pages = _Pages(page_size)
         while True:
-            page = await self.list_files_async(context_id, parent_folder_path, number, page_size)
-            previous = _check_page(page, number, previous)
+            page = await self.list_files_async(
+                context_id, parent_folder_path, pages.number, page_size
+            )
+            last = pages.take(page)
             for entry in page.entries:
                 yield entry
-            if _last(page, number, page_size):
+            if last:
                 return
-            number += 1
 
     # -- transfers -------------------------------------------------------------
 
@@ -744,36 +748,60 @@ class _LocalTree:
         return cls(sorted(files), unread)
 
 
-def _check_page(
-    page: ContextFileListResult, number: int, previous: tuple[str, ...]
-) -> tuple[str, ...]:
-    """The paths of page ``number``, checked: it was listed, and it is not the page before
-    it again (a server that ignores ``pageNumber`` would be followed for ever).
+class _Pages:
+    """Follows the pages of one folder's listing: which to ask for next, and when it ends."""
 
-    Raises:
-        ContextFileListError: The page was not listed, or is the previous one again.
-    """
-    if not page.success:
-        raise ContextFileListError(page)
-    paths = tuple(entry.file_path for entry in page.entries)
-    if paths and paths == previous:
-        raise ContextFileListError(
-            ContextFileListResult(
-                success=False,
-                request_id=page.request_id,
-                http_status=page.http_status,
-                error_kind="unreadable_response",
-                error_message=f"the server gave page {number} the same entries as page "
-                f"{number - 1}: following it would never end, so listing stops here",
+    def __init__(self, size: int) -> None:
+        self.number = 1
+        """The page to ask for next."""
+        self._size = size
+        self._listed = 0
+        self._previous: tuple[str, ...] = ()
+
+    def take(self, page: ContextFileListResult) -> bool:
+        """Check page `number` and count it in; whether it is the last.
+
+        Raises:
+            ContextFileListError: The page was not listed, is the previous one
+                again (a server that ignores ``pageNumber`` would be followed for
+                ever), or is empty while the server counts entries not yet listed.
+        """
+        if not page.success:
+            raise ContextFileListError(page)
+        number = self.number
+        paths = tuple(entry.file_path for entry in page.entries)
+        if paths and paths == self._previous:
+            raise _unreadable_page(
+                page,
+                f"the server gave page {number} the same entries as page {number - 1}: "
+                "following it would never end, so listing stops here",
             )
+        self._previous = paths
+        self._listed += len(paths)
+        self.number += 1
+        if page.count is None:
+            return len(paths) < self._size
+        if self._listed >= page.count:
+            return True
+        if not paths:
+            raise _unreadable_page(
+                page,
+                f"page {number} is empty, but the server counts {page.count} entries and "
+                f"{self._listed} were listed: the listing would be incomplete",
+            )
+        return False  # shorter than asked, perhaps, but more are counted
+
+
+def _unreadable_page(page: ContextFileListResult, why: str) -> ContextFileListError:
+    return ContextFileListError(
+        ContextFileListResult(
+            success=False,
+            request_id=page.request_id,
+            http_status=page.http_status,
+            error_kind="unreadable_response",
+            error_message=why,
         )
-    return paths
-
-
-def _last(page: ContextFileListResult, number: int, size: int) -> bool:
-    if len(page.entries) < size:
-        return True
-    return page.count is not None and number * size >= page.count
+    )
 
 
 def _progress(progress: object) -> Progress | None:
