@@ -670,23 +670,28 @@ class TransferTasks:
 
 
 class _Tally:
-    """Adds up the bytes of several transfers into one ``progress(done, total)``."""
+    """Adds up the bytes of several transfers into one ``progress(done, total)``; a
+    ``progress`` that raises is logged once and not called again, for the whole tree."""
 
     def __init__(self, total: int, progress: Progress | None) -> None:
+        from agb_context._transfers import Reporter
+
         self._total = total
         self._done: dict[str, int] = {}
-        self._progress = progress
+        self._sum = 0
+        self._report = Reporter(progress) if progress is not None else None
 
     def for_file(self, key: str) -> Progress | None:
-        if self._progress is None:
+        report = self._report
+        if report is None:
             return None
-        progress = self._progress
 
-        def report(done: int, _: int) -> None:
+        def tell(done: int, _: int) -> None:
+            self._sum += done - self._done.get(key, 0)
             self._done[key] = done
-            progress(sum(self._done.values()), self._total)
+            report(self._sum, self._total)
 
-        return report
+        return tell
 
 
 async def _run_all(

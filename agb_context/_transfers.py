@@ -68,7 +68,7 @@ class Moved:
     """Whether the local file is why it failed (it changed while it was sent)."""
 
 
-class _Reporter:
+class Reporter:
     """Calls the progress callback; one that raises is logged once and not called again."""
 
     def __init__(self, progress: Progress | None) -> None:
@@ -239,7 +239,7 @@ def _put_once(
 
 def _teller(progress: Progress | None) -> Callable[[int, int | None], None]:
     """``tell(done, total)`` for a try's thread: calls ``progress`` on the running loop."""
-    report = _Reporter(progress)
+    report = Reporter(progress)
     loop = asyncio.get_running_loop()
 
     def tell(done: int, total: int | None) -> None:

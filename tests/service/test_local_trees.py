@@ -233,3 +233,23 @@ def test_an_empty_file_goes_both_ways_and_its_progress_is_reported(
     seen.clear()
     whole = service.download_dir(cid, "/", tmp_path / "back", progress=lambda *p: seen.append(p))
     assert (whole.success, seen) == (True, [(0, 0)])
+
+
+def test_a_progress_callback_that_raises_is_dropped_once_for_the_whole_tree(
+    service: ContextService, cid: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    source = tmp_path / "tree"
+    source.mkdir()
+    for n in range(5):
+        (source / f"f{n}.txt").write_text("x" * n)
+    calls: list[tuple[int, int]] = []
+
+    def broken(done: int, total: int) -> None:
+        calls.append((done, total))
+        raise ValueError("broken callback")
+
+    up = service.upload_dir(cid, source, concurrency=1, progress=broken)
+    assert up.success, up.error_message
+    assert len(calls) == 1, "not called again once it raised"
+    logged = [r for r in caplog.records if r.name == "agb_context" and r.exc_info]
+    assert len(logged) == 1, [r.getMessage() for r in logged]
