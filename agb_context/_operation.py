@@ -175,14 +175,15 @@ class Operation(Generic[R]):
         cancelled, and `RuntimeError` when called on the event loop that runs
         it, as in a callback on the SDK's background thread, or on the thread
         of that loop while the loop is not running (between two runs of an
-        `asyncio.Runner`): it would wait forever. ``await`` it there, or pass
-        a callback. An operation whose loop was closed under it (it can never
-        finish) is cancelled, with a WARNING. A ``timeout`` that is not a
-        number of seconds >= 0 (or None) raises `TypeError` or `ValueError`.
+        `asyncio.Runner`): it would wait forever (``timeout=0`` only asks,
+        and raises `TimeoutError`). ``await`` it there, or pass a callback.
+        An operation whose loop was closed under it (it can never finish) is
+        cancelled, with a WARNING. A ``timeout`` that is not a number of
+        seconds >= 0 (or None) raises `TypeError` or `ValueError`.
         """
         timeout = _wait_bound(timeout)
         if not self._future.done():
-            self._check_can_finish()
+            self._check_can_finish(timeout)
         try:
             return self._future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -393,10 +394,11 @@ class Operation(Generic[R]):
                 self._callbacks_lock = threading.RLock()
             return self._callbacks_lock
 
-    def _check_can_finish(self) -> None:
-        """Raise rather than wait for an operation that cannot finish while the caller waits."""
+    def _check_can_finish(self, timeout: float | None) -> None:
+        """Raise rather than wait for an operation that cannot finish while the caller
+        waits (a ``timeout`` of 0 waits for nothing: it only asks)."""
         loop = self._loop
-        if loop is None:
+        if loop is None or self._end_if_loop_closed() or timeout == 0:
             return
         if self._on_own_loop():
             raise RuntimeError(
@@ -404,8 +406,6 @@ class Operation(Generic[R]):
                 "`await` it in async code; in a callback (which runs on that loop) pass "
                 "callback= or use add_done_callback, or call result() from another thread"
             )
-        if self._end_if_loop_closed():
-            return
         if self._loop_thread == threading.get_ident() and not loop.is_running():
             raise RuntimeError(
                 "result() would wait forever: the event loop this operation runs on is "

@@ -123,6 +123,9 @@ def test_result_on_the_thread_of_a_paused_runner_refuses_to_wait_forever(
             operation.result(timeout=30)
         with pytest.raises(RuntimeError, match=r"asyncio\.Runner"):
             operation.wait(timeout=30)
+        with pytest.raises(TimeoutError):  # asking, without waiting, is no deadlock
+            operation.result(timeout=0)
+        assert not operation.wait(timeout=0)
         assert operation.running()
         result = runner.run(_awaited(operation))
         runner.run(cm.aclose())

@@ -152,6 +152,9 @@ def test_result_on_the_loop_running_the_sync_refuses_to_deadlock(
         operation = cm.sync(retry_interval=20)
         with pytest.raises(RuntimeError, match="await"):
             operation.result()
+        with pytest.raises(TimeoutError):  # asking, without waiting, is no deadlock
+            operation.result(timeout=0)
+        assert not operation.wait(timeout=0)
         assert (await operation).success
         await cm.aclose()
 
