@@ -7,7 +7,6 @@ import importlib
 import importlib.util
 import io
 import logging
-import math
 import os
 import sys
 import textwrap
@@ -17,7 +16,13 @@ from typing import NoReturn
 
 from agb_context import ConfigurationError, __version__
 from agb_context._types import SYNC_MODES
-from agb_context._validation import InvalidArgument, optional_text
+from agb_context.cli._arg_types import (
+    non_blank,
+    non_negative_seconds,
+    positive_seconds,
+    printable,
+    retries,
+)
 from agb_context.cli._json_output import (
     STDOUT,
     FailureKind,
@@ -59,41 +64,6 @@ class _Parser(argparse.ArgumentParser):
             # argparse takes a value starting with "-" (a generated key may) for an option
             message += "; give a value that starts with '-' as --option=VALUE"
         raise UsageError(f"{message} (see '{self.prog} --help')", self.prog)
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
-    return value
-
-
-def _non_negative_seconds(text: str) -> float:
-    if text.strip() in ("0", "0.0"):
-        return 0.0
-    return _positive_seconds(text)
-
-
-def _retries(text: str) -> int:
-    if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number of retries (0 or more), not {text!r}"
-        )
-    return int(text)
-
-
-def _non_blank(text: str) -> str:
-    """An id or path as the SDK accepts it, checked here so the message names the flag."""
-    try:
-        value = optional_text("the value", text)
-    except InvalidArgument as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if value is None:
-        raise argparse.ArgumentTypeError("must not be blank")
-    return text
 
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -141,7 +111,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--endpoint",
         metavar="URL",
-        type=_non_blank,
+        type=non_blank,
         help="host name or URL of the API (default: $AGB_ENDPOINT, else sdk-api.agb.cloud); "
         "https:// is added when no scheme is given",
     )
@@ -154,20 +124,20 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--request-timeout",
         metavar="S",
-        type=_positive_seconds,
+        type=positive_seconds,
         help="seconds allowed to read each response (default: $AGB_TIMEOUT_MS in ms, else 60)",
     )
     group.add_argument(
         "--connect-timeout",
         metavar="S",
-        type=_positive_seconds,
+        type=positive_seconds,
         help="seconds allowed to connect (default: $AGB_CONNECT_TIMEOUT_MS in ms, "
         "else 10 or --request-timeout if smaller)",
     )
     group.add_argument(
         "--max-retries",
         metavar="N",
-        type=_retries,
+        type=retries,
         help="times a failed request is sent again, when that is safe "
         "(default: $AGB_MAX_RETRIES, else 2)",
     )
@@ -179,7 +149,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--proxy",
         metavar="URL",
-        type=_non_blank,
+        type=non_blank,
         help="proxy to go through (default: $HTTPS_PROXY or $ALL_PROXY unless $NO_PROXY "
         "covers the endpoint); credentials in it are used, never printed",
     )
@@ -187,7 +157,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     trust.add_argument(
         "--ca-bundle",
         metavar="PATH",
-        type=_non_blank,
+        type=non_blank,
         help="CA certificates (a file or a hashed folder) to trust (default: $SSL_CERT_FILE, "
         "$SSL_CERT_DIR or $REQUESTS_CA_BUNDLE, else certifi's bundle)",
     )
@@ -199,7 +169,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--user-agent-suffix",
         metavar="TEXT",
-        type=_non_blank,
+        type=non_blank,
         help="text appended to the User-Agent header (default: $AGB_USER_AGENT_SUFFIX)",
     )
     output = parser.add_argument_group("output")
@@ -219,14 +189,14 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 def _scope_options(parser: argparse.ArgumentParser, *, for_sync: bool) -> None:
     parser.add_argument(
-        "--session", required=True, metavar="ID", type=_non_blank, help="the session id"
+        "--session", required=True, metavar="ID", type=printable, help="the session id"
     )
     both = " (give --path too, or neither to cover every mounted context)" if for_sync else ""
     parser.add_argument(
-        "--context-id", metavar="C", type=_non_blank, help="only this context" + both
+        "--context-id", metavar="C", type=printable, help="only this context" + both
     )
     parser.add_argument(
-        "--path", metavar="P", type=_non_blank, help="only the context mounted at this path"
+        "--path", metavar="P", type=printable, help="only the context mounted at this path"
     )
 
 
@@ -280,14 +250,14 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
     sync.add_argument(
         "--timeout",
         metavar="S",
-        type=_positive_seconds,
+        type=positive_seconds,
         help="give up waiting after S seconds (exit code 1; the sync goes on on the server). "
         "Default: up to 150 polls",
     )
     sync.add_argument(
         "--interval",
         metavar="S",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=1.0,
         help="seconds between status polls (default: %(default)s)",
     )
@@ -320,7 +290,7 @@ def build_parser(*, with_emulator: bool = True) -> _Parser:
     demo.add_argument(
         "--task-delay",
         metavar="S",
-        type=_non_negative_seconds,
+        type=non_negative_seconds,
         default=0.4,
         help="how long each emulated sync task takes (default: %(default)s)",
     )

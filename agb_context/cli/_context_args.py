@@ -10,27 +10,17 @@ from agb_context.cli._app import (
     _lazy,
     _para,
     _Parser,
-    _positive_seconds,
     add_connection_options,
+)
+from agb_context.cli._arg_types import (
+    a_context_id,
+    a_context_name,
+    non_blank,
+    page_size,
+    positive_seconds,
 )
 
 COMMANDS = "agb_context.cli._context_commands"
-
-
-def _page_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"expected a number from 1 to 100, not {value}")
-    return value
-
-
-def _text(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be blank")
-    return text
 
 
 def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -74,10 +64,10 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--next-token, list one page and show the token of the next.",
     )
     listing.add_argument(
-        "--max-results", metavar="N", type=_page_size, help="one page of at most N (1-100)"
+        "--max-results", metavar="N", type=page_size, help="one page of at most N (1-100)"
     )
     listing.add_argument(
-        "--next-token", metavar="T", type=_text, help="the page after the one that gave T"
+        "--next-token", metavar="T", type=non_blank, help="the page after the one that gave T"
     )
 
     get = action(
@@ -88,8 +78,8 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
         "(by name) when there is none.",
     )
     which = get.add_mutually_exclusive_group(required=True)
-    which.add_argument("name", nargs="?", type=_text, help="the context's name")
-    which.add_argument("--id", metavar="ID", type=_text, help="the context's id")
+    which.add_argument("name", nargs="?", type=a_context_name, help="the context's name")
+    which.add_argument("--id", metavar="ID", type=a_context_id, help="the context's id")
     get.add_argument("--create", action="store_true", help="create it when there is none")
 
     create = action(
@@ -98,11 +88,11 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
         "create a context (or show the one of that name)",
         "Create a context with this name, or show the context that already has it.",
     )
-    create.add_argument("name", type=_text, help="the new context's name")
+    create.add_argument("name", type=a_context_name, help="the new context's name")
 
     rename = action("rename", "rename_command", "rename a context", "Give a context a new name.")
-    rename.add_argument("id", type=_text, help="the context's id")
-    rename.add_argument("name", type=_text, help="its new name (unique in the account)")
+    rename.add_argument("id", type=a_context_id, help="the context's id")
+    rename.add_argument("name", type=a_context_name, help="its new name (unique in the account)")
 
     delete = action(
         "delete",
@@ -111,7 +101,7 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
         "Delete a context and its stored data. Sessions that mount it keep "
         "their files, but can no longer sync them to it.",
     )
-    delete.add_argument("id", type=_text, help="the context's id")
+    delete.add_argument("id", type=a_context_id, help="the context's id")
 
     clear = action(
         "clear",
@@ -120,17 +110,17 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
         "Clear a context's stored data (the context stays) and follow it until it is done, "
         "showing the context's state live.",
     )
-    clear.add_argument("id", type=_text, help="the context's id")
+    clear.add_argument("id", type=a_context_id, help="the context's id")
     clear.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=60.0,
         metavar="S",
         help="seconds to wait for the clearing to end (default 60; it goes on after)",
     )
     clear.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=1.0,
         metavar="S",
         help="seconds between looks at the context's state (default 1)",

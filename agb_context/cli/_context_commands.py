@@ -25,7 +25,7 @@ from agb_context import (
     OperationResult,
     Progress,
 )
-from agb_context.cli._app import CommandFailed
+from agb_context.cli._app import CommandFailed, UsageError
 from agb_context.cli._commands import INTERRUPTED, interruptible, stdout_console
 from agb_context.cli._connection import check_api_key, check_endpoint, network_options
 from agb_context.cli._json_output import print_json
@@ -77,6 +77,12 @@ def list_command(args: argparse.Namespace) -> int:
 
 def get_command(args: argparse.Namespace) -> int:
     """One context, by name or id."""
+    if args.create and args.id is not None:
+        raise UsageError(
+            "--create makes a context by its name: give the name, not --id "
+            "(see 'agb-context contexts get --help')",
+            "agb-context contexts get",
+        )
     interrupted = _cancelled_context(args.id or "")
     with open_service(args) as service, interruptible(args, INTERRUPTED, interrupted):
         result = service.get(args.name, create=args.create, context_id=args.id)

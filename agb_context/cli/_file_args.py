@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 
 from agb_context.cli._app import _FORMATTER, Handler, _lazy, _para, _Parser, add_connection_options
+from agb_context.cli._arg_types import a_context_id, a_file_path, a_folder_path, non_blank
 
 COMMANDS = "agb_context.cli._file_commands"
-
-
-def _text(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be blank")
-    return text
 
 
 def add_files(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -39,23 +34,32 @@ def add_files(commands: argparse._SubParsersAction[_Parser]) -> None:
         parser: _Parser = actions.add_parser(
             name, formatter_class=_FORMATTER, help=help, description=help
         )
-        parser.add_argument("context", type=_text, metavar="CONTEXT", help="the context's id")
+        parser.add_argument(
+            "context", type=a_context_id, metavar="CONTEXT", help="the context's id"
+        )
         add_connection_options(parser)
         parser.set_defaults(handler=_lazy(COMMANDS, handler))
         return parser
 
     ls = action("ls", "ls_command", "list the files and folders of a folder (every page)")
-    ls.add_argument("path", nargs="?", default="/", metavar="PATH", help="the folder (default /)")
+    ls.add_argument(
+        "path",
+        nargs="?",
+        default="/",
+        type=a_folder_path,
+        metavar="PATH",
+        help="the folder (default /)",
+    )
     put = action("put", "put_command", "upload a local file to PATH")
-    put.add_argument("path", type=_text, metavar="PATH", help="where, in the context")
-    put.add_argument("local", type=_text, metavar="LOCAL", help="the local file")
+    put.add_argument("path", type=a_file_path, metavar="PATH", help="where, in the context")
+    put.add_argument("local", type=non_blank, metavar="LOCAL", help="the local file")
     get = action("get", "get_command", "download PATH to a local file")
-    get.add_argument("path", type=_text, metavar="PATH", help="the file, in the context")
+    get.add_argument("path", type=a_file_path, metavar="PATH", help="the file, in the context")
     get.add_argument(
         "local", nargs="?", metavar="LOCAL", help="where to write it (default: its name, here)"
     )
     rm = action("rm", "rm_command", "delete the file PATH")
-    rm.add_argument("path", type=_text, metavar="PATH", help="the file, in the context")
+    rm.add_argument("path", type=a_file_path, metavar="PATH", help="the file, in the context")
 
 
 def _missing_action(parser: _Parser) -> Handler:

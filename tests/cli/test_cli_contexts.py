@@ -147,24 +147,35 @@ def test_a_clear_still_going_at_the_timeout_exits_1(cli: RunCli, cli_emulator: E
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("contexts", "create", "a/b"), "'/'"),
-        (("contexts", "create", "x" * 300), "300 characters"),
-        (("contexts", "create", "bell\x07"), "U+0007"),
         (("contexts", "get", "--id", "SdkCtx-nope"), "404"),
         (("contexts", "delete", "SdkCtx-nope"), "404"),
         (("contexts", "clear", "SdkCtx-nope"), "404"),
+    ],
+)
+def test_failures_are_one_line_and_exit_1(cli: RunCli, args: tuple[str, ...], words: str) -> None:
+    run = cli(*args)
+    assert run.code == 1
+    assert words in run.error_line()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("contexts", "create", "a/b"), "'/'"),
+        (("contexts", "create", "x" * 300), "300 characters"),
+        (("contexts", "create", "bell\x07"), "U+0007"),
         (("contexts", "rename", "SdkCtx-nope", ".."), "'..'"),
     ],
 )
-def test_failures_are_one_line_and_exit_1(
+def test_a_name_the_sdk_would_refuse_is_a_usage_error_before_any_request(
     cli: RunCli, cli_emulator: Emulator, args: tuple[str, ...], words: str
 ) -> None:
     cli_emulator.clear_requests()
     run = cli(*args)
-    assert run.code == 1
+    assert run.code == 2
     assert words in run.error_line()
-    if words.startswith("'") or "U+" in words or "characters" in words:
-        assert cli_emulator.requests == [], "refused before any request"
+    assert "argument name: " in run.error_line()
+    assert cli_emulator.requests == [], "refused before any request"
 
 
 @pytest.mark.parametrize(

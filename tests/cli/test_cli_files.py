@@ -50,8 +50,8 @@ def test_put_ls_get_rm(cli: RunCli, context_id: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [
-        (("files", "put", "SdkCtx-1", "/../x", "README.md"), 1, "'..'"),
-        (("files", "get", "SdkCtx-1", "/a\x07"), 1, "U+0007"),
+        (("files", "put", "SdkCtx-1", "/../x", "README.md"), 2, "argument PATH: "),
+        (("files", "get", "SdkCtx-1", "/a\x07"), 2, "U+0007"),
         (("files", "ls", "SdkCtx-nope"), 1, "404"),
         (("files", "rm", "SdkCtx-nope", "/x"), 1, "404"),
         (("files",), 2, "choose a subcommand"),
