@@ -11,7 +11,10 @@ Every fault is off until asked for, and every fault counts the same way:
   tasks whose session, context and mount path) are those given; the context
   routes (``GetContext``...) name their context by ``id``. A request that
   names no context (a sync of every context of a session) matches no
-  ``context_id`` or ``path`` aim.
+  ``context_id`` or ``path`` aim. Only ``SyncContext`` and ``GetContextInfo``
+  requests name a session and a mount path, and ``ListContexts`` requests
+  name nothing: an aim an endpoint's requests never name is refused (see
+  `AIMS`).
 
 Faults of one kind (requests of one endpoint, latencies of one endpoint, or
 tasks) are used in the order they were asked for: a request or task takes the
@@ -46,6 +49,21 @@ ENDPOINTS = (
     "DescribeContextFiles",
 )
 """The cloud endpoints faults can target."""
+
+_MOUNT_ENDPOINTS = ("SyncContext", "GetContextInfo")
+AIMS: Mapping[str, frozenset[str]] = {
+    endpoint: frozenset(
+        ("session_id", "context_id", "path")
+        if endpoint in _MOUNT_ENDPOINTS
+        else ()
+        if endpoint == "ListContexts"
+        else ("context_id",)
+    )
+    for endpoint in ENDPOINTS
+}
+"""The aims that can match requests of each endpoint: those its requests name. Only
+``SyncContext`` and ``GetContextInfo`` name a session and a mount path; the context
+and file routes name a context (``id`` or ``contextId``); ``ListContexts`` names none."""
 
 MAX_LATENCY = 600.0
 MAX_RETRY_AFTER = 86400
@@ -571,6 +589,8 @@ class Faults:
             effect=effect,
             arguments=arguments,
         )
+        if channel != "task":
+            _check_aims(channel.split(":")[1], armed.aim)
         with self._lock:
             self._armed.append(armed)
 
@@ -623,6 +643,24 @@ def _endpoint(value: object) -> str:
     if value not in ENDPOINTS:
         raise InvalidValue(f"unknown endpoint {value!r}: use one of {', '.join(ENDPOINTS)}")
     return str(value)
+
+
+def _check_aims(endpoint: str, aim: _Aim) -> None:
+    """Refuse an aim the endpoint's requests never name: the fault would never be used."""
+    for name, what in (
+        ("session_id", "session"),
+        ("context_id", "context"),
+        ("path", "mount path"),
+    ):
+        if getattr(aim, name) is None or name in AIMS[endpoint]:
+            continue
+        hint = "aim it with context_id" if AIMS[endpoint] else "leave it unaimed"
+        if name != "context_id":
+            hint += f" (only SyncContext and GetContextInfo requests name a {what})"
+        raise InvalidValue(
+            f"{name} cannot aim a fault at {endpoint}: its requests name no {what}, "
+            f"so the fault would never be used; {hint}"
+        )
 
 
 def _whole(name: str, value: object, *, minimum: int) -> int:

@@ -214,3 +214,57 @@ def test_task_delay_over_http(agb_clean_emulator: Emulator, api: Api, two):
 def test_a_bad_task_delay_is_a_value_error(agb_clean_emulator: Emulator, seconds: object):
     with pytest.raises(ValueError, match="seconds"):
         agb_clean_emulator.set_task_delay(seconds)  # type: ignore[arg-type]
+
+
+ACCOUNT_ENDPOINTS = [
+    "GetContext",
+    "ModifyContext",
+    "DeleteContext",
+    "ClearContext",
+    "GetContextFileUploadUrl",
+    "GetContextFileDownloadUrl",
+    "DeleteContextFile",
+    "DescribeContextFiles",
+]
+"""The endpoints whose requests name a context but no session or mount path."""
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "aim"),
+    [
+        *[(endpoint, "session_id") for endpoint in ACCOUNT_ENDPOINTS],
+        *[(endpoint, "path") for endpoint in ACCOUNT_ENDPOINTS],
+        ("ListContexts", "session_id"),
+        ("ListContexts", "context_id"),
+        ("ListContexts", "path"),
+    ],
+)
+@pytest.mark.parametrize("fault", ["fail_requests", "set_latency", "let_through"])
+def test_an_aim_the_endpoints_requests_never_name_is_refused(
+    agb_clean_emulator: Emulator, endpoint: str, aim: str, fault: str
+):
+    """It would never match, and the fault would wait unused while the test goes on
+    as if it were armed."""
+    faults = agb_clean_emulator.faults
+    arguments = (endpoint, 1) if fault == "set_latency" else (endpoint,)
+    with pytest.raises(ValueError, match=rf"{aim} cannot aim a fault at {endpoint}") as refused:
+        getattr(faults, fault)(*arguments, **{aim: "x"})
+    if aim != "context_id":
+        assert "only SyncContext and GetContextInfo requests name a" in str(refused.value)
+    assert faults.queued() == []
+
+
+def test_an_aim_never_named_is_refused_over_http(agb_clean_emulator: Emulator, api: Api):
+    body = {"fault": "fail_requests", "endpoint": "ListContexts", "sessionId": "s"}
+    response = api.admin("POST", "faults", json=body)
+    assert response.status_code == 400, response.text
+    assert "session_id cannot aim a fault at ListContexts" in response.json()["message"]
+    assert agb_clean_emulator.faults.queued() == []
+
+
+@pytest.mark.parametrize("endpoint", ACCOUNT_ENDPOINTS)
+def test_the_context_routes_are_aimed_at_by_context(
+    agb_clean_emulator: Emulator, api: Api, endpoint: str
+):
+    agb_clean_emulator.faults.fail_requests(endpoint, 503, context_id="aim-ctx")
+    assert [f.context_id for f in agb_clean_emulator.faults.queued()] == ["aim-ctx"]
