@@ -117,20 +117,32 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(str(exc), 1 if in_use else 2) from None
         except DataDirError as exc:
             raise CommandError(f"--data-dir: {exc}", 2) from None
-        print(f"AGB context emulator serving at {emulator.endpoint}")
-        print(f"data dir: {emulator.data_dir}")
+        lines = [f"AGB context emulator serving at {emulator.endpoint}"]
+        lines.append(f"data dir: {emulator.data_dir}")
         if not key_given:
-            print(f"api key: {emulator.api_key}")
-        print("Press Ctrl-C to stop.", flush=True)
+            lines.append(f"api key: {emulator.api_key}")
+        _say(*lines, "Press Ctrl-C to stop.")
         while not stopping.wait(0.5):
             pass
         emulator.stop()
-        print("stopped", flush=True)
+        _say("stopped")
         return 0
     finally:
         emulator.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _say(*lines: str) -> None:
+    """Print ``lines`` on stdout, which a script may have closed after reading the
+    endpoint (``| head -1``): the server then serves on, and says nothing more there."""
+    try:
+        print(*lines, sep="\n", flush=True)
+    except BrokenPipeError:
+        # Python's own advice: stdout on devnull, so that its flush at exit fails no more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 PROG = "python -m agb_context.emulator"

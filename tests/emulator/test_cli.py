@@ -159,3 +159,26 @@ class socket_on_free_port:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+def test_a_stdout_closed_early_neither_stops_the_server_nor_ends_it_with_a_traceback(
+    tmp_path: Path,
+):
+    """A script reads the first line (``| head -1``) and lets the server run: later lines
+    have nowhere to go, and the server serves on and stops as usual."""
+    server = start("--api-key", "closed-stdout-key", "--data-dir", str(tmp_path / "data"))
+    try:
+        assert server.stdout is not None
+        found = ENDPOINT.search(server.stdout.readline())
+        assert found, "no endpoint announced"
+        server.stdout.close()
+        health = httpx.get(f"{found.group()}/emulator/health", timeout=10)
+        assert health.status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.stderr is not None
+        err = server.stderr.read()
+        server.wait(30)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err
+    assert "BrokenPipe" not in err
