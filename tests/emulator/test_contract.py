@@ -11,6 +11,10 @@ syntax; a session's mounts name contexts and paths; context names are
 unique), so the positive-data check accepts 400 and 409 beside the statuses
 it expects by default.
 
+Injected faults are checked too: what a fault answers in the cloud's stead (an
+error status the spec documents, ``success: false``, a late answer) is what the
+spec allows, so code tested under faults meets only what the cloud may send.
+
 The presigned file URLs are in ``openapi-emulator.yaml`` too: a generated
 signature never matches, so generated requests are answered 403 (checked as
 such when negative), and valid ones are given a freshly signed query.
@@ -216,3 +220,80 @@ def _negative(case: Any) -> bool:
 
 def _steer(value: object) -> bool:
     return isinstance(value, str) and len(value) % 2 == 0
+
+
+# --- fault answers ---------------------------------------------------------------------------
+
+faulted = schemathesis.openapi.from_path(
+    ROOT / "openapi.yaml",
+    config=schemathesis.Config.from_dict(
+        {
+            "checks": {
+                # the statuses are asked for: a 5xx is the point, not a server error
+                "not_a_server_error": {"enabled": False},
+                "positive_data_acceptance": {"enabled": False},
+            }
+        }
+    ),
+)
+OPERATIONS = [result.ok() for result in faulted.get_all_operations()]
+
+
+def _answered_faults() -> list[tuple[Any, str, int | None]]:
+    """Each operation with each fault that answers it as the cloud may: every error
+    status it documents (Retry-After on 429 and 503), ``success: false``, a latency."""
+    cases: list[tuple[Any, str, int | None]] = []
+    for operation in OPERATIONS:
+        documented = sorted(int(s) for s in operation.definition.raw["responses"] if s != "200")
+        cases += [(operation, "fail_requests", status) for status in documented]
+        cases += [(operation, "respond_success_false", None), (operation, "set_latency", None)]
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault", "status"),
+    [
+        *_answered_faults(),
+        (next(o for o in OPERATIONS if o.path == "/sdk/GetContextInfo"), "malformed_status", None),
+    ],
+    ids=lambda value: getattr(value, "path", value),
+)
+def test_injected_faults_answer_as_openapi_yaml_describes(
+    agb_clean_emulator: Emulator, operation: Any, fault: str, status: int | None
+):
+    """Code under test sees, under a fault, only answers the cloud's description allows
+    (the faults that break the wire on purpose, ``invalid_json``, ``drop_connections``
+    and ``malformed_status(encoded_once=True)``, aside)."""
+    emulator = agb_clean_emulator
+    endpoint = operation.path.rsplit("/", 1)[1]
+    if fault == "fail_requests":
+        assert status is not None
+        emulator.faults.fail_requests(
+            endpoint, status, retry_after=2 if status in (429, 503) else None
+        )
+    elif fault == "set_latency":
+        emulator.faults.set_latency(endpoint, 0.01)
+    else:
+        getattr(emulator.faults, fault)(*([] if fault == "malformed_status" else [endpoint]))
+    sid = emulator.create_session(mounts={"ctx-fault": "/home/fault"})
+    names = {p.name for p in operation.iter_parameters() if p.location == "query"}
+    query = {
+        "sessionId": sid,
+        "contextId": "ctx-fault",
+        "path": "/home/fault",
+        "id": "ctx-fault",
+        "filePath": "/f.txt",
+        "allowCreate": "false",
+    }
+    chosen = {name: value for name, value in query.items() if name in names}
+    case = (
+        operation.Case(query=chosen, body={})
+        if operation.method.upper() == "POST"
+        else operation.Case(query=chosen)
+    )
+    response = case.call_and_validate(
+        base_url=emulator.endpoint, headers={"authorization": f"Bearer {emulator.api_key}"}
+    )
+    if status is not None:
+        assert response.status_code == status
+    assert [f.fault for f in emulator.faults.queued()] == [], "the fault was used"
