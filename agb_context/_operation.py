@@ -544,6 +544,21 @@ def _when_done(ref: weakref.ref[Operation[Any]], future: concurrent.futures.Futu
 
 _running: set[Operation[Any]] = set()
 _running_lock = threading.Lock()
+_exiting = False
+
+
+def _loop_to_run_on() -> asyncio.AbstractEventLoop:
+    """The running loop, else the SDK's; `RuntimeError` if no work may start now."""
+    if _exiting:
+        raise RuntimeError(
+            "cannot start an operation after the interpreter's exit began: it could not finish"
+        )
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _background.background_loop()
+    _loop_end.check_usable(loop)
+    return loop
 
 
 def _forget_running(operation: Operation[Any]) -> None:
@@ -555,8 +570,12 @@ def cancel_running_at_exit() -> None:
     """Cancel the operations still running when the interpreter exits, with one WARNING.
 
     Their done-callbacks run (a ``callback`` given to ``sync()`` gets ``False``);
-    the work the server accepted goes on.
+    the work the server accepted goes on. Operations started from then on (by
+    such a callback, say) are refused with `RuntimeError`: the background
+    loop stops next, and their callbacks would never be called.
     """
+    global _exiting
+    _exiting = True
     with _running_lock:
         left = [op for op in _running if not op.done()]
     if not left:
@@ -623,18 +642,14 @@ class OperationSet:
         Once `cancel_all` was called (from any thread, even while this runs),
         the operation ends cancelled: whatever its work raised after that is
         the closing's doing, not a failure to report. Raises `RuntimeError`
-        (nothing started, no callback) on a loop that is shutting down.
+        (nothing started, no callback) on a loop that is shutting down, or
+        once the interpreter's exit began.
         """
         try:
-            loop = asyncio.get_running_loop()
+            loop = _loop_to_run_on()
         except RuntimeError:
-            loop = _background.background_loop()
-        else:
-            try:
-                _loop_end.check_usable(loop)
-            except RuntimeError:
-                coroutine.close()
-                raise
+            coroutine.close()
+            raise
         if callback is not None:
             operation.add_done_callback(lambda op: callback(op.succeeded()))
         operation._owner = self

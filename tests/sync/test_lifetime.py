@@ -334,3 +334,46 @@ def test_ctrl_c_interrupts_a_blocking_wait_for_a_sync(
             child.communicate()
     assert out.strip() == "interrupted", err
     assert child.returncode == 0, err
+
+
+RETRYING_AT_EXIT = """
+import logging, sys, threading
+from agb_context import ContextManager
+
+session, endpoint, key = sys.argv[1:4]
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+cm = ContextManager(session, api_key=key, endpoint=endpoint)
+
+
+def retry(success: bool) -> None:
+    print("called back", success, flush=True)
+    try:
+        cm.sync(callback=retry, retry_interval=20)
+    except RuntimeError as exc:
+        print("refused:", exc, flush=True)
+    else:
+        print("started", flush=True)
+
+
+operation = cm.sync(callback=retry, retry_interval=20)
+print("started", flush=True)
+accepted = threading.Event()
+operation.add_progress_callback(lambda p: p.status == "running" and accepted.set())
+assert operation.status() == "running" or accepted.wait(30), "the sync was not accepted"
+"""
+
+
+def test_a_callback_retrying_at_exit_is_refused_not_left_uncalled(
+    agb_clean_emulator: Emulator, session_id: str
+) -> None:
+    """At exit the running syncs are cancelled; a sync their callbacks start then would
+    never be called back (the background loop stops next): it is refused at once."""
+    agb_clean_emulator.faults.hang_tasks(count=None, session_id=session_id)
+    done = run_python(
+        "-c", RETRYING_AT_EXIT, session_id, agb_clean_emulator.endpoint, agb_clean_emulator.api_key
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines.count("started") == sum(line.startswith("called back") for line in lines)
+    assert lines[:2] == ["started", "called back False"]
+    assert lines[2].startswith("refused: cannot start an operation after the interpreter's exit")
