@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,13 +28,21 @@ DEFAULT_MAX_POLLS = 150
 """The SDK's default number of status polls, used when no --timeout is given."""
 
 
-def stdout_console() -> Console:
+PIPE_WIDTH = 10_000
+"""The width of a table written to a pipe or a file: as wide as its cells need."""
+
+
+def stdout_console(*, fit_content: bool = True) -> Console:
     """Where tables go: stdout, without guessing at highlights.
 
     An id or a path is never broken across lines: on a terminal, lines wrap
-    between words; elsewhere (a pipe, a file, a log) they are not wrapped at all.
+    between words; elsewhere (a pipe, a file, a log) they are not wrapped at
+    all, and a table is as wide as its cells (so ``| grep`` finds whole rows)
+    unless ``$COLUMNS`` sets a width, or ``fit_content`` is False (80 columns).
     """
     console = Console(highlight=False)
+    if fit_content and not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=PIPE_WIDTH)
     console.soft_wrap = not console.is_terminal
     return console
 

@@ -94,7 +94,7 @@ class Story:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Run the demo; exit code 0 when every check passed, 1 otherwise."""
-    return run_demo(stdout_console(), task_delay=args.task_delay)
+    return run_demo(stdout_console(fit_content=False), task_delay=args.task_delay)
 
 
 def run_demo(console: Console, *, task_delay: float = 0.4) -> int:

@@ -10,7 +10,7 @@ import sys
 import uuid
 
 import pytest
-from support import RunCli, base_env, interrupt_when, wait_until
+from support import RunCli, base_env, interrupt_when, run_cli, wait_until
 
 from agb_context.emulator import Emulator
 
@@ -251,3 +251,20 @@ def test_a_table_is_shown_on_a_stdout_that_cannot_encode_the_names(cli: RunCli) 
     assert run.code == 0, run.err
     assert run.err == ""
     assert context["id"] in run.out
+
+
+def test_a_table_in_a_pipe_keeps_every_cell_on_one_line(
+    cli: RunCli, cli_emulator: Emulator
+) -> None:
+    # No COLUMNS: a pipe has no width, and `| grep NAME` must find the whole row.
+    name = unique("n" * 230)
+    context = created(cli, name)
+    env = base_env(AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key)
+    del env["COLUMNS"]
+    for args in (("contexts", "list"), ("contexts", "get", name)):
+        run = run_cli(*args, env=env)
+        assert run.code == 0, run.err
+        row = [line for line in run.out.splitlines() if name in line]
+        assert len(row) == 1, run.out
+        assert context["id"] in row[0]
+        assert "available" in row[0]
