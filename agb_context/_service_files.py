@@ -389,6 +389,7 @@ class ContextFiles:
         progress: Progress | None = None,
     ) -> FolderTransferResult:
         """The non-blocking `upload_dir`."""
+        self._clients.check_open()  # as the blocking twin: a closed service raises
         try:
             cid = check.context_id(context_id)
             folder = check.context_file_path(folder_path, "folder_path", folder=True)
@@ -447,6 +448,7 @@ class ContextFiles:
         progress: Progress | None = None,
     ) -> FolderTransferResult:
         """The non-blocking `download_dir`."""
+        self._clients.check_open()  # as the blocking twin: a closed service raises
         try:
             cid = check.context_id(context_id)
             folder = check.context_file_path(folder_path, "folder_path", folder=True)

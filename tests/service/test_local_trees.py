@@ -253,3 +253,26 @@ def test_a_progress_callback_that_raises_is_dropped_once_for_the_whole_tree(
     assert len(calls) == 1, "not called again once it raised"
     logged = [r for r in caplog.records if r.name == "agb_context" and r.exc_info]
     assert len(logged) == 1, [r.getMessage() for r in logged]
+
+
+def test_the_async_folder_transfers_of_a_closed_service_raise_as_the_blocking_ones_do(
+    service: ContextService, cid: str, tmp_path: Path
+):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    service.close()
+
+    async def each() -> int:
+        raised = 0
+        for call in (
+            service.upload_dir_async(cid, empty),
+            service.download_dir_async(cid, "/", empty),
+            service.upload_file_async(cid, tmp_path, "/x"),
+            service.download_file_async(cid, "/x", empty / "x"),
+        ):
+            with pytest.raises(RuntimeError, match="ContextService is closed"):
+                await call
+            raised += 1
+        return raised
+
+    assert asyncio.run(each()) == 4
