@@ -699,14 +699,20 @@ class _Tally:
 async def _run_all(
     jobs: list[Callable[[], Awaitable[FileTransferResult]]], limit: int
 ) -> FolderTransferResult:
-    """Run the transfers, ``limit`` at a time, and sum them up."""
-    gate = asyncio.Semaphore(limit)
+    """Run the transfers, ``limit`` at a time, and sum them up.
 
-    async def gated(job: Callable[[], Awaitable[FileTransferResult]]) -> FileTransferResult:
-        async with gate:
-            return await job()
+    ``limit`` tasks take the jobs in turn: a tree of many files holds no task
+    (and no coroutine) for each file waiting its turn.
+    """
+    done: list[FileTransferResult | None] = [None] * len(jobs)
+    turns = iter(enumerate(jobs))
 
-    results = tuple(await asyncio.gather(*(gated(job) for job in jobs)))
+    async def worker() -> None:
+        for index, job in turns:  # shared: each job is taken by one worker
+            done[index] = await job()
+
+    await asyncio.gather(*(worker() for _ in range(min(limit, len(jobs)))))
+    results = tuple(r for r in done if r is not None)
     failed = [r for r in results if not r.success]
     message = ""
     if failed:

@@ -276,3 +276,32 @@ def test_the_async_folder_transfers_of_a_closed_service_raise_as_the_blocking_on
         return raised
 
     assert asyncio.run(each()) == 4
+
+
+def test_a_folder_transfer_holds_a_task_per_file_moving_not_per_file_in_the_tree(
+    service: ContextService, cid: str, tmp_path: Path, agb_clean_emulator: Emulator
+):
+    """A tree of a million files must not mean a million tasks waiting their turn."""
+    source = tmp_path / "tree"
+    source.mkdir()
+    for n in range(30):
+        (source / f"f{n:02}.txt").write_text("x")
+    most: list[int] = []
+
+    def count_tasks(done: int, total: int) -> None:  # called on the loop moving the files
+        most.append(len(asyncio.all_tasks()))
+
+    async def both_ways() -> None:
+        async with ContextService(
+            api_key=agb_clean_emulator.api_key, endpoint=agb_clean_emulator.endpoint
+        ) as svc:
+            up = await svc.upload_dir_async(cid, source, "/t", concurrency=2, progress=count_tasks)
+            assert up.success, up.error_message
+            down = await svc.download_dir_async(
+                cid, "/t", tmp_path / "back", concurrency=2, progress=count_tasks
+            )
+            assert (down.success, len(down.files)) == (True, 30), down.error_message
+
+    asyncio.run(both_ways())
+    assert len(most) == 60
+    assert max(most) <= 1 + 2, "this one and the two moving files"
