@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -305,3 +306,30 @@ def test_a_folder_transfer_holds_a_task_per_file_moving_not_per_file_in_the_tree
     asyncio.run(both_ways())
     assert len(most) == 60
     assert max(most) <= 1 + 2, "this one and the two moving files"
+
+
+def test_a_large_file_moves_both_ways_in_memory_that_does_not_grow_with_it(
+    service: ContextService, cid: str, tmp_path: Path
+):
+    """Streamed a chunk at a time: the peak is far below the file's size. The emulator
+    runs in this process and streams too, so the peak bounds both ends together."""
+    size = 48 * 1024 * 1024
+    source = tmp_path / "large.bin"
+    with source.open("wb") as out:
+        for _ in range(size // (1024 * 1024)):
+            out.write(os.urandom(1024 * 1024))
+    warm = tmp_path / "warm.bin"
+    warm.write_bytes(b"w" * 1000)
+    assert service.upload_file(cid, warm, "/warm.bin").success  # first-use imports and caches
+    assert service.download_file(cid, "/warm.bin", tmp_path / "warm-copy.bin").success
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        up = service.upload_file(cid, source, "/large.bin")
+        down = service.download_file(cid, "/large.bin", tmp_path / "copy.bin")
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    assert (up.success, down.success) == (True, True), (up.error_message, down.error_message)
+    assert (tmp_path / "copy.bin").stat().st_size == size
+    assert peak < size // 4, f"{peak / 2**20:.1f} MiB at the peak for a {size // 2**20} MiB file"
