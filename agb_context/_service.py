@@ -254,7 +254,7 @@ class ContextService(ContextFiles, Closable):
             create: Create the context when there is none of that name (give
                 ``name`` only). The same name always gives the same context.
             login_region_id: The region to look in; the account's default when None.
-            context_id: The context's id (instead of ``name``).
+            context_id: The context's id, instead of ``name`` (give one of them).
 
         Returns:
             A `ContextResult` with the `Context`, or ``success=False`` and why

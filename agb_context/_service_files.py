@@ -235,10 +235,26 @@ class ContextFiles:
     ) -> FileTransferResult:
         """Upload the local file ``local_path`` to ``file_path`` of a context.
 
-        The bytes are streamed in chunks to a presigned URL; ``progress(done,
-        total)`` is called as they go. A dropped connection is tried again,
-        and an expired URL replaced by a fresh one. Blocks until done (runs on
-        the SDK's background thread); in async code use `upload_file_async`.
+        A file already stored at ``file_path`` is replaced. The bytes are
+        streamed in chunks to a presigned URL; ``progress(done, total)`` is
+        called as they go (once, with ``(0, 0)``, for an empty file). A
+        dropped connection is tried again, and an expired URL replaced by a
+        fresh one. Blocks until done (runs on the SDK's background thread); in
+        async code use `upload_file_async`.
+
+        Args:
+            context_id: The context.
+            local_path: The file to send (``str`` or ``os.PathLike``; a leading
+                ``~`` is the home folder). A symbolic link is followed.
+            file_path: Where in the context, ``/``-separated from its root.
+            progress: Called with (bytes sent, bytes in all); one that raises
+                is logged once and not called again.
+
+        Returns:
+            A `FileTransferResult` (``size``, ``attempts``). A local file that
+            cannot be read, or changes size while it is sent, fails it with
+            ``error_kind="invalid_argument"``; so do invalid arguments, before
+            any request.
 
         Called on a thread that runs an event loop (in a callback, which runs
         on that background thread, or from async code) it runs on a loop of
@@ -364,7 +380,7 @@ class ContextFiles:
         """Upload every regular file under ``local_dir`` to ``folder_path`` of a context.
 
         ``local_dir/a/b.txt`` becomes ``folder_path/a/b.txt``, replacing a file
-        stored there. At most ``concurrency`` files move at once;
+        stored there. At most ``concurrency`` (1 to 64) files move at once;
         ``progress(done, total)`` counts the bytes of the whole tree.
         Symbolic links (to files or folders) and special files (FIFOs,
         sockets, devices) are left out; empty folders are not stored.
@@ -432,8 +448,20 @@ class ContextFiles:
     ) -> FolderTransferResult:
         """Download every file under ``folder_path`` of a context into ``local_dir``.
 
-        Sub-folders are followed; at most ``concurrency`` files move at once;
-        each file is renamed into place only once complete.
+        ``folder_path/a/b.txt`` becomes ``local_dir/a/b.txt``: sub-folders are
+        followed and made as needed (``local_dir`` too), local files of the
+        same name are replaced, and other local files are left as they are.
+        Each file is renamed into place only once complete. At most
+        ``concurrency`` (1 to 64) files move at once; ``progress(done,
+        total)`` counts the bytes of the whole tree.
+
+        Returns:
+            A `FolderTransferResult`: ``success`` only when every file moved;
+            ``files`` holds each file's result, sorted by ``file_path``. A
+            stored file whose path cannot be written here (a ``\\``, a control
+            character) is a failed entry there, never left out. A folder that
+            cannot be listed fails the whole call before any file moves; a
+            ``local_dir`` that is a file is an invalid argument.
         """
         return self._blocking(
             self.download_dir_async(context_id, folder_path, local_dir, concurrency, progress)
