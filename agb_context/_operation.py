@@ -227,6 +227,7 @@ class Operation(Generic[R]):
         self._future.add_done_callback(call)
 
     def __await__(self) -> Generator[Any, None, R]:
+        _require_asyncio("awaiting")
         task = self._task
         if task is not None and self._on_own_loop():
             return self._outcome_of(task).__await__()
@@ -284,7 +285,7 @@ class Operation(Generic[R]):
         ends when the operation is over (succeeded, failed or cancelled) and
         sends no request of its own.
         """
-        loop = asyncio.get_running_loop()
+        loop = _require_asyncio("watch()")
         queue: asyncio.Queue[Progress | None] = asyncio.Queue()
 
         def push(item: Progress | None) -> None:
@@ -502,6 +503,19 @@ class Operation(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status()} request_id={self._request_id!r}>"
+
+
+def _require_asyncio(what: str) -> asyncio.AbstractEventLoop:
+    """The running asyncio loop; a `RuntimeError` that says what to do without one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            f"{what} an operation needs a running asyncio event loop; under another "
+            "async library (trio), wait in a worker thread, as with "
+            "`await trio.to_thread.run_sync(operation.result)`, or pass callback= "
+            "(the operation goes on meanwhile)"
+        ) from None
 
 
 def _wait_bound(timeout: object) -> float | None:

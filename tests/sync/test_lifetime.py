@@ -273,6 +273,26 @@ def test_a_blocking_call_from_trio_works(agb_clean_emulator: Emulator, session_i
     assert done.stdout.strip() == "ok"
 
 
+def test_awaiting_a_sync_under_trio_says_what_to_do_instead(
+    agb_clean_emulator: Emulator, cm: ContextManager
+) -> None:
+    """Awaiting needs asyncio; under trio the error says how to wait, and the sync goes on."""
+    trio = pytest.importorskip("trio")
+    started: list[SyncOperation] = []
+
+    async def awaited() -> object:
+        started.append(cm.sync(CONTEXT_ID, MOUNT, retry_interval=20))
+        return await started[0]
+
+    async def watched() -> object:
+        return [progress async for progress in started[0].watch()]
+
+    for main, what in ((awaited, "awaiting"), (watched, r"watch\(\)")):
+        with pytest.raises(RuntimeError, match=f"^{what} .*trio.to_thread.run_sync"):
+            trio.run(main)
+    assert started[0].result(timeout=30).success
+
+
 def _blocked_signals(thread: threading.Thread) -> set[int]:
     status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
     mask = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M).group(1), 16)  # type: ignore[union-attr]
