@@ -25,7 +25,9 @@ authentication (401) never take a fault. `Faults.queued` lists what is left.
 from __future__ import annotations
 
 import email.utils
+import inspect
 import math
+import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -511,11 +513,23 @@ class Faults:
             raise InvalidValue(
                 f"fault {name} takes {', '.join(allowed)}, not {', '.join(unknown)}"
             )
+        method = getattr(self, name)
+        needed = [
+            _camel(parameter.name)
+            for parameter in inspect.signature(method).parameters.values()
+            if parameter.default is inspect.Parameter.empty
+        ]
+        missing = [argument for argument in needed if argument not in body]
+        if missing:
+            raise InvalidValue(f"fault {name} needs {', '.join(missing)}")
         kwargs = {_snake(key): value for key, value in body.items() if key != "fault"}
-        if isinstance(kwargs.get("retry_after"), str):
-            kwargs["retry_after"] = _http_date(kwargs["retry_after"])
         try:
-            getattr(self, name)(**kwargs)
+            if isinstance(kwargs.get("retry_after"), str):
+                kwargs["retry_after"] = _http_date(kwargs["retry_after"])
+            method(**kwargs)
+        except InvalidValue as exc:
+            # the message names the arguments as the JSON does
+            raise InvalidValue(_SNAKE_NAME.sub(lambda m: _camel(m[0]), str(exc))) from None
         except TypeError as exc:
             raise InvalidValue(f"fault {name}: {exc}") from None
 
@@ -639,6 +653,15 @@ def _snake(name: str) -> str:
     return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
 
 
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+_SNAKE_NAME = re.compile(r"\b(?:retry_after|session_id|context_id|encoded_once)\b")
+"""The argument names that differ in JSON, where they stand in a message."""
+
+
 def _endpoint(value: object) -> str:
     if value not in ENDPOINTS:
         raise InvalidValue(f"unknown endpoint {value!r}: use one of {', '.join(ENDPOINTS)}")
@@ -712,7 +735,7 @@ def _retry_after(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRY_AFTER:
         raise InvalidValue(
             f"retry_after must be whole seconds from 0 to {MAX_RETRY_AFTER} (HTTP allows no "
-            f"fractions) or a datetime, not {value!r}"
+            f"fractions) or a date (an aware datetime; in JSON an HTTP date), not {value!r}"
         )
     return str(value)
 

@@ -258,7 +258,7 @@ def test_an_aim_never_named_is_refused_over_http(agb_clean_emulator: Emulator, a
     body = {"fault": "fail_requests", "endpoint": "ListContexts", "sessionId": "s"}
     response = api.admin("POST", "faults", json=body)
     assert response.status_code == 400, response.text
-    assert "session_id cannot aim a fault at ListContexts" in response.json()["message"]
+    assert "sessionId cannot aim a fault at ListContexts" in response.json()["message"]
     assert agb_clean_emulator.faults.queued() == []
 
 

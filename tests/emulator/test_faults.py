@@ -308,16 +308,24 @@ def test_admin_task_faults_and_clear(agb_clean_emulator: Emulator, api: Api, sid
     [
         ({}, "naming the fault"),
         ({"fault": "explode"}, "unknown fault"),
-        ({"fault": "fail_requests"}, "endpoint"),
+        ({"fault": "fail_requests"}, "fault fail_requests needs endpoint"),
         ({"fault": "fail_requests", "endpoint": "SyncContex"}, "unknown endpoint"),
         ({"fault": "fail_requests", "endpoint": "SyncContext", "status": 99}, "status"),
         ({"fault": "fail_requests", "endpoint": "SyncContext", "retry_after": 1}, "retry_after"),
-        ({"fault": "set_latency", "endpoint": "SyncContext"}, "seconds"),
+        ({"fault": "set_latency", "endpoint": "SyncContext"}, "fault set_latency needs seconds"),
         ({"fault": "hang_tasks", "enabled": True}, "enabled"),
         ({"fault": "hang_tasks", "count": "all"}, "count"),
-        ({"fault": "fail_requests", "endpoint": "SyncContext", "retryAfter": 1.5}, "whole"),
+        (
+            {"fault": "fail_requests", "endpoint": "SyncContext", "retryAfter": 1.5},
+            "retryAfter must be whole seconds",
+        ),
         ({"fault": "fail_requests", "endpoint": "SyncContext", "retryAfter": "soon"}, "date"),
-        ({"fault": "fail_tasks", "sessionId": ""}, "session_id"),
+        ({"fault": "fail_tasks", "sessionId": ""}, "sessionId must be a non-empty string"),
+        (
+            {"fault": "fail_requests", "endpoint": "ListContexts", "contextId": "c"},
+            "contextId cannot aim a fault at ListContexts",
+        ),
+        ({"fault": "malformed_status", "encodedOnce": 1}, "encodedOnce must be true or false"),
         ({"fault": "fail_tasks", "after": -1}, "after"),
         ({"fault": "fail_tasks", "count": 0}, "count"),
     ],
@@ -328,6 +336,10 @@ def test_admin_bad_faults_are_400(
     response = api.admin("POST", "faults", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "InvalidParameter"
-    assert words in response.json()["message"]
+    message = response.json()["message"]
+    assert words in message
+    # in the names of the JSON sent, not those of the Python methods behind it
+    assert "positional" not in message
+    assert "Faults." not in message
     assert api.sync(sid).status_code == 200
     assert wait_final(agb_clean_emulator, sid)[0].status == "Success"
