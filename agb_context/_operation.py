@@ -228,6 +228,7 @@ class Operation(Generic[R]):
 
     def __await__(self) -> Generator[Any, None, R]:
         _require_asyncio("awaiting")
+        self._check_not_forked()
         task = self._task
         if task is not None and self._on_own_loop():
             return self._outcome_of(task).__await__()
@@ -398,6 +399,7 @@ class Operation(Generic[R]):
     def _check_can_finish(self, timeout: float | None) -> None:
         """Raise rather than wait for an operation that cannot finish while the caller
         waits (a ``timeout`` of 0 waits for nothing: it only asks)."""
+        self._check_not_forked()
         loop = self._loop
         if loop is None or self._end_if_loop_closed() or timeout == 0:
             return
@@ -412,6 +414,13 @@ class Operation(Generic[R]):
                 "result() would wait forever: the event loop this operation runs on is "
                 "not running, and this thread is the one that runs it (between two runs "
                 "of an asyncio.Runner?); `await` it in the next run instead"
+            )
+
+    def _check_not_forked(self) -> None:
+        if self in _forked_away:
+            raise RuntimeError(
+                "this operation was started before os.fork(): it runs in the parent "
+                "process only, and cannot be waited for in this one"
             )
 
     def _end_if_loop_closed(self) -> bool:
@@ -487,8 +496,8 @@ class Operation(Generic[R]):
     def _stop_task(self) -> None:
         with self._lock:
             task, loop = self._task, self._loop
-        if task is None or task.done() or loop is None:
-            return
+        if task is None or task.done() or loop is None or self in _forked_away:
+            return  # (the parent's loop, in a forked child, is not to be touched)
         if self._on_own_loop():
             task.cancel()
             return
@@ -558,6 +567,8 @@ def _when_done(ref: weakref.ref[Operation[Any]], future: concurrent.futures.Futu
 
 _running: set[Operation[Any]] = set()
 _running_lock = threading.Lock()
+_forked_away: weakref.WeakSet[Operation[Any]] = weakref.WeakSet()
+"""In a forked child: the operations that were running in the parent."""
 _exiting = False
 
 
@@ -609,6 +620,7 @@ def _forget_after_fork() -> None:
     threads and loops are not here); the child's closing and exit leave them alone."""
     global _running_lock
     _running_lock = threading.Lock()
+    _forked_away.update(_running)
     _running.clear()
     for operations in list(_sets):
         operations._forget_after_fork()

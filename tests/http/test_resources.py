@@ -174,7 +174,7 @@ FORK_DURING_A_SYNC = """
 import os, sys, time
 from agb_context import ContextManager
 
-session, endpoint, key, context, mount, child_closes = sys.argv[1:7]
+session, endpoint, key, context, mount, child = sys.argv[1:7]
 parent = os.getpid()
 cm = ContextManager(session, api_key=key, endpoint=endpoint)
 
@@ -192,9 +192,16 @@ assert operation.request_id, "the sync was not accepted"
 pid = os.fork()
 if pid == 0:
     # The child's copy of the parent's sync is the parent's: neither the child's
-    # close nor its exit handlers may end it, or call its callback here.
-    if child_closes == "yes":
+    # close nor its exit handlers may end it, or call its callback here; waiting for
+    # it here is refused (it cannot end here).
+    if child == "closes":
         cm.close()
+    elif child == "waits":
+        try:
+            operation.result(timeout=30)
+        except RuntimeError as exc:
+            sys.exit(0 if "started before os.fork()" in str(exc) else repr(exc))
+        sys.exit("result() returned in the child")
     sys.exit(0)
 _, status = os.waitpid(pid, 0)
 assert os.waitstatus_to_exitcode(status) == 0, status
@@ -206,9 +213,9 @@ print("parent done", flush=True)
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
-@pytest.mark.parametrize("child_closes", ["yes", "no"])
+@pytest.mark.parametrize("child", ["closes", "exits", "waits"])
 def test_a_child_forked_during_a_sync_leaves_the_parents_sync_alone(
-    agb_clean_emulator: Emulator, session_id: str, child_closes: str
+    agb_clean_emulator: Emulator, session_id: str, child: str
 ) -> None:
     agb_clean_emulator.faults.hang_tasks(count=None, session_id=session_id)
     done = run_python(
@@ -219,7 +226,7 @@ def test_a_child_forked_during_a_sync_leaves_the_parents_sync_alone(
         agb_clean_emulator.api_key,
         CONTEXT_ID,
         MOUNT,
-        child_closes,
+        child,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines() == ["callback(False) in the parent", "parent done"], (
