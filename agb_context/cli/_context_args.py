@@ -31,8 +31,9 @@ def add_contexts(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="list, find, create, rename, delete and clear the contexts of the account",
         description=_para(
             "Manage the contexts of the account: the persistent storage sessions "
-            "mount by id. Each subcommand prints a table, or JSON with --json; exit code 0 "
-            "on success, 1 when the server refused or could not be reached."
+            "mount by id. Each subcommand prints what it did (list, get and create as a "
+            "table), or JSON with --json; exit code 0 on success, 1 when the server refused "
+            "or could not be reached, 2 when the command line is wrong (nothing is sent)."
         ),
         epilog="examples:\n"
         "  agb-context contexts list\n"

@@ -19,7 +19,8 @@ def add_files(commands: argparse._SubParsersAction[_Parser]) -> None:
         description=_para(
             "Reach the files stored in a context, without a session: through "
             "presigned URLs, streamed, with a progress bar on a terminal. Paths are "
-            "'/'-separated from the context's root. Exit code 0 on success, 1 on failure."
+            "'/'-separated from the context's root. Exit code 0 on success, 1 on failure, "
+            "2 when the command line is wrong (nothing is sent)."
         ),
         epilog="examples:\n"
         "  agb-context files ls SdkCtx-123 /data\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import subprocess
-import sys
 import uuid
+from collections.abc import Callable
 
 import pytest
 from support import RunCli, base_env, interrupt_when, run_cli, wait_until
+from support.cli import start_cli
 
 from agb_context.emulator import Emulator
 
@@ -203,29 +203,28 @@ def test_a_wrong_key_is_one_line(cli: RunCli) -> None:
 
 
 def test_ctrl_c_in_a_json_clear_prints_an_interrupted_document(
-    cli: RunCli, cli_emulator: Emulator
+    make_emulator: Callable[..., Emulator],
 ) -> None:
-    context = created(cli, unique("clear"))
+    # An emulator of the test's own: the look the command leaves waiting is let go when
+    # it stops, instead of landing later in another test's request log.
+    emulator = make_emulator()
+    env = base_env(AGB_ENDPOINT=emulator.endpoint, AGB_API_KEY=emulator.api_key)
+    made = run_cli("contexts", "create", unique("clear"), "--json", env=env)
+    assert made.code == 0, made.err
+    context = json.loads(made.out)["context"]
     # Every look at the context outlasts the test: the command stays waiting for the clear.
-    cli_emulator.faults.set_latency("GetContext", 60, count=None)
-    cli_emulator.clear_requests()
-    env = base_env(AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agb_context.cli", "contexts", "clear", context["id"], "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    emulator.faults.set_latency("GetContext", 60, count=None)
+    process = start_cli("contexts", "clear", context["id"], "--json", env=env)
     out, err = interrupt_when(
         process,
-        lambda: any(r.path == "/sdk/ClearContext" for r in cli_emulator.requests),
+        lambda: any(r.path == "/sdk/ClearContext" for r in emulator.requests),
         what="the clear to be started",
     )
     assert process.returncode == 130, err
     document = json.loads(out)
     assert document["interrupted"] is True
     assert document["success"] is False
+    assert document["error_kind"] == "cancelled"
     assert document["context_id"] == context["id"]
     assert "interrupted" in document["error_message"]
     assert err.strip().splitlines() == [

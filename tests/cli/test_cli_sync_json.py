@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from support import CLI_CONTEXT_ID, CLI_MOUNT, RunCli, base_env, interrupt_when
+from support.cli import start_cli
 
 from agb_context.emulator import Emulator
 
@@ -36,13 +35,8 @@ def test_ctrl_c_in_json_prints_an_interrupted_document(
     cli_emulator.faults.hang_tasks(count=None, session_id=cli_session_id)
     cli_emulator.clear_requests()
     env = base_env(AGB_ENDPOINT=cli_emulator.endpoint, AGB_API_KEY=cli_emulator.api_key)
-    command = [sys.executable, "-m", "agb_context.cli", "sync", "--session", cli_session_id]
-    process = subprocess.Popen(
-        [*command, "--interval", "0.05", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    process = start_cli(
+        "sync", "--session", cli_session_id, "--interval", "0.05", "--json", env=env
     )
     # Once the status polls have begun, the command is waiting for the sync.
     out, err = interrupt_when(
@@ -57,6 +51,7 @@ def test_ctrl_c_in_json_prints_an_interrupted_document(
     document = json.loads(out)
     assert document["interrupted"] is True
     assert document["success"] is False
+    assert document["error_kind"] == "cancelled"
     assert document["session_id"] == cli_session_id
     assert "interrupted" in document["error_message"]
     assert err.strip().splitlines() == ["agb-context sync: error: " + document["error_message"]]
