@@ -46,7 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "per folder (default: a temporary folder removed on exit)",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+        "--host",
+        type=_host,
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s)",
     )
     parser.add_argument(
         "--port",
@@ -210,6 +213,13 @@ def _data_dir(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "is blank: name a folder, or leave --data-dir out for a temporary one"
         )
+    return text
+
+
+def _host(text: str) -> str:
+    if not text or text != text.strip():
+        # not every address: an unset variable ("$HOST") gives a blank value
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address, e.g. 127.0.0.1")
     return text
 
 

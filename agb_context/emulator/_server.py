@@ -111,8 +111,14 @@ class Emulator:
             raise ValueError(f"port must be an int from 0 to 65535, not {port!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
             raise ValueError(f"seed must be an int, a str or None, not {seed!r}")
+        if data_dir is not None and not isinstance(data_dir, str | os.PathLike):
+            raise ValueError(f"data_dir must be a folder's path or None, not {data_dir!r}")
         if data_dir is not None and not os.fspath(data_dir).strip():
             raise ValueError("data_dir is blank: name a folder, or pass None for a temporary one")
+        if not isinstance(host, str) or not host or host != host.strip():
+            raise ValueError(
+                f"host must be an address to listen on, e.g. '127.0.0.1', not {host!r}"
+            )
         self._data_dir = None if data_dir is None else Path(data_dir)
         self._api_key = api_key
         self._speeds = TaskSpeeds(task_delay)

@@ -123,7 +123,15 @@ def test_a_taken_port_is_a_clear_error():
 
 
 @pytest.mark.parametrize(
-    "args", [["--port", "70000"], ["--port", "x"], ["--task-delay", "-1"], ["--nope"]]
+    "args",
+    [
+        ["--port", "70000"],
+        ["--port", "x"],
+        ["--task-delay", "-1"],
+        ["--nope"],
+        ["--host", ""],
+        ["--host", " 127.0.0.1"],
+    ],
 )
 def test_bad_arguments_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as exited:

@@ -173,6 +173,11 @@ def test_a_random_key_is_made_when_none_is_given():
         ({"port": True}, "port"),
         ({"data_dir": ""}, "data_dir"),
         ({"data_dir": "  "}, "data_dir"),
+        ({"data_dir": 5}, "data_dir"),
+        ({"host": None}, "host"),
+        ({"host": ""}, "host"),
+        ({"host": " 127.0.0.1"}, "host"),
+        ({"host": b"127.0.0.1"}, "host"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, words):
