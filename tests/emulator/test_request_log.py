@@ -86,7 +86,8 @@ def test_bodies_are_kept_up_to_64_kib(agb_clean_emulator: Emulator, api: Api, si
 
 
 def test_wait_idle_waits_for_a_request_still_being_answered(agb_clean_emulator: Emulator):
-    agb_clean_emulator.faults.set_latency("GetContextInfo", 1.0)
+    # held long enough to be seen in flight even when this thread gets the CPU late
+    agb_clean_emulator.faults.set_latency("GetContextInfo", 3.0)
     client = client_for(agb_clean_emulator)
     answered = threading.Event()
 
