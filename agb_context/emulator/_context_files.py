@@ -49,14 +49,15 @@ class Forbidden(Exception):
 
 def file_path(value: object, name: str = "filePath") -> str:
     """A file's path in a context: absolute, ``/``-separated, no ``.``/``..`` segments."""
-    return check.mount_path(value, name)
+    return check.mount_path(value, name, example="/data/a.csv", kind="file")
 
 
 def folder_path(value: str | None, name: str = "parentFolderPath") -> str:
     """A folder's path in a context; ``/`` (the root) when None or ``/``."""
     if value is None or value == "/":
         return "/"
-    return check.mount_path(value.rstrip("/") if value.endswith("/") else value, name)
+    folder = value.rstrip("/") if value.endswith("/") else value
+    return check.mount_path(folder, name, example="/data")
 
 
 def inside(root: Path, path: str) -> Path:

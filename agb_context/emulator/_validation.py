@@ -86,17 +86,23 @@ def context_id(value: object, name: str = "contextId") -> str:
     return text
 
 
-def mount_path(value: object, name: str = "path") -> str:
-    """A mount path in a session: absolute, ``/``-separated, no ``.``/``..`` or empty segments."""
+def mount_path(
+    value: object, name: str = "path", *, example: str = "/home/data", kind: str = "folder"
+) -> str:
+    """A mount path in a session: absolute, ``/``-separated, no ``.``/``..`` or empty segments.
+
+    ``example`` and ``kind`` (what the path names) are for the messages: the same
+    rules hold for the paths of a context's files and folders.
+    """
     text = _common(name, value, MAX_PATH_LENGTH)
     if "\\" in text:
         raise InvalidValue(f"{name} {shown(text)} contains '\\': separate folders with '/'")
     if not text.startswith("/"):
         raise InvalidValue(
-            f"{name} {shown(text)} is not absolute: start it with '/', e.g. /home/data"
+            f"{name} {shown(text)} is not absolute: start it with '/', e.g. {example}"
         )
     if text == "/":
-        raise InvalidValue(f"{name} must name a folder below '/', e.g. /home/data, not '/' itself")
+        raise InvalidValue(f"{name} must name a {kind} below '/', e.g. {example}, not '/' itself")
     decoded = text
     for _ in range(3):
         decoded = unquote(decoded)

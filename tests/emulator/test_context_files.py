@@ -353,6 +353,30 @@ def test_hostile_file_paths_are_refused(
     assert not (agb_clean_emulator.data_dir.parent / "escape").exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/", "filePath must name a file below '/', e.g. /data/a.csv"),
+        (
+            "data/a.csv",
+            "filePath 'data/a.csv' is not absolute: start it with '/', e.g. /data/a.csv",
+        ),
+    ],
+)
+def test_a_bad_file_path_is_explained_with_a_file_path(
+    files: Files, cid: str, path: str, words: str
+):
+    """Not with a session's mount path (``/home/data``) as the example to follow."""
+    answer = files.call("GetContextFileUploadUrl", contextId=cid, filePath=path)
+    assert answer.status_code == 400, answer.text
+    assert words in answer.json()["message"]
+    listed = files.describe(cid, "data")
+    assert (
+        "parentFolderPath 'data' is not absolute: start it with '/', e.g. /data"
+        in (listed.json()["message"])
+    )
+
+
 def test_symbolic_links_in_the_store_are_never_followed(
     files: Files, cid: str, agb_clean_emulator: Emulator, tmp_path: Path
 ):
