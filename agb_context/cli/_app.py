@@ -439,7 +439,10 @@ class _Outcome:
     def fail(self, prog: str, message: str, kind: FailureKind, code: int) -> int:
         line = error_line(prog, message, *self.secrets)
         if self.wants_json and STDOUT.documents == 0:
-            print_json(failure_document(kind, line))
+            try:
+                print_json(failure_document(kind, line))
+            except BrokenPipeError:
+                _drop_stdout()  # no one reads stdout: the line on stderr and the code remain
         return code
 
 

@@ -41,3 +41,31 @@ def test_a_closed_stdout_ends_the_command_without_a_traceback_or_an_error(
         os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == 1, "what was asked for could not be shown"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contexts", "list", "--max-results", "0", "--json"),
+        ("info", "--json"),
+        ("files", "ls", "SdkCtx-1", "--json", "--endpoint", "ftp://x"),
+    ],
+)
+def test_a_failure_document_to_a_closed_stdout_keeps_the_failure(args: tuple[str, ...]) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "agb_context.cli", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=base_env(AGB_API_KEY="k"),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.returncode == 2, "the usage or configuration error, as without the pipe"
