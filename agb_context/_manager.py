@@ -262,6 +262,12 @@ class ContextManager(Closable):
             ``watch()``). Invalid arguments give an operation that is already
             over, with ``success=False`` and a message naming the argument; no
             request is sent.
+
+        Raises:
+            TypeError: ``callback`` is not callable.
+            RuntimeError: Nothing can be started: the manager is closed, the
+                event loop it is called on is shutting down (``asyncio.run``
+                ending), or the interpreter's exit has begun.
         """
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")

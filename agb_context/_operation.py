@@ -227,7 +227,7 @@ class Operation(Generic[R]):
         self._future.add_done_callback(call)
 
     def __await__(self) -> Generator[Any, None, R]:
-        _require_asyncio("awaiting")
+        _require_asyncio("awaiting an operation")
         self._check_not_forked()
         task = self._task
         if task is not None and self._on_own_loop():
@@ -286,7 +286,7 @@ class Operation(Generic[R]):
         ends when the operation is over (succeeded, failed or cancelled) and
         sends no request of its own.
         """
-        loop = _require_asyncio("watch()")
+        loop = _require_asyncio("operation.watch()")
         queue: asyncio.Queue[Progress | None] = asyncio.Queue()
 
         def push(item: Progress | None) -> None:
@@ -520,7 +520,7 @@ def _require_asyncio(what: str) -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
     except RuntimeError:
         raise RuntimeError(
-            f"{what} an operation needs a running asyncio event loop; under another "
+            f"{what} needs a running asyncio event loop; under another "
             "async library (trio), wait in a worker thread, as with "
             "`await trio.to_thread.run_sync(operation.result)`, or pass callback= "
             "(the operation goes on meanwhile)"

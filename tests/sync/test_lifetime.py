@@ -287,7 +287,7 @@ def test_awaiting_a_sync_under_trio_says_what_to_do_instead(
     async def watched() -> object:
         return [progress async for progress in started[0].watch()]
 
-    for main, what in ((awaited, "awaiting"), (watched, r"watch\(\)")):
+    for main, what in ((awaited, "awaiting an operation"), (watched, r"operation\.watch\(\)")):
         with pytest.raises(RuntimeError, match=f"^{what} .*trio.to_thread.run_sync"):
             trio.run(main)
     assert started[0].result(timeout=30).success
