@@ -298,7 +298,10 @@ class FolderTransferResult(ApiResponse):
     """The outcome of `ContextService.upload_dir` or `ContextService.download_dir`.
 
     ``files`` holds each file's own result; ``success`` only when every file
-    moved. ``size`` is the bytes moved in all.
+    moved. ``size`` is the bytes moved in all. On failure ``error_kind``,
+    ``http_status``, ``error_code`` and ``request_id`` are those of the first
+    failed file (so ``raise_for_status`` raises its class), and ``retryable``
+    says whether every failed file may move if tried again.
     """
 
     success: bool

@@ -741,18 +741,23 @@ async def _run_all(
 
     await asyncio.gather(*(worker() for _ in range(min(limit, len(jobs)))))
     results = tuple(r for r in done if r is not None)
+    size = sum(r.size for r in results)
     failed = [r for r in results if not r.success]
-    message = ""
-    if failed:
-        message = f"{len(failed)} of {len(results)} files failed: " + "; ".join(
-            r.error_message for r in failed[:5]
-        )
+    if not failed:
+        return FolderTransferResult(success=True, files=results, size=size)
+    first = failed[0]
     return FolderTransferResult(
-        success=not failed,
+        success=False,
         files=results,
-        size=sum(r.size for r in results),
-        error_message=message,
-        error_kind=failed[0].error_kind if failed else None,
+        size=size,
+        error_message=f"{len(failed)} of {len(results)} files failed: "
+        + "; ".join(r.error_message for r in failed[:5]),
+        # typed as the first failed file, so that raise_for_status raises its class
+        error_kind=first.error_kind,
+        http_status=first.http_status,
+        error_code=first.error_code,
+        request_id=first.request_id,
+        retryable=all(r.retryable for r in failed),
     )
 
 

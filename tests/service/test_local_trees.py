@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from support import CannedServer
 
-from agb_context import ContextService
+from agb_context import ContextService, NotFoundError
 from agb_context.emulator import Emulator
 
 
@@ -333,3 +333,24 @@ def test_a_large_file_moves_both_ways_in_memory_that_does_not_grow_with_it(
     assert (up.success, down.success) == (True, True), (up.error_message, down.error_message)
     assert (tmp_path / "copy.bin").stat().st_size == size
     assert peak < size // 4, f"{peak / 2**20:.1f} MiB at the peak for a {size // 2**20} MiB file"
+
+
+def test_a_failed_folder_transfer_is_typed_as_its_first_failed_file(
+    service: ContextService, tmp_path: Path
+):
+    source = tmp_path / "tree"
+    source.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (source / name).write_text(name)
+    up = service.upload_dir("SdkCtx-no-such-context", source)
+    assert [f.http_status for f in up.files] == [404, 404]
+    first = up.files[0]
+    assert (up.error_kind, up.http_status, up.error_code, up.retryable) == (
+        first.error_kind,
+        first.http_status,
+        first.error_code,
+        first.retryable,
+    )
+    with pytest.raises(NotFoundError) as raised:
+        up.raise_for_status()
+    assert raised.value.result is up
