@@ -894,7 +894,7 @@ def _transfer_result(
             attempts=moved.attempts,
             http_status=moved.http_status,
             error_code=moved.error_code,
-            error_kind="http_status" if refused else "no_response",
+            error_kind="http_status" if refused else moved.no_answer,
             retryable=moved.http_status in RETRY_STATUSES if refused else True,
             error_message=f"the {verb} of {file_path} of context {context_id} failed: "
             f"{moved.error}",

@@ -28,7 +28,7 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import attrs
 import httpx
@@ -45,6 +45,9 @@ MAX_ATTEMPTS = 4
 """Tries of one transfer (a dropped connection or an expired URL uses one)."""
 _RETRY_PAUSE = 0.2
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+NoAnswer = Literal["timeout", "not_sent", "no_response"]
+"""How a try got no answer: it ran out of time, never reached the server, or was cut off."""
 
 Progress = Callable[[int, int], object]
 """Called with (bytes done, bytes in all) as a transfer goes on."""
@@ -66,6 +69,8 @@ class Moved:
     """The ``code`` of that refusal's body, ``""`` when it had none."""
     local: bool = False
     """Whether the local file is why it failed (it changed while it was sent)."""
+    no_answer: NoAnswer = "no_response"
+    """Why the last try got no answer, when that is why the transfer failed."""
 
 
 class Reporter:
@@ -144,6 +149,7 @@ async def upload(
     attempts = 0
     url: str | None = None
     last_error = ""
+    no_answer: NoAnswer = "no_response"
     refused: _Try | None = None  # the last try, when the URL refused it
     while attempts < MAX_ATTEMPTS:
         if url is None:
@@ -163,7 +169,7 @@ async def upload(
                 local=True,
             )
         if step.error:
-            last_error = step.error
+            last_error, no_answer = step.error, step.no_answer
             logger.debug("upload try %d: %s", attempts, last_error)
             await asyncio.sleep(_RETRY_PAUSE)
             continue
@@ -177,7 +183,7 @@ async def upload(
                 step, attempts, f"the upload was refused (HTTP {step.status}: {step.reason})"
             )
         return Moved(size=size, attempts=attempts)
-    return _gave_up(attempts, last_error, refused)
+    return _gave_up(attempts, last_error, refused, no_answer)
 
 
 def _refused(step: _Try, attempts: int, error: str) -> Moved:
@@ -187,12 +193,13 @@ def _refused(step: _Try, attempts: int, error: str) -> Moved:
     )
 
 
-def _gave_up(attempts: int, last_error: str, refused: _Try | None) -> Moved:
-    """A transfer out of tries; ``refused``: the last try, when the URL refused it."""
+def _gave_up(attempts: int, last_error: str, refused: _Try | None, no_answer: NoAnswer) -> Moved:
+    """A transfer out of tries; ``refused``: the last try, when the URL refused it;
+    ``no_answer``: else, how the last try got none."""
     error = f"gave up after {attempts} tries: {last_error}"
     if refused is not None:
         return _refused(refused, attempts, error)
-    return Moved(size=0, attempts=attempts, error=error)
+    return Moved(size=0, attempts=attempts, error=error, no_answer=no_answer)
 
 
 def _put_once(
@@ -228,7 +235,7 @@ def _put_once(
     try:
         response = http.put(url, content=body(), headers={"Content-Length": str(size)})
     except httpx.TransportError as exc:
-        return _Try(error=f"the connection failed ({type(exc).__name__}: {exc})")
+        return _Try(error=_connection_failed(exc), no_answer=_no_answer(exc))
     except _Changed:
         return _Try(changed=True, written=sent)
     if 200 <= response.status_code < 300:
@@ -265,6 +272,7 @@ async def download(
     attempts = 0
     url: str | None = None
     last_error = ""
+    no_answer: NoAnswer = "no_response"
     refused: _Try | None = None  # the last try, when the URL refused it
     written = 0
     total: int | None = None
@@ -274,7 +282,7 @@ async def download(
             os.chmod(scratch, stat.S_IMODE(os.stat(target).st_mode))
         while True:
             if attempts >= MAX_ATTEMPTS:
-                return _gave_up(attempts, last_error, refused)
+                return _gave_up(attempts, last_error, refused, no_answer)
             if url is None:
                 got = await get_url()
                 if not got.success:
@@ -288,7 +296,7 @@ async def download(
             )
             refused = None
             if step.error:
-                last_error = step.error
+                last_error, no_answer = step.error, step.no_answer
                 written, total = step.written, step.total  # the next try resumes there
                 logger.debug("download try %d: %s", attempts, last_error)
                 await asyncio.sleep(_RETRY_PAUSE)
@@ -309,6 +317,7 @@ async def download(
             written, total = step.written, step.total
             if total is not None and written < total:
                 last_error = f"the connection ended after {written} of {total} bytes"
+                no_answer = "no_response"
                 continue
             break
         if total is not None and written != total:
@@ -338,6 +347,8 @@ class _Try:
     """The file being sent changed size (then the try is not made again)."""
     error: str = ""
     """Why the connection failed (then the try is made again)."""
+    no_answer: NoAnswer = "no_response"
+    """How it failed, when it did."""
 
 
 class _Stopped(Exception):
@@ -392,9 +403,26 @@ def _get_once(
                     if written != told or not written:  # an empty body is done too
                         tell(written, total)
     except httpx.TransportError as exc:
-        error = f"the connection failed ({type(exc).__name__}: {exc})"
-        return _Try(status=0, written=_size_of(scratch), total=total, error=error)
+        return _Try(
+            written=_size_of(scratch),
+            total=total,
+            error=_connection_failed(exc),
+            no_answer=_no_answer(exc),
+        )
     return _Try(status=status, written=written, total=total)
+
+
+def _connection_failed(exc: httpx.TransportError) -> str:
+    return f"the connection failed ({type(exc).__name__}: {exc})"
+
+
+def _no_answer(exc: httpx.TransportError) -> NoAnswer:
+    """How a try got no answer: ran out of time, never connected, or was cut off."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+        return "not_sent"
+    return "no_response"
 
 
 def _size_of(path: Path) -> int:
