@@ -77,7 +77,12 @@ class ContextListError(AgbContextError):
 
 class ContextService(ContextFiles, Closable):
     """The contexts of the account: `list`, `get`, `create`, `update`, `delete`,
-    `start_clear` and `get_clear_status`, each with an ``*_async`` twin for async code.
+    `start_clear` and `get_clear_status`, each with an ``*_async`` twin for async code,
+    `iter_contexts` to go through them all, and `clear` to clear one and wait.
+
+    Their files, without a session: `list_files` / `iter_files`, `upload_file`,
+    `download_file`, `delete_file`, `upload_dir`, `download_dir`, and the bare
+    presigned URLs (`get_file_upload_url`, `get_file_download_url`).
 
     The names and arguments are the AGB SDK's ``agb.context`` ones. API and
     network failures never raise: results come back with ``success=False``

@@ -310,6 +310,20 @@ class ContextFiles:
         and written on a thread of the transfer's own; ``progress`` is called
         on the event loop that runs the transfer. Blocks until done; in async
         code use `download_file_async`. In a callback, see `upload_file`.
+
+        Args:
+            context_id: The context.
+            file_path: The stored file, ``/``-separated from the context's root.
+            local_path: Where to write it (``str`` or ``os.PathLike``; a leading
+                ``~`` is the home folder); its folder must exist. A file there
+                is replaced, keeping its permissions; a symbolic link there is
+                replaced itself, not written through.
+            progress: Called with (bytes received, bytes in all); one that
+                raises is logged once and not called again.
+
+        Returns:
+            A `FileTransferResult` (``size``, ``attempts``); a failure at the
+            storage is typed as an API call's (``http_status``, ``timeout``...).
         """
         return self._blocking(
             self.download_file_async(context_id, file_path, local_path, progress)
