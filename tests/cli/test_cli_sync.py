@@ -103,10 +103,12 @@ def test_timeout_exits_1_quickly(cli: RunCli, cli_emulator: Emulator, cli_sessio
     # 3 s: time for a fresh process on a busy machine to get the sync accepted
     run = cli("sync", "--session", cli_session_id, "--interval", "0.05", "--timeout", "3")
     assert run.code == 1
-    # the time waited, as measured: 3.0 s or a little more on a busy machine
-    waited = re.search(r"timed out after (\d+\.\d)s", run.error_line())
-    assert waited, run.error_line()
-    assert float(waited[1]) >= 3.0
+    line = run.error_line()
+    # the time waited, as measured: 3.0 s or a little more on a busy machine; a machine
+    # busy enough may even spend the 3 s before the sync is accepted
+    waited = re.search(r"timed out after (\d+\.\d)s", line)
+    assert waited or "the 3s deadline ran out" in line, line
+    assert waited is None or float(waited[1]) >= 3.0
     assert time.monotonic() - started < 45  # the tasks hang: without the timeout it never ends
 
 
