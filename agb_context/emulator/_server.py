@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import math
 import os
 import secrets
 import shutil
@@ -30,7 +31,7 @@ from agb_context.emulator._gateway import Gateway
 from agb_context.emulator._ids import Ids
 from agb_context.emulator._records import RecordedRequest, TaskRecord
 from agb_context.emulator._request_log import RequestLog
-from agb_context.emulator._speeds import TaskSpeeds
+from agb_context.emulator._speeds import TaskSpeeds, task_delay
 from agb_context.emulator._store import Store
 from agb_context.emulator._tasks import TaskRunner
 
@@ -202,7 +203,12 @@ class Emulator:
         earlier never lands in the log afterwards (`reset` waits this way
         itself). Requests arriving while it waits are waited for too.
         """
-        if timeout < 0:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout < 0
+        ):
             raise ValueError(f"timeout must be 0 or more seconds, not {timeout!r}")
         return self._log.wait_idle(timeout)
 
@@ -310,7 +316,12 @@ class Emulator:
 
     @url_lifetime.setter
     def url_lifetime(self, seconds: float) -> None:
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+            or seconds <= 0
+        ):
             raise ValueError(f"url_lifetime must be a positive number of seconds, not {seconds!r}")
         self._signer.lifetime = float(seconds)
 
@@ -365,8 +376,18 @@ class Emulator:
 
         Tasks already created keep theirs. `reset` restores the delay given at
         construction. Over HTTP: ``POST /emulator/task-delay``.
+
+        Raises:
+            ValueError: ``seconds`` is out of range, or ``session_id`` is not a string.
+            LookupError: The emulator runs and has no session ``session_id``.
         """
-        self._speeds.set(seconds, session_id)
+        delay = task_delay(seconds, "seconds")
+        if session_id is not None:
+            if not isinstance(session_id, str):
+                raise ValueError(f"session_id must be a session's id or None, not {session_id!r}")
+            if self._store is not None and self.running:
+                self._store.session(session_id)
+        self._speeds.set(delay, session_id)
 
     @property
     def task_delay(self) -> float:

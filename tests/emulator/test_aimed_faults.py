@@ -216,6 +216,18 @@ def test_a_bad_task_delay_is_a_value_error(agb_clean_emulator: Emulator, seconds
         agb_clean_emulator.set_task_delay(seconds)  # type: ignore[arg-type]
 
 
+def test_a_task_delay_for_an_unknown_session_is_refused_as_over_http(
+    agb_clean_emulator: Emulator,
+):
+    """A mistyped session id would otherwise slow down no session, silently."""
+    with pytest.raises(LookupError, match="session-0"):
+        agb_clean_emulator.set_task_delay(1, session_id="session-0")
+    with pytest.raises(ValueError, match="session_id"):
+        agb_clean_emulator.set_task_delay(1, session_id=7)  # type: ignore[arg-type]
+    assert agb_clean_emulator.task_delay == 0
+    assert agb_clean_emulator.set_task_delay(1) is None
+
+
 ACCOUNT_ENDPOINTS = [
     "GetContext",
     "ModifyContext",

@@ -272,3 +272,17 @@ def test_reset_gives_presigned_urls_their_default_lifetime_again():
         emulator.url_lifetime = 0.5
         emulator.reset()
         assert emulator.url_lifetime == default
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan"), float("inf"), True, "60"])
+def test_a_url_lifetime_that_is_not_a_positive_number_of_seconds_is_refused(seconds: object):
+    emulator = Emulator()
+    with pytest.raises(ValueError, match="url_lifetime"):
+        emulator.url_lifetime = seconds  # type: ignore[assignment]
+    assert emulator.url_lifetime == 3600
+
+
+@pytest.mark.parametrize("timeout", [-1, float("nan"), None, "1"])
+def test_a_wait_idle_timeout_that_is_not_seconds_is_refused(timeout: object):
+    with pytest.raises(ValueError, match="timeout"):
+        Emulator().wait_idle(timeout)  # type: ignore[arg-type]
