@@ -11,7 +11,7 @@ REQUEST_LOG_LIMIT = 10_000
 
 
 class RequestLog:
-    """The requests to the cloud routes, oldest first (the last 10 000 are kept)."""
+    """The requests received, admin routes included, oldest first (the last 10 000 are kept)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
