@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -190,3 +192,43 @@ def test_a_stdout_closed_early_neither_stops_the_server_nor_ends_it_with_a_trace
     assert server.returncode == 0, err
     assert "Traceback" not in err
     assert "BrokenPipe" not in err
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SERVER_EXAMPLE = "http://127.0.0.1:8765/emulator/sessions"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the README example uses curl")
+def test_the_readme_server_example_runs_as_written(tmp_path: Path):
+    """Pasted into a shell, the example serves, creates a session and stops the server.
+
+    Only the port (a free one, not 8765, which another program may hold) and the
+    command's path (this interpreter's) are changed."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", README.read_text("utf-8"), re.M | re.S)
+    [example] = [block for block in blocks if SERVER_EXAMPLE in block]
+    with socket_on_free_port() as port:
+        pass  # free again for the example's server
+    script = example.replace("8765", str(port)).replace(
+        "agb-context ", f"{shlex.quote(sys.executable)} -m agb_context.cli "
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGB_")}
+    shell = subprocess.Popen(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own: the server it starts ends with it
+    )
+    try:
+        out, err = shell.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        # bash is not reaped yet, so its process group is still the example's own
+        os.killpg(shell.pid, signal.SIGKILL)
+        out, err = shell.communicate()
+        raise AssertionError(f"the example did not end within 60 s: {out}{err}") from None
+    assert shell.returncode == 0, out + err
+    assert '"sessionId":"session-' in out, out
+    assert "stopped" in out, out
+    assert (tmp_path / "emulator-data" / "sessions").is_dir()
