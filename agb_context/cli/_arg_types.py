@@ -33,26 +33,26 @@ def _checked(check: Callable[[str], object], text: str) -> str:
     return text
 
 
-def positive_seconds(text: str) -> float:
-    """A number of seconds above 0."""
+def _seconds(text: str, *, zero: bool) -> float:
+    """A finite number of seconds above 0 (or from 0, with ``zero``)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        wanted = "0 or more seconds" if zero else "a positive number of seconds"
+        raise argparse.ArgumentTypeError(f"expected {wanted}, not {text!r}")
     return value
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds above 0."""
+    return _seconds(text, zero=False)
 
 
 def non_negative_seconds(text: str) -> float:
     """A number of seconds, 0 included."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, not {text!r}")
-    return value
+    return _seconds(text, zero=True)
 
 
 def retries(text: str) -> int:
