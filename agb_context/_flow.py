@@ -21,10 +21,11 @@ import httpx
 DEFAULT_MAX_IN_FLIGHT = 16
 """Requests one event loop has in flight at most, unless told otherwise."""
 
-# A gate lives as long as the requests that hold it or wait at it, and no longer: a
-# semaphore that once had to wait holds its loop, which it would keep alive for good
-# as a value of a dictionary keyed weakly by that loop. Made again, it starts empty,
-# as the one it replaces was.
+# A gate lives as long as the clients of its loop that hold it (see
+# `AsyncGatedTransport`) and the requests that wait at it, and no longer: a semaphore
+# that once had to wait holds its loop, which it would keep alive for good as a value
+# of a dictionary keyed weakly by that loop. Made again, it starts empty, as the one
+# it replaces was.
 _gates: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, weakref.WeakValueDictionary[int, asyncio.Semaphore]
 ] = weakref.WeakKeyDictionary()
@@ -69,9 +70,14 @@ class AsyncGatedTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
         self._inner = inner
         self._limit = limit
+        # Its client serves one loop: holding that loop's gate keeps it from being
+        # made anew for each request (the registry holds gates weakly).
+        self._gate: asyncio.Semaphore | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        gate = in_flight_gate(self._limit)
+        gate = self._gate
+        if gate is None:
+            gate = self._gate = in_flight_gate(self._limit)
         await gate.acquire()
         try:
             response = await self._inner.handle_async_request(request)
