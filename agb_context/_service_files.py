@@ -74,21 +74,15 @@ def _local_failure(
 ) -> FileTransferResult:
     """The result of a transfer that the local file failed (unreadable, a full disk,
     gone since it was checked), as every other failure of a transfer is a result."""
-    return FileTransferResult(
-        success=False,
-        context_id=context_id,
-        file_path=file_path,
-        local_path=str(local),
-        error_kind="invalid_argument",
-        error_message=f"local_path {str(local)!r} could not be {verb}: {exc.strerror or exc}",
-    )
+    why = f"local_path {str(local)!r} could not be {verb}: {exc.strerror or exc}"
+    return _refused_transfer(check.InvalidArgument(why), context_id, file_path, local)
 
 
 def _refused_transfer(
     exc: check.InvalidArgument, context_id: object, file_path: object, local_path: object
 ) -> FileTransferResult:
-    """The result of a transfer refused before any request: it names the files as given
-    (in a folder transfer, that is how a program tells which file it was)."""
+    """The result of a transfer refused for its arguments or its local file: it names the
+    files as given (in a folder transfer, that is how a program tells which file it was)."""
     local = os.fspath(local_path) if isinstance(local_path, str | os.PathLike) else ""
     return FileTransferResult(
         success=False,
